@@ -1,0 +1,1 @@
+"""s2am3d core: scale-controllable part segmentation of 3D shapes."""

@@ -1,0 +1,40 @@
+"""Area-weighted surface sampling of triangle meshes."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def sample_surface(
+    vertices: np.ndarray, faces: np.ndarray, n: int, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample ``n`` points uniformly by area on a triangle mesh.
+
+    Args:
+        vertices: (V, 3) coordinates.
+        faces: (F, 3) vertex indices.
+        n: number of points.
+        seed: RNG seed (None for nondeterministic).
+
+    Returns:
+        (points (n, 3) float32, face_index (n,) int64: the face each point lies on).
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    if f.ndim != 2 or f.shape[1] != 3 or len(f) == 0:
+        raise InputError("cannot sample the surface of a mesh with no triangles")
+    tri = v[f]  # (F, 3, 3)
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    area = np.where(np.isfinite(area), area, 0.0)
+    total = area.sum()
+    if total <= 0:
+        raise InputError("the mesh has zero surface area (all triangles are degenerate)")
+    rng = np.random.default_rng(seed)
+    face_index = rng.choice(len(f), size=n, p=area / total)
+    r1, r2 = rng.random(n), rng.random(n)
+    flip = r1 + r2 > 1
+    r1[flip], r2[flip] = 1 - r1[flip], 1 - r2[flip]
+    t = tri[face_index]
+    pts = t[:, 0] + r1[:, None] * (t[:, 1] - t[:, 0]) + r2[:, None] * (t[:, 2] - t[:, 0])
+    return pts.astype(np.float32), face_index.astype(np.int64)
