@@ -1,0 +1,154 @@
+"""Scale-aware prompt decoder (stage 2).
+
+Point tokens X = Linear(F) + PE(P) are modulated by FiLM from an embedding of the scale s;
+click tokens (plus one output token) and the point tokens exchange information through
+bidirectional cross-attention; the mask logit of each point is the similarity of the final
+output token and that point's token.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import DecoderConfig
+
+
+def sinusoidal_pe(points: torch.Tensor, frequencies: int) -> torch.Tensor:
+    """3D sinusoidal encoding: (..., 3) in [-1, 1] -> (..., 6 * frequencies)."""
+    freqs = (2.0 ** torch.arange(frequencies, device=points.device, dtype=points.dtype)) * math.pi
+    ang = points.unsqueeze(-1) * freqs  # (..., 3, F)
+    return torch.cat([ang.sin(), ang.cos()], dim=-1).flatten(-2)
+
+
+class ScaleEmbedding(nn.Module):
+    """Learned sinusoidal embedding of s in [0, 1]; NaN selects a learned "no scale" vector (zero-init)."""
+
+    def __init__(self, dim: int, frequencies: int):
+        super().__init__()
+        self.frequencies = frequencies
+        self.mlp = nn.Sequential(nn.Linear(2 * frequencies, dim), nn.GELU(), nn.Linear(dim, dim))
+        self.null = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, scale: torch.Tensor) -> torch.Tensor:
+        """scale (B,) -> (B, dim)."""
+        missing = torch.isnan(scale)
+        s = torch.where(missing, torch.zeros_like(scale), scale)
+        # log-spaced frequencies: small parts (s ~ 1e-3) and large ones are both resolved
+        freqs = torch.exp(torch.linspace(0.0, math.log(1000.0), self.frequencies, device=s.device))
+        ang = s[:, None] * freqs * math.pi
+        emb = self.mlp(torch.cat([ang.sin(), ang.cos()], dim=-1))
+        return torch.where(missing[:, None], self.null.expand_as(emb), emb)
+
+
+class FiLM(nn.Module):
+    """FiLM(X; s) = X * (1 + a*gamma) + a*beta with [gamma, beta] = Linear(LN(e(s))), zero-init, gain a."""
+
+    def __init__(self, cond_dim: int, dim: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(cond_dim)
+        self.proj = nn.Linear(cond_dim, 2 * dim)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+        self.gain = nn.Parameter(torch.ones(1))
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """x (B, N, C), cond (B, C_cond) -> (B, N, C)."""
+        gamma, beta = self.proj(self.norm(cond)).unsqueeze(1).chunk(2, dim=-1)
+        return x * (1 + self.gain * gamma) + self.gain * beta
+
+
+class CrossAttention(nn.Module):
+    """Pre-norm multi-head attention of ``x`` over ``context`` (no residual)."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.norm_q = nn.LayerNorm(dim)
+        self.norm_kv = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor, pad: torch.Tensor | None = None) -> torch.Tensor:
+        kv = self.norm_kv(context)
+        return self.attn(self.norm_q(x), kv, kv, key_padding_mask=pad, need_weights=False)[0]
+
+
+def ffn(dim: int, ratio: float) -> nn.Sequential:
+    hidden = int(dim * ratio)
+    return nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+
+class BidirectionalLayer(nn.Module):
+    """q <- q + SelfAttn(q); q <- q + CAttn(q; Y); q <- q + FFN(q); Y <- Y + CAttn(Y; q); Y <- Y + FFN(Y)."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float):
+        super().__init__()
+        self.self_attn = CrossAttention(dim, heads)
+        self.token_to_point = CrossAttention(dim, heads)
+        self.token_ffn = ffn(dim, mlp_ratio)
+        self.point_to_token = CrossAttention(dim, heads)
+        self.point_ffn = ffn(dim, mlp_ratio)
+        self.film = FiLM(dim, dim)
+
+    def forward(self, q, y, token_pad, cond):
+        q = q + self.self_attn(q, q, token_pad)
+        q = q + self.token_to_point(q, y)
+        q = q + self.token_ffn(q)
+        y = self.film(y, cond)
+        y = y + self.point_to_token(y, q, token_pad)
+        y = y + self.point_ffn(y)
+        return q, y
+
+
+class ScaleAwareDecoder(nn.Module):
+    """(features, points, clicks, scale) -> per-point mask logits.
+
+    ``prepare`` computes the click- and scale-independent point tokens once per shape, so
+    interactive use only pays for ``decode_prepared``.
+    """
+
+    def __init__(self, feature_dim: int, config: DecoderConfig):
+        super().__init__()
+        c = config.dim
+        self.config = config
+        self.in_proj = nn.Linear(feature_dim, c)
+        self.pe_proj = nn.Linear(6 * config.pe_frequencies, c)
+        self.scale_embed = ScaleEmbedding(c, config.scale_frequencies)
+        self.film = FiLM(c, c)
+        self.click_label_embed = nn.Embedding(2, c)  # 0 = negative, 1 = positive
+        self.output_token = nn.Parameter(torch.randn(c) * 0.02)
+        self.layers = nn.ModuleList(BidirectionalLayer(c, config.heads, config.mlp_ratio) for _ in range(config.layers))
+        self.final_attn = CrossAttention(c, config.heads)
+        self.query_head = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, c), nn.GELU(), nn.Linear(c, c))
+        self.point_head = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, c))
+
+    def prepare(self, features: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+        """features (B, N, D), points (B, N, 3) -> point tokens X0 (B, N, C)."""
+        return self.in_proj(features) + self.pe_proj(sinusoidal_pe(points, self.config.pe_frequencies))
+
+    def decode_prepared(self, x0: torch.Tensor, click_idx: torch.Tensor, click_label: torch.Tensor,
+                        scale: torch.Tensor) -> torch.Tensor:
+        """x0 (B, N, C) from ``prepare``; click_idx, click_label (B, K) with label -1 = padding;
+        scale (B,) with NaN = no scale. Returns mask logits (B, N)."""
+        b, n, c = x0.shape
+        cond = self.scale_embed(scale)
+        y = self.film(x0, cond)
+        valid = click_label >= 0
+        gathered = torch.gather(y, 1, click_idx.clamp(0, n - 1).unsqueeze(-1).expand(-1, -1, c))
+        clicks = gathered + self.click_label_embed(click_label.clamp(min=0))
+        pos = (click_label == 1).unsqueeze(-1).to(y.dtype)
+        pos_mean = (gathered * pos).sum(1) / pos.sum(1).clamp(min=1)
+        out_tok = (self.output_token + pos_mean + cond).unsqueeze(1)
+        q = torch.cat([out_tok, clicks], dim=1)  # (B, 1 + K, C)
+        token_pad = torch.cat([valid.new_zeros(b, 1), ~valid], dim=1)  # True = ignore
+        for layer in self.layers:
+            q, y = layer(q, y, token_pad, cond)
+        q = q + self.final_attn(q, y)
+        query = self.query_head(q[:, 0])  # (B, C)
+        keys = self.point_head(y)  # (B, N, C)
+        return torch.einsum("bc,bnc->bn", query, keys) / math.sqrt(c)
+
+    def forward(self, features, points, click_idx, click_label, scale) -> torch.Tensor:
+        """features (B, N, D), points (B, N, 3), click_idx/click_label (B, K), scale (B,) -> logits (B, N)."""
+        return self.decode_prepared(self.prepare(features, points), click_idx, click_label, scale)
