@@ -56,6 +56,12 @@ class ModelConfig:
 CONFIGS: dict[str, ModelConfig] = {
     # Trains on 2 CPU cores in minutes; the shipped weights use it.
     "cpu-small": ModelConfig(),
+    # A tiny model for fast tests (random weights are fine for plumbing checks).
+    "test-tiny": ModelConfig(
+        encoder=EncoderConfig(voxel_resolution=8, voxel_channels=(8, 16), plane_resolution=16, patch_size=4,
+                              transformer_dim=32, transformer_layers=1, transformer_heads=2, feature_dim=16),
+        decoder=DecoderConfig(dim=16, layers=1, heads=2, mlp_ratio=2.0, pe_frequencies=4, scale_frequencies=4),
+    ),
     # A mid-size model for one GPU.
     "gpu-base": ModelConfig(
         encoder=EncoderConfig(voxel_resolution=48, voxel_channels=(64, 128, 128), plane_resolution=128,
