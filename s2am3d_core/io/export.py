@@ -1,0 +1,264 @@
+"""Write segmentation results: labelled PLY files (points or mesh) and one file per part.
+
+Labelled PLY layout (binary little-endian, read back by :func:`read_labelled_ply`)::
+
+    points:  element vertex N   float x y z, int label, uchar red green blue
+    mesh:    element vertex V   float x y z, uchar red green blue
+             element face F     list uchar int vertex_indices, int label, uchar red green blue
+
+The PLY writer is our own (header + numpy structured array): trimesh 5.x cannot attach
+attributes to a ``PointCloud`` nor store vertex and face colours in one mesh. Reading goes
+through trimesh's PLY parser so ASCII re-saves (e.g. from MeshLab) load too.
+"""
+from __future__ import annotations
+
+import colorsys
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from trimesh.exchange.ply import load_ply
+
+from ..errors import InputError
+from ..geometry import check_points
+from .atomic import atomic_path
+from .load import check_faces as _check_faces
+
+PART_FORMATS: tuple[str, ...] = ("ply", "obj", "glb", "stl")
+UNLABELLED_COLOR = np.array([160, 160, 160], dtype=np.uint8)
+_INT32 = np.iinfo(np.int32)
+
+
+def label_colors(labels: np.ndarray) -> np.ndarray:
+    """Deterministic colour of each label: (N,) int -> (N, 3) uint8 RGB; -1 (or < 0) is grey.
+
+    Hues follow the golden-ratio sequence so consecutive labels are well separated.
+    """
+    lab = np.asarray(labels, dtype=np.int64).reshape(-1)
+    uniq, inv = np.unique(lab, return_inverse=True)
+    table = np.empty((len(uniq), 3), dtype=np.uint8)
+    for i, k in enumerate(uniq):
+        if k < 0:
+            table[i] = UNLABELLED_COLOR
+            continue
+        h = (0.13 + 0.61803398875 * k) % 1.0
+        s = 0.55 + 0.35 * ((k * 7) % 3) / 2.0
+        v = 0.95 - 0.2 * ((k * 5) % 2)
+        table[i] = np.round(np.array(colorsys.hsv_to_rgb(h, s, v)) * 255).astype(np.uint8)
+    return table[inv.reshape(-1)]
+
+
+def write_labelled_points(path: str | os.PathLike, points: np.ndarray, labels: np.ndarray) -> Path:
+    """Write a labelled point cloud as binary PLY (vertex x y z float, label int, red green blue uchar).
+
+    Args:
+        path: output file (normally ``.ply``).
+        points: (N, 3) coordinates.
+        labels: (N,) int labels, -1 = unlabelled.
+    """
+    p = Path(path)
+    pts = check_points(points, name=f"{p}: points")
+    lab = _check_labels(labels, len(pts), "points", p)
+    rgb = label_colors(lab)
+    vdtype = [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("label", "<i4"),
+              ("red", "u1"), ("green", "u1"), ("blue", "u1")]
+    vert = np.empty(len(pts), dtype=vdtype)
+    vert["x"], vert["y"], vert["z"] = pts[:, 0], pts[:, 1], pts[:, 2]
+    vert["label"] = lab
+    vert["red"], vert["green"], vert["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    _write_ply(p, [("vertex", vert)])
+    return p
+
+
+def write_labelled_mesh(
+    path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray, face_labels: np.ndarray
+) -> Path:
+    """Write a mesh with per-face labels as binary PLY.
+
+    Faces carry ``label`` (int) and their part colour; vertices carry the colour of one
+    adjacent face (for viewers that only show vertex colours, e.g. Blender).
+
+    Args:
+        path: output file (normally ``.ply``).
+        vertices: (V, 3) coordinates.
+        faces: (F, 3) vertex indices (order is preserved).
+        face_labels: (F,) int labels, -1 = unlabelled.
+    """
+    p = Path(path)
+    verts = check_points(vertices, name=f"{p}: vertices")
+    f = _check_faces(faces, len(verts), p)
+    lab = _check_labels(face_labels, len(f), "faces", p)
+    vlab = np.full(len(verts), -1, dtype=np.int64)
+    vlab[f.reshape(-1)] = np.repeat(lab, 3)
+    vrgb, frgb = label_colors(vlab), label_colors(lab)
+    vert = np.empty(len(verts), dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"),
+                                       ("red", "u1"), ("green", "u1"), ("blue", "u1")])
+    vert["x"], vert["y"], vert["z"] = verts[:, 0], verts[:, 1], verts[:, 2]
+    vert["red"], vert["green"], vert["blue"] = vrgb[:, 0], vrgb[:, 1], vrgb[:, 2]
+    face = np.empty(len(f), dtype=[("n", "u1"), ("vertex_indices", "<i4", (3,)), ("label", "<i4"),
+                                   ("red", "u1"), ("green", "u1"), ("blue", "u1")])
+    face["n"] = 3
+    face["vertex_indices"] = f
+    face["label"] = lab
+    face["red"], face["green"], face["blue"] = frgb[:, 0], frgb[:, 1], frgb[:, 2]
+    _write_ply(p, [("vertex", vert), ("face", face)])
+    return p
+
+
+def write_part_meshes(
+    out_dir: str | os.PathLike,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    face_labels: np.ndarray,
+    fmt: str = "ply",
+) -> list[Path]:
+    """Write one mesh file per part plus a ``parts.json`` index.
+
+    Files are ``part_{label:03d}.{fmt}`` for every label >= 0 and ``unlabelled.{fmt}`` for
+    faces labelled -1 (if any); each holds only the vertices its faces use, coloured with
+    :func:`label_colors`. ``parts.json`` lists ``{"label", "file", "n_faces", "area"}`` per part.
+    Files from earlier runs in ``out_dir`` are left alone; ``parts.json`` is the index.
+
+    Args:
+        out_dir: folder (created if needed).
+        vertices: (V, 3); faces: (F, 3); face_labels: (F,) int.
+        fmt: "ply", "obj", "glb" or "stl".
+
+    Returns:
+        Paths of the part files, in increasing label order (unlabelled last).
+    """
+    fmt = str(fmt).lower().lstrip(".")
+    if fmt not in PART_FORMATS:
+        raise InputError(f"write_part_meshes: unsupported format {fmt!r}; supported: {', '.join(PART_FORMATS)}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    verts = check_points(vertices, name=f"{out}: vertices")
+    f = _check_faces(faces, len(verts), out)
+    lab = _check_labels(face_labels, len(f), "faces", out)
+    labels = [int(k) for k in np.unique(lab) if k >= 0] + ([-1] if (lab < 0).any() else [])
+    written: list[Path] = []
+    index = []
+    for k in labels:
+        mask = lab == k if k >= 0 else lab < 0
+        part = trimesh.Trimesh(verts, f[mask], process=False)
+        part.remove_unreferenced_vertices()
+        part.visual.vertex_colors = np.append(label_colors([k])[0], 255)
+        name = f"part_{k:03d}.{fmt}" if k >= 0 else f"unlabelled.{fmt}"
+        target = out / name
+        with atomic_path(target) as tmp:
+            part.export(str(tmp), file_type=fmt)
+        written.append(target)
+        index.append({"label": k, "file": name, "n_faces": int(mask.sum()), "area": float(part.area)})
+    with atomic_path(out / "parts.json") as tmp:
+        tmp.write_text(json.dumps({"format": fmt, "parts": index}, indent=2) + "\n", encoding="utf-8")
+    return written
+
+
+def read_labelled_ply(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Read a file written by :func:`write_labelled_points` or :func:`write_labelled_mesh`.
+
+    Returns:
+        (vertices (V, 3) float32, faces (F, 3) int64 or None, labels int64): labels are per
+        face (F,) when the file has faces with a ``label`` property, else per vertex (V,)
+        and faces is None. A mesh with only a vertex ``label`` gets per-face labels by
+        majority of its three vertices (ties: the first vertex's label).
+
+    Raises:
+        InputError: missing/unreadable file, no ``label`` property, wrong lengths.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: file not found")
+    try:
+        with open(p, "rb") as fh:
+            kw = load_ply(fh, fix_texture=False, skip_materials=True)
+    except Exception as e:
+        raise InputError(f"{p}: could not read PLY file ({type(e).__name__}: {e})") from e
+    elements = kw.get("metadata", {}).get("_ply_raw", {})
+    if "vertices" not in kw:
+        raise InputError(f"{p}: the PLY file has no vertices")
+    verts = check_points(kw["vertices"], name=str(p))
+    faces = kw.get("faces")
+    if faces is not None and len(faces) == 0:
+        faces = None
+    if faces is not None:
+        if np.ndim(faces) == 2 and np.shape(faces)[1] != 3:
+            raise InputError(f"{p}: labelled PLY faces must be triangles, got {np.shape(faces)[1]}-sided polygons")
+        faces = _check_faces(faces, len(verts), p)
+    face_lab = _element_property(elements, "face", "label", p)
+    vert_lab = _element_property(elements, "vertex", "label", p)
+    if faces is not None and face_lab is not None:
+        if len(face_lab) != len(faces):
+            raise InputError(
+                f"{p}: {len(face_lab)} face labels for {len(faces)} triangles "
+                "(polygons other than triangles are not supported in labelled files)"
+            )
+        return verts, faces, face_lab
+    if vert_lab is not None:
+        if len(vert_lab) != len(verts):
+            raise InputError(f"{p}: {len(vert_lab)} vertex labels for {len(verts)} vertices")
+        if faces is None:
+            return verts, None, vert_lab
+        fl = vert_lab[faces]
+        maj = np.where(fl[:, 1] == fl[:, 2], fl[:, 1], fl[:, 0])
+        return verts, faces, maj
+    raise InputError(
+        f"{p}: PLY has no 'label' vertex or face property; expected a file written by "
+        "s2am3d-segment / s2am3d-gui"
+    )
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _write_ply(path: Path, elements: list[tuple[str, np.ndarray]]) -> None:
+    """Write binary little-endian PLY from named structured arrays (an ``n`` u1 field followed
+    by a ``vertex_indices`` field is declared as one list property)."""
+    ply_types = {"<f4": "float", "<i4": "int", "|u1": "uchar"}
+    lines = ["ply", "format binary_little_endian 1.0", "comment written by s2am3d"]
+    for name, arr in elements:
+        lines.append(f"element {name} {len(arr)}")
+        for field in arr.dtype.names:
+            sub = arr.dtype.fields[field][0]
+            if field == "n":
+                continue
+            if field == "vertex_indices":
+                lines.append("property list uchar int vertex_indices")
+            else:
+                lines.append(f"property {ply_types[sub.str]} {field}")
+    header = ("\n".join(lines) + "\nend_header\n").encode("ascii")
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(header)
+            for _, arr in elements:
+                fh.write(arr.tobytes())
+
+
+def _element_property(elements: dict, element: str, prop: str, path: Path) -> np.ndarray | None:
+    """(N,) int64 values of ``element.prop`` from trimesh's raw PLY elements, or None."""
+    el = elements.get(element)
+    if not el or prop not in el.get("properties", {}):
+        return None
+    data = el["data"]
+    values = np.asarray(data[prop]).reshape(-1)
+    if not np.issubdtype(values.dtype, np.integer):
+        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+            raise InputError(f"{path}: the {element} 'label' property holds non-integer values")
+    return values.astype(np.int64)
+
+
+def _check_labels(labels: np.ndarray, n: int, what: str, path: Path) -> np.ndarray:
+    """(n,) integer labels fitting int32, as int64."""
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or len(lab) != n:
+        raise InputError(f"{path}: got labels of shape {lab.shape} for {n} {what}; expected ({n},)")
+    if lab.size and not np.issubdtype(lab.dtype, np.integer):
+        if not np.issubdtype(lab.dtype, np.floating) or not np.all(np.isfinite(lab)) or np.any(lab != np.round(lab)):
+            raise InputError(f"{path}: labels must be integers, got dtype {lab.dtype}")
+    lab = lab.astype(np.int64)
+    if lab.size and (lab.min() < _INT32.min or lab.max() > _INT32.max):
+        raise InputError(f"{path}: labels must fit in a 32-bit int, got range [{lab.min()}, {lab.max()}]")
+    return lab

@@ -1,0 +1,232 @@
+"""Load meshes and point clouds from disk into one flat array representation.
+
+Meshes (``.glb .gltf .obj .ply .stl .off``) are read with trimesh; a scene is flattened into
+one triangle mesh with every node transform applied. Point clouds are ``.ply`` files without
+faces, ``.npy`` arrays and ``.xyz``/``.txt`` text files. Every problem a user can cause is
+raised as :class:`~s2am3d_core.errors.InputError` with the file name in the message.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from ..errors import InputError
+from ..geometry import check_points
+from .sample import sample_surface
+
+MESH_EXTENSIONS: tuple[str, ...] = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
+POINT_EXTENSIONS: tuple[str, ...] = (".npy", ".xyz", ".txt")
+SUPPORTED_EXTENSIONS: tuple[str, ...] = MESH_EXTENSIONS + POINT_EXTENSIONS
+
+
+@dataclass
+class LoadedShape:
+    """A shape read from ``path``.
+
+    Attributes:
+        path: the file it was read from.
+        vertices: (V, 3) float32 coordinates (mesh vertices, or the points of a point cloud).
+        faces: (F, 3) int64 vertex indices, or None for a point cloud.
+    """
+
+    path: Path
+    vertices: np.ndarray
+    faces: np.ndarray | None
+
+    @property
+    def is_mesh(self) -> bool:
+        """True when the shape has triangles (``faces`` is not None)."""
+        return self.faces is not None
+
+
+def load_shape(path: str | os.PathLike) -> LoadedShape:
+    """Read a mesh or point cloud file.
+
+    Face order is kept as trimesh reads it (per-face labels depend on it); duplicate
+    vertices are not merged.
+
+    Raises:
+        InputError: missing file, unsupported extension, unreadable/corrupt file, no
+            triangles or points, NaN/inf coordinates, face indices out of range.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: file not found")
+    if not p.is_file():
+        raise InputError(f"{p}: not a file")
+    ext = p.suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise InputError(
+            f"{p}: unsupported file extension {ext or '(none)'!r}; supported: "
+            f"meshes {' '.join(MESH_EXTENSIONS)}, point clouds .ply (no faces) {' '.join(POINT_EXTENSIONS)}"
+        )
+    if ext == ".npy":
+        vertices, faces = _load_npy(p), None
+    elif ext in (".xyz", ".txt"):
+        vertices, faces = _load_text_points(p), None
+    else:
+        vertices, faces = _load_trimesh(p)
+    vertices = check_points(vertices, name=str(p))
+    if faces is not None:
+        faces = check_faces(faces, len(vertices), p)
+    return LoadedShape(path=p, vertices=vertices, faces=faces)
+
+
+def shape_points(shape: LoadedShape, n: int, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """Points representing ``shape``.
+
+    A mesh is sampled area-weighted (:func:`sample_surface`); a point cloud is randomly
+    subsampled without replacement to ``n`` points (kept in file order), or returned whole
+    when it has ``n`` points or fewer.
+
+    Returns:
+        (points (n, 3) float32 — fewer for a small point cloud —,
+         face_index (n,) int64 for a mesh, else None).
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise InputError(f"shape_points: n must be a positive integer, got {n!r}")
+    n = int(n)
+    if shape.faces is not None:
+        try:
+            return sample_surface(shape.vertices, shape.faces, n, seed=seed)
+        except InputError as e:
+            raise InputError(f"{shape.path}: {e}") from e
+    pts = np.asarray(shape.vertices, dtype=np.float32)
+    if len(pts) <= n:
+        return pts.copy(), None
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(pts), size=n, replace=False))
+    return pts[idx], None
+
+
+def check_faces(faces: np.ndarray, num_vertices: int, path: Path) -> np.ndarray:
+    """Validate (F, 3) integer faces against ``num_vertices``; return them as int64.
+
+    Raises:
+        InputError: naming ``path`` for a wrong shape, non-integer or out-of-range indices.
+    """
+    f = np.asarray(faces)
+    if f.ndim != 2 or f.shape[1] != 3:
+        raise InputError(f"{path}: expected (F, 3) triangle faces, got shape {f.shape}")
+    if f.size and not np.issubdtype(f.dtype, np.integer):
+        raise InputError(f"{path}: face indices must be integers, got dtype {f.dtype}")
+    f = f.astype(np.int64, copy=False)
+    if len(f) and (f.min() < 0 or f.max() >= num_vertices):
+        bad = int(((f < 0) | (f >= num_vertices)).any(axis=1).sum())
+        raise InputError(
+            f"{path}: {bad} face(s) reference vertex indices outside [0, {num_vertices}) "
+            f"(min {int(f.min())}, max {int(f.max())})"
+        )
+    return f
+
+
+# ----------------------------------------------------------------------------- internals
+
+
+def _load_trimesh(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read a mesh/scene/point-cloud file with trimesh and flatten it.
+
+    Returns (vertices (V, 3), faces (F, 3) or None when the file holds only points).
+    """
+    ext = path.suffix.lower()
+    if ext == ".gltf":
+        _check_gltf_json(path)
+    try:
+        scene = trimesh.load_scene(str(path), process=False)
+    except Exception as e:  # trimesh raises many exception types on bad input
+        hint = " - does a face refer to a vertex that does not exist?" if isinstance(e, IndexError) else ""
+        raise InputError(f"{path}: could not read {ext} file ({type(e).__name__}: {e}){hint}") from e
+    # Validate raw face indices before transforming anything (dump() may index vertices).
+    for geom in scene.geometry.values():
+        if isinstance(geom, trimesh.Trimesh) and len(geom.faces):
+            check_faces(geom.faces, len(geom.vertices), path)
+    try:
+        parts = scene.dump()  # copies of every node's geometry with its world transform applied
+    except Exception as e:
+        raise InputError(f"{path}: could not flatten the scene ({type(e).__name__}: {e})") from e
+    meshes = [g for g in parts if isinstance(g, trimesh.Trimesh) and len(g.faces)]
+    if meshes:
+        # Stack raw arrays rather than trimesh.util.concatenate: the latter also merges
+        # textures/materials, which is slow (~1 s for a small textured GLB) and unneeded.
+        offsets = np.cumsum([0] + [len(m.vertices) for m in meshes[:-1]])
+        vertices = np.concatenate([np.asarray(m.vertices, dtype=np.float64) for m in meshes])
+        faces = np.concatenate([np.asarray(m.faces, dtype=np.int64) + o for m, o in zip(meshes, offsets)])
+        return vertices, faces
+    clouds = [
+        np.asarray(g.vertices, dtype=np.float64)
+        for g in parts
+        if isinstance(g, (trimesh.PointCloud, trimesh.Trimesh)) and len(g.vertices)
+    ]
+    if clouds:
+        return np.concatenate(clouds), None
+    raise InputError(f"{path}: the file contains no triangles and no points")
+
+
+def _check_gltf_json(path: Path) -> None:
+    """Fail early with a clear message when a .gltf file is not JSON (trimesh's error is cryptic)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: not a valid glTF file (the .gltf must be JSON: {e})") from e
+    if not isinstance(doc, dict) or "asset" not in doc:
+        raise InputError(f"{path}: not a valid glTF file (no 'asset' object)")
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    """Read an (N, C>=3) .npy array; the first three columns are XYZ."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise InputError(f"{path}: could not read .npy file ({type(e).__name__}: {e})") from e
+    if not isinstance(arr, np.ndarray) or arr.ndim != 2 or arr.shape[1] < 3:
+        shape = getattr(arr, "shape", None)
+        raise InputError(f"{path}: expected an (N, 3) array of XYZ coordinates, got shape {shape}")
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise InputError(f"{path}: coordinates must be real numbers, got dtype {arr.dtype}")
+    if len(arr) == 0:
+        raise InputError(f"{path}: the file contains no points")
+    return arr[:, :3]
+
+
+def _load_text_points(path: Path) -> np.ndarray:
+    """Read XYZ rows from a text file (whitespace- or comma-separated, extra columns ignored).
+
+    Blank lines and ``#``/``//`` comments are skipped; one non-numeric header line is allowed.
+    """
+    try:
+        text = path.read_text(encoding="utf-8", errors="strict")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: could not read text point file ({type(e).__name__}: {e})") from e
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith(("#", "//"))]
+    if not lines:
+        raise InputError(f"{path}: the file contains no points")
+    delimiter = "," if "," in lines[0] or (len(lines) > 1 and "," in lines[1]) else None
+    if not _is_numeric_row(lines[0], delimiter):
+        lines = lines[1:]  # a header such as "x y z"
+        if not lines:
+            raise InputError(f"{path}: the file contains no points")
+    try:
+        arr = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, usecols=(0, 1, 2), ndmin=2)
+    except Exception as e:
+        raise InputError(
+            f"{path}: could not parse XYZ rows (need at least 3 numeric columns per line, "
+            f"separated by whitespace or commas): {e}"
+        ) from e
+    return arr
+
+
+def _is_numeric_row(line: str, delimiter: str | None) -> bool:
+    """True when every field of ``line`` parses as a number (False for a header like ``x y z``)."""
+    fields = [f for f in (line.split(delimiter) if delimiter else line.split()) if f.strip()]
+    try:
+        [float(f) for f in fields]
+    except ValueError:
+        return False
+    return True
