@@ -14,14 +14,14 @@ from .errors import CheckpointError
 
 @dataclass
 class EncoderConfig:
-    voxel_resolution: int = 24       # R: side of the PVCNN voxel grid over [-1, 1]^3
-    voxel_channels: tuple[int, ...] = (32, 64)  # channels of the successive point-voxel blocks
-    plane_resolution: int = 64       # H = W of each tri-plane
+    voxel_resolution: int = 16       # R: side of the PVCNN voxel grid over [-1, 1]^3
+    voxel_channels: tuple[int, ...] = (32, 48)  # channels of the successive point-voxel blocks
+    plane_resolution: int = 32       # H = W of each tri-plane
     patch_size: int = 4              # plane patch side -> (H/patch)^2 tokens per plane
-    transformer_dim: int = 128       # width of the plane transformer
-    transformer_layers: int = 3      # depth of the plane transformer
+    transformer_dim: int = 96        # width of the plane transformer
+    transformer_layers: int = 2      # depth of the plane transformer
     transformer_heads: int = 4       # attention heads of the plane transformer
-    feature_dim: int = 64            # D: channels of each plane = per-point feature size
+    feature_dim: int = 48            # D: channels of each plane = per-point feature size
 
 
 @dataclass
@@ -54,7 +54,7 @@ class ModelConfig:
 
 
 CONFIGS: dict[str, ModelConfig] = {
-    # Trains on 2 CPU cores in minutes; the shipped weights use it.
+    # Trains on 2 CPU cores in about half an hour; the shipped weights use it.
     "cpu-small": ModelConfig(),
     # A tiny model for fast tests (random weights are fine for plumbing checks).
     "test-tiny": ModelConfig(
