@@ -1,125 +1,164 @@
 """PartBuilder: collect primitive meshes tagged with a part path; derive nested label levels.
 
-A part path is a tuple of names from coarse to fine, e.g. ("chassis", "wheel_fl", "bolt_3").
-Level k (finest first) groups faces by the path prefix of length depth - k, so nesting holds by
-construction. Short paths are padded by repeating their last name: a part with a short path is
-its own group at every coarser level.
+A part path is a tuple of names from coarse to fine, e.g. ``("chassis", "axle_0", "wheel_1", "hub", "bolt_3")``.
+With ``D`` the longest path depth, level ``k`` (finest first) groups faces by the path prefix of
+length ``D - k``, so every coarser part is a union of finer ones *by construction*. A path shorter
+than ``D`` is padded by repeating its last name: such a part (e.g. ``("seat", "board")`` next to
+``("base", "legs", "leg_0", "glide")``) stays a single part at all the finer levels and joins its
+ancestors' groups at the coarser ones. Several meshes added with the same path form one part.
+
+A level whose partition equals the next finer one is dropped (no duplicate levels), and so is a
+level with a single group (the whole object is never stored).
+
+Usage::
+
+    b = PartBuilder(rng)
+    with b.group("chassis"), b.group("wheel_0", T=tf(at=(1, 0.8, 0.3), rx=-pi / 2)):
+        b.add(torus(0.3, 0.1), "tyre")      # path ("chassis", "wheel_0", "tyre"), placed by the group transforms
+    pm = b.build("car_000001", "car")
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
-import trimesh
 
 from ..types import PartMesh
-
-
-def rot(axis: str | np.ndarray, angle: float) -> np.ndarray:
-    """4x4 rotation about 'x'/'y'/'z' or a 3-vector."""
-    vec = {"x": [1, 0, 0], "y": [0, 1, 0], "z": [0, 0, 1]}[axis] if isinstance(axis, str) else axis
-    return trimesh.transformations.rotation_matrix(angle, vec)
-
-
-def box(extents, center=(0, 0, 0), transform=None) -> trimesh.Trimesh:
-    m = trimesh.creation.box(extents=extents)
-    m.apply_translation(center)
-    return m if transform is None else m.apply_transform(transform)
-
-
-def cylinder(radius, height, center=(0, 0, 0), axis="z", sections=16) -> trimesh.Trimesh:
-    """Cylinder whose axis is 'x', 'y', 'z' (centred at center)."""
-    m = trimesh.creation.cylinder(radius=radius, height=height, sections=sections)
-    if axis == "x":
-        m.apply_transform(rot("y", np.pi / 2))
-    elif axis == "y":
-        m.apply_transform(rot("x", np.pi / 2))
-    m.apply_translation(center)
-    return m
-
-
-def segment(a, b, radius, sections=10) -> trimesh.Trimesh:
-    """Cylinder from point a to point b."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    return trimesh.creation.cylinder(radius=radius, segment=np.stack([a, b]), sections=sections)
-
-
-def sphere(radius, center=(0, 0, 0), subdivisions=2) -> trimesh.Trimesh:
-    m = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
-    m.apply_translation(center)
-    return m
-
-
-def cone(radius, height, center=(0, 0, 0), flip=False, sections=16) -> trimesh.Trimesh:
-    m = trimesh.creation.cone(radius=radius, height=height, sections=sections)
-    if flip:
-        m.apply_transform(rot("x", np.pi))
-    m.apply_translation(center)
-    return m
-
-
-def torus(major, minor, center=(0, 0, 0), axis="z", sections=20) -> trimesh.Trimesh:
-    m = trimesh.creation.torus(major_radius=major, minor_radius=minor, major_sections=sections, minor_sections=8)
-    if axis == "x":
-        m.apply_transform(rot("y", np.pi / 2))
-    elif axis == "y":
-        m.apply_transform(rot("x", np.pi / 2))
-    m.apply_translation(center)
-    return m
+from . import geom
+from .geom import Mesh
 
 
 class PartBuilder:
-    """Accumulates (mesh, path) pairs and builds a PartMesh with nested levels."""
+    """Accumulates (mesh, path) pairs under nested named groups with transforms; builds a PartMesh."""
 
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
-        self.items: list[tuple[trimesh.Trimesh, tuple[str, ...]]] = []
+        self.items: list[tuple[np.ndarray, np.ndarray, tuple[str, ...]]] = []
+        self._names: list[str] = []
+        self._tfs: list[np.ndarray] = [np.eye(4)]
 
-    def add(self, mesh: trimesh.Trimesh, *path: str) -> None:
-        if not path:
-            raise ValueError("a part needs a path")
-        self.items.append((mesh, tuple(path)))
-
-    def uniform(self, lo: float, hi: float) -> float:
+    # ------------------------------------------------------------------ random helpers
+    def u(self, lo: float, hi: float) -> float:
+        """Uniform float in [lo, hi)."""
         return float(self.rng.uniform(lo, hi))
 
-    def integer(self, lo: int, hi: int) -> int:
-        """Random int in [lo, hi] inclusive."""
+    def i(self, lo: int, hi: int) -> int:
+        """Uniform int in [lo, hi] (inclusive)."""
         return int(self.rng.integers(lo, hi + 1))
 
-    def build(self, name: str, category: str, noise: float = 0.0) -> PartMesh:
-        depth = max(len(p) for _, p in self.items)
-        paths = [p + (p[-1],) * (depth - len(p)) for _, p in self.items]
-        verts, faces, owner = [], [], []
-        offset = 0
-        for i, (mesh, _) in enumerate(self.items):
-            verts.append(np.asarray(mesh.vertices, np.float64))
-            faces.append(np.asarray(mesh.faces, np.int64) + offset)
-            owner.append(np.full(len(mesh.faces), i))
-            offset += len(mesh.vertices)
-        v = np.concatenate(verts)
-        f = np.concatenate(faces)
-        owner = np.concatenate(owner)
-        levels, names = [], []
-        for k in range(depth):
-            keys = [p[: depth - k] for p in paths]
-            uniq = {key: j for j, key in enumerate(dict.fromkeys(keys))}
-            item_label = np.array([uniq[key] for key in keys])
-            lab = item_label[owner]
-            if levels and np.array_equal(_canon(lab), _canon(levels[-1])):
-                continue
-            if len(uniq) == 1:  # whole object: not stored
-                continue
-            levels.append(lab)
-            names.append({j: "/".join(key) for key, j in uniq.items()})
-        # random pose about the up axis (z), random overall scale
-        t = rot("z", self.uniform(0, 2 * np.pi))
-        v = trimesh.transform_points(v, t) * self.uniform(0.5, 2.0)
-        if noise > 0:
-            v = v + self.rng.normal(0, noise, v.shape)
-        return PartMesh(vertices=v.astype(np.float32), faces=f, face_labels=np.stack(levels).astype(np.int64),
-                        name=name, category=category, part_names=names)
+    def chance(self, p: float) -> bool:
+        return bool(self.rng.random() < p)
+
+    def choice(self, options):
+        return options[int(self.rng.integers(len(options)))]
+
+    def jitter(self, degrees: float = 2.0) -> float:
+        """Small random angle in radians, uniform in +-degrees."""
+        return float(np.deg2rad(self.rng.uniform(-degrees, degrees)))
+
+    def wobble(self, degrees: float = 2.0, at=(0.0, 0.0, 0.0)) -> np.ndarray:
+        """Transform: small random rotation about all three axes, then translation to ``at``."""
+        return geom.tf(at, self.jitter(degrees), self.jitter(degrees), self.jitter(degrees))
+
+    # ------------------------------------------------------------------ assembly
+    @contextmanager
+    def group(self, *names: str, T: np.ndarray | None = None):
+        """Nest the following parts under ``names`` (may be empty) and the local transform ``T``."""
+        self._names.extend(names)
+        self._tfs.append(self._tfs[-1] if T is None else self._tfs[-1] @ T)
+        try:
+            yield self
+        finally:
+            del self._names[len(self._names) - len(names):]
+            self._tfs.pop()
+
+    def add(self, mesh: Mesh, *names: str) -> None:
+        """Add a mesh (in the current group frame) as part ``group path + names``."""
+        path = tuple(self._names) + names
+        if not path:
+            raise ValueError("a part needs a path (add names or open a group)")
+        v, f = geom.transform(mesh, self._tfs[-1])
+        self.items.append((v, np.asarray(f, np.int64), path))
+
+    # ------------------------------------------------------------------ output
+    def build(self, name: str, category: str, target_faces: int = 2500, max_faces: int = 20000,
+              noise: float = 0.0, scale: float = 1.0, yaw: float = 0.0) -> PartMesh:
+        """Concatenate the parts, derive the nested label levels, pose and return a PartMesh.
+
+        Parts whose triangles are much larger than ``total_area / target_faces`` are subdivided
+        (1-to-4, at most 3 times, never beyond ``max_faces``) so faces are of comparable size.
+        ``noise`` is the std of Gaussian vertex noise relative to each part's bounding-box diagonal;
+        ``scale`` and ``yaw`` (rotation about z) are applied last.
+        """
+        if not self.items:
+            raise ValueError("no parts were added")
+        meshes = [(v, f) for v, f, _ in self.items]
+        meshes = _equalise(meshes, target_faces, max_faces)
+        if noise > 0:  # relative to each part's own size, so screws keep their shape
+            meshes = [(v + self.rng.normal(0.0, noise * float(np.linalg.norm(v.max(0) - v.min(0))), v.shape), f)
+                      for v, f in meshes]
+        paths = [p for _, _, p in self.items]
+        v, f = geom.merge(*meshes)
+        owner = np.repeat(np.arange(len(meshes)), [len(m[1]) for m in meshes])
+        labels, names = derive_levels(paths)
+        face_labels = labels[:, owner]
+        v = geom.transform((v, f), geom.tf(rz=yaw))[0] * scale
+        return PartMesh(vertices=v.astype(np.float32), faces=f.astype(np.int64),
+                        face_labels=face_labels.astype(np.int64), name=name, category=category,
+                        part_names=names)
 
 
-def _canon(lab: np.ndarray) -> np.ndarray:
-    """Relabel by order of first appearance, so equal partitions compare equal."""
-    _, first_idx, inv = np.unique(lab, return_index=True, return_inverse=True)
-    return np.argsort(np.argsort(first_idx))[inv]
+def derive_levels(paths: list[tuple[str, ...]]) -> tuple[np.ndarray, list[dict[int, str]]]:
+    """Per-item label stack (L, n_items), finest first, and per-level {id: name} from part paths.
+
+    Level k groups items by the prefix of length D - k of their padded path (D = longest depth).
+    Ids are consecutive in order of first appearance. Duplicate and single-group levels are dropped.
+    """
+    depth = max(len(p) for p in paths)
+    padded = [p + (p[-1],) * (depth - len(p)) for p in paths]
+    levels: list[np.ndarray] = []
+    names: list[dict[int, str]] = []
+    for k in range(depth):
+        n = depth - k
+        keys = [p[:n] for p in padded]
+        ids: dict[tuple[str, ...], int] = {}
+        for key in keys:
+            ids.setdefault(key, len(ids))
+        lab = np.array([ids[key] for key in keys], np.int64)
+        if len(ids) < 2 or (levels and _same_partition(lab, levels[-1])):
+            continue
+        levels.append(lab)
+        # readable name: the real (unpadded) path up to this depth
+        level_names = {}
+        for key, p in zip(keys, paths):
+            level_names.setdefault(ids[key], "/".join(p[:n]))
+        names.append(level_names)
+    if not levels:
+        raise ValueError("the parts form a single group; nothing to label")
+    return np.stack(levels), names
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when labels a and b (ids by first appearance) describe the same grouping."""
+    return len(np.unique(a)) == len(np.unique(b)) == np.unique(np.stack([a, b]), axis=1).shape[1]
+
+
+def _equalise(meshes: list[Mesh], target_faces: int, max_faces: int) -> list[Mesh]:
+    """Subdivide parts with oversized triangles (largest first) within the face budget."""
+    areas = [geom.face_areas(m).sum() for m in meshes]
+    thresh = 4.0 * sum(areas) / max(target_faces, 1)
+    total = sum(len(m[1]) for m in meshes)
+    out = list(meshes)
+    for _ in range(3):
+        order = np.argsort([-a / len(m[1]) for a, m in zip(areas, out)])
+        changed = False
+        for j in order:
+            n = len(out[j][1])
+            if areas[j] / n <= thresh or total + 3 * n > max_faces:
+                continue
+            out[j] = geom.subdivide(out[j])
+            total += 3 * n
+            changed = True
+        if not changed:
+            break
+    return out
