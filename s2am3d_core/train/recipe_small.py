@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..checkpoint import save_model
+from ..checkpoint import load_model, save_model
 from ..config import get_config
 from ..data import procedural
 from ..data.types import PartPoints
@@ -175,6 +175,9 @@ def main(argv=None) -> int:
     ap.add_argument("--encoder-minutes", type=float, default=15)
     ap.add_argument("--decoder-minutes", type=float, default=20)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", type=Path, default=None,
+                    help="continue from a full model checkpoint (use with --encoder-minutes 0 to train only the decoder)")
+    ap.add_argument("--decoder-lr", type=float, default=1e-3)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -189,18 +192,22 @@ def main(argv=None) -> int:
     t0 = time.time()
     train = make_set(args.objects, args.points, seed=0)
     held = make_set(args.eval_objects, args.points, seed=EVAL_SEED_OFFSET)
-    model = S2AM3D(get_config(args.config))
+    model = load_model(args.init) if args.init else S2AM3D(get_config(args.config))
     t1 = time.time()
-    enc_steps = train_encoder(model, train, args.encoder_minutes, batch=8, lr=1e-3, log=log)
+    enc_steps = train_encoder(model, train, args.encoder_minutes, batch=8, lr=1e-3, log=log) if args.encoder_minutes > 0 else 0
     t2 = time.time()
     feats, eval_feats = features(model, train), features(model, held)
-    dec_steps = train_decoder(model, train, feats, held, eval_feats, args.decoder_minutes, batch=16, lr=1e-3, log=log)
+    if args.init:
+        log({"eval_before": evaluate(model, held, eval_feats, 8)})
+    dec_steps = train_decoder(model, train, feats, held, eval_feats, args.decoder_minutes, batch=16, lr=args.decoder_lr,
+                              log=log)
     t3 = time.time()
     result = evaluate(model, held, eval_feats, 8)
     summary = {"objects": args.objects, "eval_objects": args.eval_objects, "points": args.points,
                "encoder_steps": enc_steps, "decoder_steps": dec_steps, "data_minutes": (t1 - t0) / 60,
                "encoder_minutes": (t2 - t1) / 60, "decoder_minutes": (t3 - t2) / 60, "eval": result,
-               "config": args.config, "recipe": "s2am3d_core.train.recipe_small"}
+               "config": model.config.to_json() if args.init else args.config,
+               "init": str(args.init) if args.init else None, "recipe": "s2am3d_core.train.recipe_small"}
     log({"final": summary})
     save_model(model, args.out / "model.safetensors", {"training": json.dumps(summary)})
     print(json.dumps(summary, indent=2))
