@@ -1,10 +1,20 @@
-"""Session state of the viewer: clicks, scale, accepted parts, undo/redo. No polyscope import."""
+"""Session state of the viewer: the shape, clicks, scale, current mask, accepted parts, undo/redo.
+
+No polyscope (and no torch) import: this is plain data plus the rules for changing it, so it is
+tested without a window. Every change the user can undo replaces ``SessionState.current`` (an
+immutable-by-convention :class:`Snapshot`) and bumps ``revision``; the scale, threshold and the
+current mask probabilities are live settings, not history.
+
+Session files are JSON (``format: "s2am3d-session/1"``) holding the shape path, a fingerprint of
+the model points, clicks, scale, threshold, parts and the per-point labels.
+"""
 from __future__ import annotations
 
-import copy
+import hashlib
 import json
+import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,55 +23,161 @@ from s2am3d_core.errors import InputError
 from s2am3d_core.io.atomic import atomic_path
 
 SESSION_FORMAT = "s2am3d-session/1"
+MAX_HISTORY = 200  # undo steps kept (each holds one (N,) int32 label array)
+
+Color = tuple[float, float, float]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Part:
-    """An accepted part: a label id, a name and an RGB colour in [0, 1]."""
+    """An accepted part: its label id in ``Snapshot.labels``, a name and an RGB colour in [0, 1]."""
 
     label: int
     name: str
-    color: tuple[float, float, float]
+    color: Color
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything undo/redo restores. Never mutated in place: edits build a new one."""
+
+    labels: np.ndarray                              # (N,) int32 part label per model point, -1 = none
+    parts: tuple[Part, ...] = ()
+    clicks: tuple[tuple[int, bool], ...] = ()       # (model point index, positive?) in click order
 
 
 @dataclass
-class Snapshot:
-    """Everything undo/redo restores."""
+class ShapeData:
+    """The shape the session segments.
 
-    labels: np.ndarray                      # (N,) int64 accepted part label per point, -1 = none
-    parts: list[Part] = field(default_factory=list)
-    clicks: list[tuple[int, bool]] = field(default_factory=list)  # (point index, positive?)
+    Attributes:
+        path: the file it came from.
+        points: (N, 3) float32 model points in the file's coordinates (sampled on a mesh,
+            the cloud or a subsample of it for a point cloud).
+        point_face: (N,) int64 face each sample lies on (mesh), else None.
+        vertices: (V, 3) float32 mesh vertices, or all the points of a point cloud.
+        faces: (F, 3) int64 triangles, or None for a point cloud.
+    """
+
+    path: Path
+    points: np.ndarray
+    point_face: np.ndarray | None
+    vertices: np.ndarray
+    faces: np.ndarray | None
+    _fingerprint: str | None = field(default=None, repr=False)
+
+    @property
+    def is_mesh(self) -> bool:
+        return self.faces is not None
+
+    @property
+    def num_points(self) -> int:
+        return int(len(self.points))
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the model points: a session only fits the exact points it was made on."""
+        if self._fingerprint is None:
+            arr = np.ascontiguousarray(self.points, dtype=np.float32)
+            self._fingerprint = hashlib.sha256(arr.tobytes()).hexdigest()[:16]
+        return self._fingerprint
 
 
 class SessionState:
-    """Clicks, scale and accepted parts of one shape, with undo/redo of every change."""
+    """Clicks, scale and accepted parts of one shape, with undo/redo of every part/click change.
 
-    def __init__(self, num_points: int):
-        self.num_points = num_points
-        self.current = Snapshot(labels=np.full(num_points, -1, np.int64))
-        self.scale: float = 0.1
-        self.use_scale: bool = True
-        self.threshold: float = 0.5
+    Args:
+        shape: the shape (model points and, for a mesh, its triangles).
+        max_history: undo steps kept.
+    """
+
+    def __init__(self, shape: ShapeData, max_history: int = MAX_HISTORY):
+        self.shape = shape
+        self.current = Snapshot(labels=np.full(shape.num_points, -1, np.int32))
+        self.scale: float = 0.1          # wanted part size, fraction of the object's points in [0, 1]
+        self.use_scale: bool = True      # False = "auto / no scale": the decoder gets no scale prompt
+        self.threshold: float = 0.5      # probability above which a point is in the mask
+        self.probs: np.ndarray | None = None  # (N,) float32 mask probabilities of the current clicks
+        self.revision = 0                # bumped on every change of ``current`` (display caches key on it)
+        self.max_history = max_history
         self._undo: list[Snapshot] = []
         self._redo: list[Snapshot] = []
 
+    # ------------------------------------------------------------------ views
+    @property
+    def num_points(self) -> int:
+        return self.shape.num_points
+
+    @property
+    def clicks(self) -> list[tuple[int, bool]]:
+        return list(self.current.clicks)
+
+    @property
+    def positive(self) -> list[int]:
+        return [i for i, p in self.current.clicks if p]
+
+    @property
+    def negative(self) -> list[int]:
+        return [i for i, p in self.current.clicks if not p]
+
+    @property
+    def parts(self) -> list[Part]:
+        return list(self.current.parts)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """(N,) int32 accepted part label of every model point (-1 = none). Do not modify."""
+        return self.current.labels
+
+    @property
+    def effective_scale(self) -> float | None:
+        """The scale the decoder gets: ``scale``, or None in auto/no-scale mode."""
+        return self.scale if self.use_scale else None
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(N,) bool current mask; all False without a positive click."""
+        if self.probs is None:
+            return np.zeros(self.num_points, bool)
+        return self.probs > self.threshold
+
+    def part(self, label: int) -> Part:
+        for p in self.current.parts:
+            if p.label == label:
+                return p
+        raise InputError(f"no part with label {label}; parts: {[p.label for p in self.current.parts]}")
+
+    def part_sizes(self) -> dict[int, int]:
+        """{label: number of model points} of every accepted part."""
+        counts = np.bincount(self.labels[self.labels >= 0], minlength=1)
+        return {p.label: int(counts[p.label]) if p.label < len(counts) else 0 for p in self.current.parts}
+
     # ------------------------------------------------------------------ history
-    def _push(self) -> None:
-        self._undo.append(copy.deepcopy(self.current))
+    def _commit(self, snap: Snapshot) -> None:
+        self._undo.append(self.current)
+        del self._undo[:-self.max_history]
         self._redo.clear()
+        self._set(snap)
+
+    def _set(self, snap: Snapshot) -> None:
+        if snap.clicks != self.current.clicks:
+            self.probs = None  # stale: the owner re-decodes
+        self.current = snap
+        self.revision += 1
 
     def undo(self) -> bool:
+        """Restore the state before the last change. False when there is nothing to undo."""
         if not self._undo:
             return False
         self._redo.append(self.current)
-        self.current = self._undo.pop()
+        self._set(self._undo.pop())
         return True
 
     def redo(self) -> bool:
         if not self._redo:
             return False
         self._undo.append(self.current)
-        self.current = self._redo.pop()
+        self._set(self._redo.pop())
         return True
 
     @property
@@ -73,105 +189,178 @@ class SessionState:
         return bool(self._redo)
 
     # ------------------------------------------------------------------ edits
-    @property
-    def clicks(self) -> list[tuple[int, bool]]:
-        return self.current.clicks
-
-    @property
-    def parts(self) -> list[Part]:
-        return self.current.parts
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self.current.labels
-
     def add_click(self, index: int, positive: bool = True) -> None:
-        self._push()
-        self.current.clicks.append((int(index), bool(positive)))
+        index = int(index)
+        if not 0 <= index < self.num_points:
+            raise InputError(f"click index {index} is out of range for a shape of {self.num_points} points")
+        self._commit(replace(self.current, clicks=self.current.clicks + ((index, bool(positive)),)))
 
-    def clear_clicks(self) -> None:
-        if self.current.clicks:
-            self._push()
-            self.current.clicks = []
+    def clear_clicks(self) -> bool:
+        """Remove every click. False (and no undo step) when there were none."""
+        if not self.current.clicks:
+            return False
+        self._commit(replace(self.current, clicks=()))
+        return True
 
-    def accept(self, mask: np.ndarray, name: str, color: tuple[float, float, float]) -> Part:
-        """Label the points of ``mask`` (N,) bool as a new part (over earlier parts) and clear clicks."""
-        self._push()
-        label = max((p.label for p in self.current.parts), default=-1) + 1
-        part = Part(label, name or f"part_{label}", tuple(float(c) for c in color))
-        self.current.labels = self.current.labels.copy()
-        self.current.labels[mask] = label
-        self.current.parts.append(part)
-        self.current.clicks = []
-        self._drop_empty_parts()
+    def next_label(self) -> int:
+        return max((p.label for p in self.current.parts), default=-1) + 1
+
+    def accept(self, mask: np.ndarray, name: str, color: Color) -> Part:
+        """Label the points of ``mask`` (N,) bool as a new part (painting over earlier parts)
+        and clear the clicks. Parts left without points are dropped."""
+        mask = np.asarray(mask, bool)
+        if mask.shape != (self.num_points,):
+            raise InputError(f"mask has shape {mask.shape}, expected ({self.num_points},)")
+        label = self.next_label()
+        part = Part(label, name or f"part_{label}", _color(color))
+        labels = self.current.labels.copy()
+        labels[mask] = label
+        present = set(np.unique(labels).tolist())
+        parts = tuple(p for p in self.current.parts if p.label in present) + (part,)
+        self._commit(Snapshot(labels=labels, parts=parts, clicks=()))
         return part
 
-    def set_all(self, labels: np.ndarray, names: list[str], colors: list[tuple[float, float, float]]) -> None:
-        """Replace every part at once (segment all)."""
-        self._push()
-        self.current = Snapshot(labels=np.asarray(labels, np.int64).copy(),
-                                parts=[Part(i, n, tuple(c)) for i, (n, c) in enumerate(zip(names, colors))])
+    def set_all(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> None:
+        """Replace every part at once (segment all): ``labels`` (N,) in 0..K-1, K names and colours."""
+        labels = np.asarray(labels)
+        if labels.shape != (self.num_points,):
+            raise InputError(f"labels have shape {labels.shape}, expected ({self.num_points},)")
+        if len(names) != len(colors):
+            raise InputError(f"got {len(names)} names for {len(colors)} colours")
+        if len(labels) and (labels.min() < -1 or labels.max() >= len(names)):
+            raise InputError(f"labels must lie in [-1, {len(names)}), got [{labels.min()}, {labels.max()}]")
+        parts = tuple(Part(i, str(n), _color(c)) for i, (n, c) in enumerate(zip(names, colors)))
+        self._commit(Snapshot(labels=labels.astype(np.int32), parts=parts, clicks=()))
 
     def delete_part(self, label: int) -> None:
-        self._push()
-        self.current.labels = np.where(self.current.labels == label, -1, self.current.labels)
-        self.current.parts = [p for p in self.current.parts if p.label != label]
+        """Remove a part; its points become unlabelled."""
+        self.part(label)
+        labels = np.where(self.current.labels == label, -1, self.current.labels).astype(np.int32)
+        parts = tuple(p for p in self.current.parts if p.label != label)
+        self._commit(replace(self.current, labels=labels, parts=parts))
 
-    def rename_part(self, label: int, name: str) -> None:
-        self._push()
-        for p in self.current.parts:
-            if p.label == label:
-                p.name = name
+    def update_part(self, label: int, name: str | None = None, color: Color | None = None) -> Part:
+        """Rename and/or recolour a part."""
+        old = self.part(label)
+        new = Part(label, old.name if name is None else (str(name) or old.name),
+                   old.color if color is None else _color(color))
+        if new != old:
+            parts = tuple(new if p.label == label else p for p in self.current.parts)
+            self._commit(replace(self.current, parts=parts))
+        return new
 
     def reset(self) -> None:
-        self._push()
-        self.current = Snapshot(labels=np.full(self.num_points, -1, np.int64))
-
-    def _drop_empty_parts(self) -> None:
-        present = set(np.unique(self.current.labels).tolist())
-        self.current.parts = [p for p in self.current.parts if p.label in present]
+        """Remove every part and click (one undo step)."""
+        self._commit(Snapshot(labels=np.full(self.num_points, -1, np.int32)))
 
     # ------------------------------------------------------------------ files
-    def to_dict(self, shape_path: str, num_samples: int) -> dict:
-        return {"format": SESSION_FORMAT, "shape": shape_path, "num_points": self.num_points,
-                "num_samples": num_samples, "scale": self.scale, "use_scale": self.use_scale,
-                "threshold": self.threshold, "clicks": self.current.clicks,
-                "parts": [asdict(p) for p in self.current.parts], "labels": self.current.labels.tolist()}
+    def to_dict(self) -> dict:
+        return {
+            "format": SESSION_FORMAT,
+            "shape": str(Path(self.shape.path).resolve()),
+            "num_points": self.num_points,
+            "points_fingerprint": self.shape.fingerprint,
+            "scale": self.scale,
+            "use_scale": self.use_scale,
+            "threshold": self.threshold,
+            "clicks": [[i, p] for i, p in self.current.clicks],
+            "parts": [{"label": p.label, "name": p.name, "color": list(p.color)} for p in self.current.parts],
+            "labels": self.current.labels.tolist(),
+        }
 
-    def save(self, path: str | os.PathLike, shape_path: str, num_samples: int) -> Path:
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the session as JSON, atomically."""
         path = Path(path)
+        text = json.dumps(self.to_dict(), separators=(",", ":"))
         with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(self.to_dict(shape_path, num_samples)))
+            tmp.write_text(text, encoding="utf-8")
         return path
 
-    @staticmethod
-    def read(path: str | os.PathLike) -> dict:
-        """Read and validate a session file (InputError naming the file on any problem)."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise InputError(f"{path}: session file not found") from None
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: not a readable session file ({exc})") from None
-        if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
-            raise InputError(f"{path}: not an s2am3d session (expected format {SESSION_FORMAT!r})")
-        for key in ("shape", "num_points", "clicks", "parts", "labels"):
-            if key not in data:
-                raise InputError(f"{path}: session file lacks {key!r}")
-        return data
+    def load(self, path: str | os.PathLike) -> None:
+        """Replace clicks, parts, scale and threshold by a saved session (one undo step).
 
-    def load_dict(self, data: dict, source: str) -> None:
-        if data["num_points"] != self.num_points or len(data["labels"]) != self.num_points:
-            raise InputError(f"{source}: session was saved for {data['num_points']} points, "
-                             f"the current shape has {self.num_points}")
-        labels = np.asarray(data["labels"], np.int64)
-        clicks = [(int(i), bool(p)) for i, p in data["clicks"]]
-        if any(not 0 <= i < self.num_points for i, _ in clicks):
-            raise InputError(f"{source}: session has a click index out of range")
-        self._push()
-        self.current = Snapshot(labels=labels, clicks=clicks,
-                                parts=[Part(int(p["label"]), str(p["name"]), tuple(p["color"])) for p in data["parts"]])
-        self.scale = float(data.get("scale", self.scale))
-        self.use_scale = bool(data.get("use_scale", self.use_scale))
-        self.threshold = float(data.get("threshold", self.threshold))
+        Raises:
+            InputError: unreadable file, not a session, malformed fields, or a session made on
+                other model points (another shape, or another ``--points``).
+        """
+        data = read_session(path)
+        src = Path(path)
+        if data["num_points"] != self.num_points or data.get("points_fingerprint", self.shape.fingerprint) \
+                != self.shape.fingerprint:
+            raise InputError(
+                f"{src}: session was made on {data['shape']} with {data['num_points']} model points; the open "
+                f"shape is {self.shape.path} with {self.num_points} points (open the session's shape with "
+                f"--points {data['num_points']})")
+        snap, scale, use_scale, threshold = _parse_session(data, self.num_points, src)
+        self.scale, self.use_scale, self.threshold = scale, use_scale, threshold
+        self._commit(snap)
+
+
+def read_session(path: str | os.PathLike) -> dict:
+    """Read a session file and check its envelope (InputError naming the file on any problem)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: session file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a session file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable session file ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
+        raise InputError(f"{path}: not an s2am3d session file (expected \"format\": \"{SESSION_FORMAT}\")")
+    missing = [k for k in ("shape", "num_points", "clicks", "parts", "labels") if k not in data]
+    if missing:
+        raise InputError(f"{path}: session file lacks {', '.join(repr(k) for k in missing)}")
+    if not isinstance(data["num_points"], int) or isinstance(data["num_points"], bool) or data["num_points"] < 1:
+        raise InputError(f"{path}: num_points must be a positive integer, got {data['num_points']!r}")
+    return data
+
+
+def _parse_session(data: dict, n: int, src: Path) -> tuple[Snapshot, float, bool, float]:
+    def bad(what: str) -> InputError:
+        return InputError(f"{src}: {what}")
+
+    try:
+        labels = np.asarray(data["labels"], dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise bad("labels must be a list of integers") from None
+    if labels.shape != (n,):
+        raise bad(f"labels has shape {labels.shape}, expected ({n},)")
+    try:
+        clicks = tuple((int(i), bool(p)) for i, p in data["clicks"])
+    except (TypeError, ValueError):
+        raise bad("clicks must be a list of [point index, positive] pairs") from None
+    out = [i for i, _ in clicks if not 0 <= i < n]
+    if out:
+        raise bad(f"click index {out[0]} is out of range for {n} points")
+    try:
+        parts = tuple(Part(int(p["label"]), str(p["name"]), _color(p["color"])) for p in data["parts"])
+    except (TypeError, ValueError, KeyError):
+        raise bad("parts must be a list of {label, name, color: [r, g, b]}") from None
+    known = {p.label for p in parts}
+    if len(known) != len(parts):
+        raise bad("two parts share a label")
+    unknown = sorted(set(np.unique(labels[labels >= 0]).tolist()) - known)
+    if unknown or (labels < -1).any():
+        raise bad(f"labels use ids with no part: {unknown[:5] or [int(labels.min())]}")
+    try:
+        scale = float(data.get("scale", 0.1))
+        threshold = float(data.get("threshold", 0.5))
+    except (TypeError, ValueError):
+        raise bad("scale and threshold must be numbers") from None
+    if not (0.0 <= scale <= 1.0 and 0.0 < threshold < 1.0):
+        raise bad(f"scale {scale} must be in [0, 1] and threshold {threshold} in (0, 1)")
+    return (Snapshot(labels=labels.astype(np.int32), parts=parts, clicks=clicks), scale,
+            bool(data.get("use_scale", True)), threshold)
+
+
+def _color(c) -> Color:
+    """Validate an RGB triple in [0, 1]."""
+    try:
+        rgb = tuple(float(x) for x in c)
+    except TypeError:
+        raise InputError(f"colour {c!r} is not an (r, g, b) triple") from None
+    if len(rgb) != 3 or not all(math.isfinite(x) and 0.0 <= x <= 1.0 for x in rgb):
+        raise InputError(f"colour {c!r} must be three numbers in [0, 1]")
+    return rgb  # type: ignore[return-value]
