@@ -1,0 +1,275 @@
+"""``s2am3d-segment``: segment a mesh or point cloud from the command line.
+
+A point prompt selects one part (output labels: 1 = selected part, 0 = the rest); ``--auto``
+labels the whole shape at a chosen granularity. Meshes get per-face labels, point clouds
+per-point labels, written as a labelled PLY.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import S2AM3DError
+from ..eval.cliutil import ArgumentParser, Progress, UsageError, fail, human_seconds
+
+EXAMPLES = """\
+examples:
+  # select the part under a point (given in the input's coordinates), at 5% of the object
+  s2am3d-segment chair.glb -o seat.ply --point 0.1 0.45 0.0 --scale 0.05
+  # the same part prompted by a vertex index, without a scale, with one negative click
+  s2am3d-segment chair.obj -o leg.ply --point-index 1234 --negative-index 77 --no-scale
+  # full automatic segmentation at a fine granularity, one mesh file per part, plus a part tree
+  s2am3d-segment engine.glb -o engine_parts.ply --auto --scale 0.02 --parts-dir parts/ --tree tree.json
+  # a point cloud (.ply without faces, .npy, .xyz, .txt): per-point labels
+  s2am3d-segment scan.npy -o scan_parts.ply --auto
+
+--point X Y Z snaps to the nearest sampled point; --point-index / --negative-index are indices of
+the input's vertices (mesh) or points (point cloud). With a prompt the output labels are
+1 = selected part, 0 = the rest. Errors print 'error: <file/arg>: <problem>' and exit with status 2.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(
+        prog="s2am3d-segment",
+        description="Segment a mesh or point cloud into parts with S2AM3D (point prompt or automatic).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", metavar="INPUT",
+                   help="mesh (.glb .gltf .obj .ply .stl .off) or point cloud (.ply .npy .xyz .txt)")
+    p.add_argument("-o", "--output", metavar="OUT.ply", required=True, help="labelled PLY to write")
+    prompt = p.add_argument_group("prompt (a point prompt or --auto)")
+    prompt.add_argument("--point", nargs=3, type=float, action="append", metavar=("X", "Y", "Z"), default=[],
+                        help="positive click at these coordinates (snapped to the nearest sampled point); repeatable")
+    prompt.add_argument("--point-index", nargs="+", type=int, metavar="I", default=[],
+                        help="positive click(s): vertex index (mesh) or point index (point cloud)")
+    prompt.add_argument("--negative-index", nargs="+", type=int, metavar="J", default=[],
+                        help="negative click(s): vertex/point indices that must stay outside the part")
+    prompt.add_argument("--negative-point", nargs=3, type=float, action="append", metavar=("X", "Y", "Z"),
+                        default=[], help="negative click at these coordinates; repeatable")
+    prompt.add_argument("--auto", action="store_true", help="segment the whole shape automatically")
+    sc = prompt.add_mutually_exclusive_group()
+    sc.add_argument("--scale", type=float, metavar="S",
+                    help="part size as a fraction of the object in [0, 1] (granularity of --auto)")
+    sc.add_argument("--no-scale", action="store_true", help="no scale prompt (the default)")
+    prompt.add_argument("--num-prompts", type=int, default=64, metavar="K", help="--auto: FPS prompts (default 64)")
+    prompt.add_argument("--threshold", type=float, default=0.5, help="mask probability threshold (default 0.5)")
+    out = p.add_argument_group("output")
+    out.add_argument("--parts-dir", metavar="DIR", help="also write one file per part into DIR")
+    out.add_argument("--parts-format", default="ply", choices=["ply", "obj", "glb", "stl"],
+                     help="format of the --parts-dir meshes (default ply)")
+    out.add_argument("--tree", metavar="TREE.json",
+                     help="also write a hierarchical part tree (automatic segmentation at several scales)")
+    out.add_argument("--tree-scales", nargs="+", type=float, default=[0.02, 0.08, 0.25, 0.6], metavar="S",
+                     help="scales of the --tree levels (default 0.02 0.08 0.25 0.6)")
+    run = p.add_argument_group("model")
+    run.add_argument("--points", type=int, default=20000, help="points sampled from the input (default 20000)")
+    run.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    run.add_argument("--weights", metavar="W",
+                     help="model weights (.safetensors); default: $S2AM3D_WEIGHTS or the shipped model")
+    run.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    run.add_argument("--threads", type=int, metavar="T",
+                     help="torch CPU threads (default: torch's choice; 1 is fastest on busy shared cores)")
+    run.add_argument("--no-cache", action="store_true", help="do not read/write the on-disk feature cache")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _check_args(args) -> None:
+    """Argument checks that need no file access (raise UsageError)."""
+    out = Path(args.output)
+    if out.suffix.lower() != ".ply":
+        raise UsageError(f"{args.output}: the output must be a .ply file")
+    if out.is_dir():
+        raise UsageError(f"{args.output}: is a folder; give a .ply file name")
+    if args.parts_dir and Path(args.parts_dir).exists() and not Path(args.parts_dir).is_dir():
+        raise UsageError(f"--parts-dir: {args.parts_dir} exists and is not a folder")
+    if args.tree and Path(args.tree).is_dir():
+        raise UsageError(f"--tree: {args.tree} is a folder; give a .json file name")
+    has_prompt = bool(args.point or args.point_index)
+    if args.auto and has_prompt:
+        raise UsageError("--auto: cannot be combined with --point/--point-index")
+    if not args.auto and not has_prompt:
+        raise UsageError("INPUT: give a prompt (--point X Y Z or --point-index I) or --auto")
+    if args.auto and (args.negative_index or args.negative_point):
+        raise UsageError("--negative-index: negative clicks need a point prompt, not --auto")
+    if args.scale is not None and not 0.0 <= args.scale <= 1.0:
+        raise UsageError(f"--scale: {args.scale} is outside [0, 1]")
+    if not 0.0 < args.threshold < 1.0:
+        raise UsageError(f"--threshold: {args.threshold} must be in (0, 1)")
+    if args.points < 1:
+        raise UsageError(f"--points: must be a positive number of points, got {args.points}")
+    if args.num_prompts < 1:
+        raise UsageError(f"--num-prompts: must be >= 1, got {args.num_prompts}")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads: must be >= 1, got {args.threads}")
+    for s in args.tree_scales:
+        if not 0.0 <= s <= 1.0:
+            raise UsageError(f"--tree-scales: {s} is outside [0, 1]")
+    for flag, coords in (("--point", args.point), ("--negative-point", args.negative_point)):
+        for c in coords:
+            if not np.isfinite(c).all():
+                raise UsageError(f"{flag}: coordinates {c} are not finite numbers")
+
+
+def _check_indices(flag: str, indices, count: int, what: str, path: str) -> None:
+    for i in indices:
+        if not 0 <= i < count:
+            raise UsageError(f"{flag}: index {i} is out of range for {path} ({count} {what}; valid 0..{count - 1})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except UsageError as exc:
+        return fail(str(exc))
+    except S2AM3DError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        name = exc.filename or ""
+        return fail(f"{name}: {exc.strerror or exc}" if name else str(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+def _run(args) -> int:
+    _check_args(args)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    from ..checkpoint import load_model
+    from ..device import pick_device
+    from ..io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
+                      write_labelled_mesh, write_labelled_points, write_part_meshes)
+    from ..io.atomic import atomic_path
+    from ..predictor import PartPredictor
+
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    try:
+        device = pick_device(args.device)
+    except S2AM3DError as exc:
+        raise UsageError(f"--device: {exc}") from None
+    shape = load_shape(args.input)
+    count = len(shape.vertices)
+    what = "vertices" if shape.is_mesh else "points"
+    _check_indices("--point-index", args.point_index, count, what, args.input)
+    _check_indices("--negative-index", args.negative_index, count, what, args.input)
+    model = load_model(args.weights, device=device)
+    timings["load"] = time.perf_counter() - t0
+
+    progress = Progress(enabled=not args.quiet, desc="s2am3d-segment")
+    try:
+        t = time.perf_counter()
+        progress.stage(0.0, 0.05, "sampling points")
+        points, face_index = shape_points(shape, args.points, seed=args.seed)
+        predictor = PartPredictor(model, device=device, cache=not args.no_cache)
+        predictor.set_shape(points, progress=progress.stage(0.05, 0.4, "encoding"))
+        timings["encode"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(points)
+
+        diag = float(np.linalg.norm(points.max(0) - points.min(0)))
+
+        def snap(coords, flag: str | None = None) -> list[int]:
+            if not coords:
+                return []
+            dist, idx = tree.query(np.asarray(coords, dtype=np.float64))
+            for c, d in zip(coords, np.atleast_1d(dist)):
+                if flag and d > 0.1 * diag:
+                    sys.stderr.write(f"warning: {flag} {' '.join(f'{v:g}' for v in c)} is {d:.3g} away from the "
+                                     f"shape (bounding-box diagonal {diag:.3g}); snapped to the nearest point\n")
+            return [int(i) for i in np.atleast_1d(idx)]
+
+        scale = None if args.no_scale else args.scale
+        if args.auto:
+            from ..eval.autoseg import segment_all
+
+            labels = segment_all(predictor, scale, num_prompts=args.num_prompts, threshold=args.threshold,
+                                 seed=args.seed, progress=progress.stage(0.4, 0.8 if args.tree else 0.9, "auto"))
+            summary = f"{int(labels.max()) + 1} parts (auto, scale {'none' if scale is None else f'{scale:g}'})"
+        else:
+            src = shape.vertices
+            positive = snap(args.point, "--point") + snap([src[i] for i in args.point_index])
+            negative = snap(args.negative_point, "--negative-point") + snap([src[i] for i in args.negative_index])
+            progress.stage(0.4, 0.9, "decoding")
+            prob = predictor.predict(positive, negative, scale=scale)
+            labels = (prob > args.threshold).astype(np.int64)
+            sel = int(labels.sum())
+            summary = (f"selected {sel}/{len(labels)} points ({100.0 * sel / len(labels):.1f}%), "
+                       f"{len(positive)} positive/{len(negative)} negative click(s), "
+                       f"scale {'none' if scale is None else f'{scale:g}'}")
+        part_tree_dict = None
+        if args.tree:
+            from ..eval.autoseg import part_tree
+
+            part_tree_dict = part_tree(predictor, args.tree_scales, num_prompts=args.num_prompts,
+                                       threshold=args.threshold, seed=args.seed,
+                                       progress=progress.stage(0.8, 0.9, "part tree"))
+        timings["segment"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        progress.stage(0.9, 1.0, "writing")
+        # OUT is written last, so a failure on the way leaves no output file behind
+        out = Path(args.output)
+        written: list[Path] = []
+        if shape.is_mesh:
+            centers = shape.vertices[shape.faces].mean(axis=1)
+            face_labels = faces_from_point_labels(len(shape.faces), face_index, labels, points, centers)
+            if args.parts_dir:
+                written += write_part_meshes(args.parts_dir, shape.vertices, shape.faces, face_labels,
+                                             fmt=args.parts_format)
+        else:
+            all_labels = labels if len(points) == count else vertices_from_point_labels(shape.vertices, points, labels)
+            if args.parts_dir:
+                written += _write_point_parts(Path(args.parts_dir), shape.vertices, all_labels, atomic_path,
+                                              write_labelled_points)
+        if part_tree_dict is not None:
+            part_tree_dict["input"] = str(args.input)
+            with atomic_path(args.tree) as tmp:
+                tmp.write_text(json.dumps(part_tree_dict, indent=1) + "\n", encoding="utf-8")
+            written.append(Path(args.tree))
+        if shape.is_mesh:
+            write_labelled_mesh(out, shape.vertices, shape.faces, face_labels)
+        else:
+            write_labelled_points(out, shape.vertices, all_labels)
+        timings["write"] = time.perf_counter() - t
+    finally:
+        progress.close()
+    total = time.perf_counter() - t0
+    times = ", ".join(f"{k} {human_seconds(v)}" for k, v in timings.items())
+    extra = f" (+{len(written)} more file(s))" if written else ""
+    print(f"{args.input}: {summary} -> {args.output}{extra} "
+          f"[{len(points)} points, features from {predictor.last_encode_source}; {times}; "
+          f"total {human_seconds(total)}]")
+    return 0
+
+
+def _write_point_parts(out_dir: Path, points: np.ndarray, labels: np.ndarray, atomic_path, write_points) -> list[Path]:
+    """One labelled PLY point file per part plus a parts.json index."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--parts-dir: {out_dir} exists and is not a folder")
+    written, index = [], []
+    for k in np.unique(labels):
+        mask = labels == k
+        name = f"part_{int(k):03d}.ply" if k >= 0 else "unlabelled.ply"
+        written.append(write_points(out_dir / name, points[mask], labels[mask]))
+        index.append({"label": int(k), "file": name, "n_points": int(mask.sum())})
+    with atomic_path(out_dir / "parts.json") as tmp:
+        tmp.write_text(json.dumps({"format": "ply", "parts": index}, indent=2) + "\n", encoding="utf-8")
+    return written
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

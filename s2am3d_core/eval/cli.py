@@ -1,0 +1,334 @@
+"""``s2am3d-eval``: interactive and full-segmentation scores of a model against baselines.
+
+Datasets:
+  --procedural N   N held-out procedural objects: generated from seeds offset by 1,000,000 (disjoint from
+                   training seeds) and kept only when ``split_of(name) == "eval"``.
+  --data DIR       a shard folder written by s2am3d-data (``--split``, default eval).
+  --glb PATH ...   GLB/glTF assemblies; node subtrees are parts, nesting gives the levels.
+  --shared-data    every ``<repo>/../shared/data/*.glb`` (skipped with a message when absent).
+See :mod:`s2am3d_core.eval.evaluate` for what is measured.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+
+from ..errors import S2AM3DError
+from .baselines import BASELINES
+from .cliutil import ArgumentParser, UsageError, fail, human_seconds
+from .evaluate import aggregate, evaluate_object, public, subsample
+
+PROCEDURAL_SEED_OFFSET = 1_000_000
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+EXAMPLES = """\
+examples:
+  s2am3d-eval --procedural 50 --shared-data --out results.json
+  s2am3d-eval --weights models/s2am3d-small.safetensors --data shards/ --split eval --baselines kmeans,geometric
+  s2am3d-eval --glb ../shared/data/2CylinderEngine.glb --points 8192 --baselines none
+
+Interactive IoU: one click per gt part per level (the part point nearest its centroid), mask at
+probability > --threshold, with the true part fraction as scale ("ours+s") and without ("ours").
+Full segmentation: Hungarian-matched mIoU per gt level; ours at the level's median part fraction,
+baselines with oracle k (= number of gt parts, as PartField reports).
+"""
+
+INTER_COLUMNS = [("ours_scale", "ours+s"), ("ours_noscale", "ours"), ("kmeans", "kmeans*"), ("agglo", "agglo*"),
+                 ("geometric_scale", "geo+s"), ("geometric_noscale", "geo")]
+FULL_COLUMNS = [("ours", "ours(gt s)"), ("ours_noscale", "ours(no s)"), ("kmeans", "kmeans*"), ("agglo", "agglo*"),
+                ("geometric", "geometric*")]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(prog="s2am3d-eval", description="Evaluate S2AM3D (interactive and full segmentation) "
+                       "against feature-clustering and geometric baselines.",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", metavar="W", help="model weights (default: $S2AM3D_WEIGHTS or the shipped model)")
+    d = p.add_argument_group("datasets (at least one)")
+    d.add_argument("--procedural", type=int, metavar="N", help="N held-out procedural objects")
+    d.add_argument("--seed", type=int, default=0, help="seed of the procedural objects and of sampling (default 0)")
+    d.add_argument("--data", metavar="SHARD_DIR", help="shard folder (s2am3d-data output)")
+    d.add_argument("--split", default="eval", help="split of --data (default eval)")
+    d.add_argument("--max-objects", type=int, metavar="M", help="use at most M objects of --data")
+    d.add_argument("--glb", nargs="+", metavar="PATH", default=[], help="GLB/glTF files with part hierarchies")
+    d.add_argument("--shared-data", action="store_true", help="the GLB assemblies in <repo>/../shared/data")
+    p.add_argument("--points", type=int, default=4096, help="points per object (default 4096)")
+    p.add_argument("--out", metavar="results.json", help="write all scores as JSON (atomically)")
+    p.add_argument("--baselines", default=",".join(BASELINES),
+                   help=f"comma-separated subset of {','.join(BASELINES)}, or 'none' (default: all)")
+    p.add_argument("--threshold", type=float, default=0.5, help="mask probability threshold (default 0.5)")
+    p.add_argument("--clicks", choices=["center", "random"], default="center",
+                   help="click of each part: nearest its centroid (default) or random (seeded)")
+    p.add_argument("--min-part-points", type=int, default=5, metavar="M",
+                   help="interactive protocol: skip gt parts with fewer sampled points (default 5)")
+    p.add_argument("--num-prompts", type=int, default=64, help="prompts of the automatic segmentation (default 64)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--threads", type=int, metavar="T",
+                   help="torch CPU threads (default: torch's choice; 1 is fastest on busy shared cores)")
+    p.add_argument("--cache", action="store_true", help="use the on-disk feature cache (off by default)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def parse_baselines(text: str) -> tuple[str, ...]:
+    if text.strip().lower() in ("", "none"):
+        return ()
+    names = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    bad = [n for n in names if n not in BASELINES]
+    if bad:
+        raise UsageError(f"--baselines: unknown baseline(s) {', '.join(bad)}; "
+                         f"choose from {','.join(BASELINES)} or none")
+    return names
+
+
+def _import_data(flag: str, module: str):
+    import importlib
+
+    try:
+        return importlib.import_module(f"s2am3d_core.data.{module}")
+    except ImportError as exc:
+        raise UsageError(f"{flag}: s2am3d_core.data.{module} is not available in this installation ({exc})") from None
+
+
+def procedural_items(n: int, seed: int, points: int) -> Iterator:
+    """Held-out procedural objects as PartPoints: seeds offset by 1,000,000, eval-split names only."""
+    procedural = _import_data("--procedural", "procedural")
+    sampling = _import_data("--procedural", "sampling")
+    shards = _import_data("--procedural", "shards")
+    tries = 50 * n + 100
+    kept = 0
+    for i, pm in enumerate(procedural.generate_many(tries, seed=seed + PROCEDURAL_SEED_OFFSET)):
+        if shards.split_of(pm.name) != "eval":
+            continue
+        yield sampling.mesh_to_points(pm, points, seed=seed + i)
+        kept += 1
+        if kept >= n:
+            return
+    raise UsageError(f"--procedural: found only {kept} eval-split objects in {tries} generated objects")
+
+
+def shard_items(root: str, split: str, max_objects: int | None) -> Iterator:
+    shards = _import_data("--data", "shards")
+    if not Path(root).is_dir():
+        raise UsageError(f"--data: {root}: folder not found")
+    ds = shards.ShardDataset(root, split)
+    if hasattr(ds, "__len__") and hasattr(ds, "__getitem__"):
+        count = len(ds) if max_objects is None else min(len(ds), max_objects)
+        for i in range(count):
+            yield ds[i]
+    else:
+        for i, item in enumerate(ds):
+            if max_objects is not None and i >= max_objects:
+                return
+            yield item
+
+
+def glb_item(path: Path, points: int, seed: int):
+    gltf = _import_data("--glb", "gltf")
+    sampling = _import_data("--glb", "sampling")
+    pm = gltf.load_gltf_parts(path)
+    if not pm.name:
+        pm.name = path.stem
+    return sampling.mesh_to_points(pm, points, seed=seed)
+
+
+def shared_data_files() -> tuple[list[Path], str | None]:
+    """GLB files in <repo>/../shared/data, or ([], reason) when absent."""
+    folder = REPO_ROOT.parent / "shared" / "data"
+    if not folder.is_dir():
+        return [], f"{folder}: folder not found; skipping the shared real assemblies"
+    files = sorted(folder.glob("*.glb"))
+    if not files:
+        return [], f"{folder}: no .glb files; skipping the shared real assemblies"
+    return files, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except UsageError as exc:
+        return fail(str(exc))
+    except S2AM3DError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+def _run(args) -> int:
+    baselines = parse_baselines(args.baselines)
+    if args.procedural is None and not args.data and not args.glb and not args.shared_data:
+        raise UsageError("datasets: choose at least one of --procedural N, --data DIR, --glb PATH, --shared-data")
+    if args.procedural is not None and args.procedural < 1:
+        raise UsageError(f"--procedural: must be >= 1, got {args.procedural}")
+    if args.points < 16:
+        raise UsageError(f"--points: need at least 16 points per object, got {args.points}")
+    if not 0.0 < args.threshold < 1.0:
+        raise UsageError(f"--threshold: {args.threshold} must be in (0, 1)")
+    if args.num_prompts < 1:
+        raise UsageError(f"--num-prompts: must be >= 1, got {args.num_prompts}")
+    if args.min_part_points < 1:
+        raise UsageError(f"--min-part-points: must be >= 1, got {args.min_part_points}")
+    if args.max_objects is not None and args.max_objects < 1:
+        raise UsageError(f"--max-objects: must be >= 1, got {args.max_objects}")
+    if args.out and Path(args.out).is_dir():
+        raise UsageError(f"--out: {args.out} is a folder; give a .json file name")
+    for g in args.glb:
+        if not Path(g).is_file():
+            raise UsageError(f"--glb: {g}: file not found")
+    if args.data and not Path(args.data).is_dir():
+        raise UsageError(f"--data: {args.data}: folder not found")
+
+    from ..checkpoint import default_weights_path, load_model
+    from ..device import pick_device
+    from ..predictor import PartPredictor
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads: must be >= 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    try:
+        device = pick_device(args.device)
+    except S2AM3DError as exc:
+        raise UsageError(f"--device: {exc}") from None
+    t_start = time.perf_counter()
+    weights = Path(args.weights) if args.weights else default_weights_path()
+    model = load_model(weights, device=device)
+    predictor = PartPredictor(model, device=device, cache=bool(args.cache))
+    say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+
+    sources: list[tuple[str, int | None, object]] = []  # (name, count or None, iterator factory)
+    if args.procedural is not None:
+        sources.append(("procedural", args.procedural,
+                        lambda: ((it, None) for it in procedural_items(args.procedural, args.seed, args.points))))
+    if args.data:
+        sources.append((f"data:{args.split}", args.max_objects,
+                        lambda: ((it, None) for it in shard_items(args.data, args.split, args.max_objects))))
+    if args.glb:
+        paths = [Path(g) for g in args.glb]
+        sources.append(("glb", len(paths), lambda: _glb_iter(paths, args.points, args.seed, strict=True)))
+    results: dict[str, dict] = {}
+    if args.shared_data:
+        files, reason = shared_data_files()
+        if reason:
+            say(reason)
+            results["shared-data"] = {"skipped": reason}
+        else:
+            sources.append(("shared-data", len(files), lambda: _glb_iter(files, args.points, args.seed, strict=False)))
+
+    from tqdm import tqdm
+
+    for name, count, factory in sources:
+        objects, skipped = [], []
+        bar = tqdm(total=count, desc=f"eval {name}", unit="obj", file=sys.stderr, disable=args.quiet, leave=False)
+        for item, problem in factory():
+            if problem is not None:
+                skipped.append(problem)
+                say(f"skipping {problem['file']}: {problem['reason']}")
+                bar.update(1)
+                continue
+            pts, lab = subsample(item, args.points, args.seed)
+            if lab.shape[0] == 0 or not (lab >= 0).any():
+                skipped.append({"file": item.name, "reason": "no part labels"})
+                say(f"skipping {item.name}: no part labels")
+                bar.update(1)
+                continue
+            bar.set_postfix_str(str(item.name)[:30], refresh=False)
+            objects.append(evaluate_object(predictor, pts, lab, baselines=baselines, threshold=args.threshold,
+                                           clicks=args.clicks, seed=args.seed, num_prompts=args.num_prompts,
+                                           min_part_points=args.min_part_points,
+                                           name=str(item.name), category=str(getattr(item, "category", ""))))
+            bar.update(1)
+        bar.close()
+        summary = aggregate(objects)
+        summary["objects"] = [public(o) for o in objects]
+        if skipped:
+            summary["skipped_objects"] = skipped
+        results[name] = summary
+
+    report = {
+        "format": "s2am3d-eval/1",
+        "weights": str(weights), "weights_id": getattr(model, "weights_id", None),
+        "config": json.loads(model.config.to_json()),
+        "settings": {"points": args.points, "seed": args.seed, "threshold": args.threshold, "clicks": args.clicks,
+                     "num_prompts": args.num_prompts, "min_part_points": args.min_part_points,
+                     "baselines": list(baselines), "device": str(device),
+                     "procedural_seed_offset": PROCEDURAL_SEED_OFFSET},
+        "datasets": results,
+        "elapsed_s": round(time.perf_counter() - t_start, 2),
+    }
+    print(format_report(report))
+    if args.out:
+        from ..io.atomic import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(json.dumps(report, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _glb_iter(paths: list[Path], points: int, seed: int, strict: bool):
+    """(PartPoints, None) per file; with strict=False a file that fails to load gives (None, problem)."""
+    for path in paths:
+        try:
+            yield glb_item(path, points, seed), None
+        except S2AM3DError as exc:
+            if strict:
+                raise
+            yield None, {"file": str(path), "reason": str(exc)}
+
+
+def _pct(v) -> str:
+    return "   -  " if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100.0 * v:6.1f}"
+
+
+def _table(title: str, columns: list[tuple[str, str]], block: dict, key: str, num_levels: int) -> list[str]:
+    cols = [(k, label) for k, label in columns if k in block]
+    if not cols:
+        return []
+    width = max(11, *(len(label) + 1 for _, label in cols))
+    lines = [f"  {title:<22}" + "".join(f"{label:>{width}}" for _, label in cols)]
+    lines.append(f"  {'all':<22}" + "".join(f"{_pct(block[k]['overall']):>{width}}" for k, _ in cols))
+    for level in range(num_levels):
+        first = block[cols[0][0]]["per_level"][level]
+        n = first.get("num_parts", first.get("num_objects"))
+        unit = "parts" if "num_parts" in first else "objs"
+        label = f"level {level} ({n} {unit})"
+        lines.append(f"  {label:<22}" + "".join(f"{_pct(block[k]['per_level'][level][key]):>{width}}" for k, _ in cols))
+    return lines
+
+
+def format_report(report: dict) -> str:
+    """The results table: per dataset, interactive IoU and full-segmentation mIoU (%), per level."""
+    lines = [f"s2am3d-eval  weights {report['weights']}  ({report['settings']['points']} points/object)"]
+    for name, ds in report["datasets"].items():
+        if "skipped" in ds:
+            lines.append(f"\n[{name}] skipped: {ds['skipped']}")
+            continue
+        if ds["num_objects"] == 0:
+            lines.append(f"\n[{name}] no objects evaluated")
+            continue
+        lines.append(f"\n[{name}] {ds['num_objects']} objects, {ds['num_parts']} gt parts "
+                     f"over {ds['num_levels']} levels")
+        lines += _table("interactive IoU %", INTER_COLUMNS, ds["interactive"], "iou", ds["num_levels"])
+        lines += _table("full-seg mIoU %", FULL_COLUMNS, ds["full_seg"], "miou", ds["num_levels"])
+        for skip in ds.get("skipped_objects", []):
+            lines.append(f"  skipped {skip['file']}: {skip['reason']}")
+    lines.append("\n+s = with the true part fraction as scale; * = oracle k (number of gt parts); "
+                 f"elapsed {human_seconds(report['elapsed_s'])}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

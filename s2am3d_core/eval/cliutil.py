@@ -1,0 +1,67 @@
+"""Small helpers shared by the command-line tools: argparse that exits 2 with ``error: ...``,
+a stderr progress bar, and the common error exit."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import NoReturn
+
+EXIT_ERROR = 2
+
+
+class UsageError(Exception):
+    """A problem with the command line, reported as ``error: <arg>: <problem>``."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports problems as ``error: <message>`` on stderr and exits 2."""
+
+    def error(self, message: str) -> NoReturn:  # noqa: D401 (argparse API)
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"error: {message}\n(run '{self.prog} --help' for examples)\n")
+        raise SystemExit(EXIT_ERROR)
+
+
+def fail(message: str) -> int:
+    """Print ``error: message`` on stderr; return the error exit code."""
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+    return EXIT_ERROR
+
+
+class Progress:
+    """A 0..100 % tqdm bar on stderr driven by ``(fraction, message)`` callbacks; silent if disabled."""
+
+    def __init__(self, enabled: bool = True, desc: str = ""):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}")
+        self._lo, self._hi = 0.0, 1.0
+        self._t0 = time.perf_counter()
+
+    def stage(self, lo: float, hi: float, message: str = "") -> "Progress":
+        """Map the following callbacks' 0..1 onto ``lo..hi`` of the bar."""
+        self._lo, self._hi = lo, hi
+        self(0.0, message)
+        return self
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        if self.bar is None:
+            return
+        pos = 100.0 * (self._lo + (self._hi - self._lo) * min(max(float(fraction), 0.0), 1.0))
+        if message:
+            self.bar.set_description_str(message[:60], refresh=False)
+        self.bar.update(max(0.0, pos - self.bar.n))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def human_seconds(t: float) -> str:
+    return f"{t * 1000:.0f} ms" if t < 1 else f"{t:.1f} s"

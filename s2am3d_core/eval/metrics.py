@@ -1,0 +1,212 @@
+"""Segmentation metrics: mask IoU, Hungarian-matched mIoU, and the single-click interactive protocol.
+
+Conventions (ARCHITECTURE.md): label arrays are (N,) int, ``-1`` = unlabelled; hierarchies are
+(L, N) stacks, finest level first. The scale of a part is its fraction of the object's points.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..errors import InputError
+
+# fn(click_indices (K,), scales (K,) gt part fractions, levels (K,) gt level of each prompt) -> masks (K, N) bool
+MaskFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two boolean masks (N,). Two empty masks give 1.0."""
+    a = np.asarray(a, dtype=bool)
+    b = np.asarray(b, dtype=bool)
+    if a.shape != b.shape:
+        raise InputError(f"iou: masks have different shapes {a.shape} and {b.shape}")
+    union = np.count_nonzero(a | b)
+    if union == 0:
+        return 1.0
+    return float(np.count_nonzero(a & b) / union)
+
+
+def batch_iou(masks: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """IoU of each row of ``masks`` (K, N) bool with ``target`` (N,) bool -> (K,) float64."""
+    masks = np.asarray(masks, dtype=bool)
+    target = np.asarray(target, dtype=bool)
+    inter = np.count_nonzero(masks & target[None], axis=1)
+    union = np.count_nonzero(masks | target[None], axis=1)
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+
+def iou_matrix(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """IoU of every gt part with every predicted part over the points where ``gt >= 0``.
+
+    Args:
+        pred: (N,) int predicted labels (negative = unassigned, never matched).
+        gt: (N,) int ground-truth labels, -1 = unlabelled (those points are ignored).
+
+    Returns:
+        (ious (G, P) float64, gt_ids (G,), pred_ids (P,)).
+    """
+    pred = np.asarray(pred).reshape(-1)
+    gt = np.asarray(gt).reshape(-1)
+    if pred.shape != gt.shape:
+        raise InputError(f"labels have different lengths: pred {pred.shape[0]}, gt {gt.shape[0]}")
+    valid = gt >= 0
+    pred, gt = pred[valid], gt[valid]
+    gt_ids, gi = np.unique(gt, return_inverse=True)
+    pred_ids, pi = np.unique(pred, return_inverse=True)
+    inter = np.zeros((len(gt_ids), len(pred_ids)), dtype=np.int64)
+    np.add.at(inter, (gi, pi), 1)
+    gsize = inter.sum(1, keepdims=True)
+    psize = inter.sum(0, keepdims=True)
+    union = gsize + psize - inter
+    ious = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    keep = pred_ids >= 0
+    return ious[:, keep], gt_ids, pred_ids[keep]
+
+
+def miou_hungarian(pred: np.ndarray, gt: np.ndarray, return_matching: bool = False):
+    """Mean IoU over gt parts after a one-to-one Hungarian matching of predicted to gt parts.
+
+    Points with ``gt == -1`` are ignored. Each gt part is matched to at most one predicted part
+    (maximising the total IoU, scipy ``linear_sum_assignment``); gt parts left unmatched (fewer
+    predicted parts than gt parts) count as IoU 0. Extra predicted parts are not penalised beyond
+    the points they take from matched parts. Returns 1.0 when there is no labelled point.
+
+    Args:
+        pred: (N,) int predicted labels.
+        gt: (N,) int ground truth, -1 = ignore.
+        return_matching: also return {gt id: (pred id or None, iou)}.
+    """
+    ious, gt_ids, pred_ids = iou_matrix(pred, gt)
+    if len(gt_ids) == 0:
+        return (1.0, {}) if return_matching else 1.0
+    matched = np.zeros(len(gt_ids))
+    matching: dict[int, tuple[int | None, float]] = {int(g): (None, 0.0) for g in gt_ids}
+    if ious.shape[1]:
+        rows, cols = linear_sum_assignment(ious, maximize=True)
+        matched[rows] = ious[rows, cols]
+        for r, c in zip(rows, cols):
+            matching[int(gt_ids[r])] = (int(pred_ids[c]), float(ious[r, c]))
+    value = float(matched.mean())
+    return (value, matching) if return_matching else value
+
+
+# --------------------------------------------------------------------------- interactive protocol
+def click_point(points: np.ndarray, mask: np.ndarray, mode: str = "center",
+                rng: np.random.Generator | None = None) -> int:
+    """Index of the click for a part: the part's point nearest its centroid ("center",
+    deterministic) or a uniformly random point of the part ("random")."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        raise InputError("click_point: the part is empty")
+    if mode == "center":
+        p = points[idx]
+        return int(idx[np.argmin(((p - p.mean(0)) ** 2).sum(1))])
+    if mode == "random":
+        rng = rng if rng is not None else np.random.default_rng(0)
+        return int(rng.choice(idx))
+    raise InputError(f"click mode {mode!r}: use 'center' or 'random'")
+
+
+def interactive_prompts(points: np.ndarray, labels: np.ndarray, clicks: str = "center", seed: int = 0,
+                        min_points: int = 1) -> list[dict]:
+    """The single-click prompts of the interactive protocol: one per gt part per level.
+
+    Args:
+        points: (N, 3).
+        labels: (L, N) int, finest level first, -1 = unlabelled.
+        clicks: "center" or "random".
+        min_points: parts with fewer points are skipped.
+
+    Returns:
+        list of {"level", "part", "click", "scale", "size"} (scale = part points / N).
+    """
+    labels = np.atleast_2d(np.asarray(labels))
+    n = labels.shape[1]
+    if points.shape[0] != n:
+        raise InputError(f"interactive protocol: {points.shape[0]} points but labels for {n}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for level, lab in enumerate(labels):
+        for part in np.unique(lab[lab >= 0]):
+            mask = lab == part
+            size = int(mask.sum())
+            if size < min_points:
+                continue
+            out.append({"level": level, "part": int(part), "click": click_point(points, mask, clicks, rng),
+                        "scale": size / n, "size": size})
+    return out
+
+
+def interactive_protocol(points: np.ndarray, labels: np.ndarray, methods: dict[str, MaskFn],
+                         clicks: str = "center", seed: int = 0, min_points: int = 1,
+                         batch: int = 64, progress: Callable[[int], None] | None = None) -> dict:
+    """Single-click IoU of several mask predictors over every gt part at every level.
+
+    Args:
+        points: (N, 3) points (the order of ``labels``).
+        labels: (L, N) gt hierarchy.
+        methods: name -> mask function ``fn(click_idx (K,), scales (K,), levels (K,)) -> (K, N) bool``
+            (scales are the true part fractions; levels tell oracle baselines which gt level is asked).
+        progress: called with the number of prompts done after each batch.
+
+    Returns:
+        {name: {"overall": mean IoU over all parts, "num_parts": int,
+                "per_level": [{"level", "iou", "num_parts"}, ...], "ious": [...]}}
+    """
+    labels = np.atleast_2d(np.asarray(labels))
+    prompts = interactive_prompts(points, labels, clicks, seed, min_points)
+    result = {}
+    levels = np.array([p["level"] for p in prompts], dtype=np.int64)
+    for name, fn in methods.items():
+        ious = np.zeros(len(prompts))
+        for start in range(0, len(prompts), batch):
+            chunk = prompts[start:start + batch]
+            idx = np.array([p["click"] for p in chunk], dtype=np.int64)
+            scales = np.array([p["scale"] for p in chunk], dtype=np.float64)
+            lv = np.array([p["level"] for p in chunk], dtype=np.int64)
+            masks = np.asarray(fn(idx, scales, lv), dtype=bool)
+            for j, p in enumerate(chunk):
+                ious[start + j] = iou(masks[j], labels[p["level"]] == p["part"])
+            if progress is not None:
+                progress(len(chunk))
+        result[name] = summarize_ious(ious, levels, labels.shape[0])
+    return result
+
+
+def summarize_ious(ious: np.ndarray, levels: np.ndarray, num_levels: int) -> dict:
+    """Mean IoU overall (over all parts) and per level."""
+    ious = np.asarray(ious, dtype=np.float64)
+    per_level = []
+    for level in range(num_levels):
+        sel = ious[levels == level]
+        per_level.append({"level": level, "iou": float(sel.mean()) if len(sel) else None,
+                          "num_parts": int(len(sel))})
+    return {"overall": float(ious.mean()) if len(ious) else None, "num_parts": int(len(ious)),
+            "per_level": per_level, "ious": [float(v) for v in ious]}
+
+
+def predictor_mask_fn(predictor, use_scale: bool, threshold: float = 0.5) -> MaskFn:
+    """Adapter: a PartPredictor (with the shape set) as a protocol mask function."""
+
+    def fn(idx: np.ndarray, scales: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
+        sc = [float(s) for s in scales] if use_scale else None
+        from .autoseg import decode_many
+
+        return decode_many(predictor, [int(i) for i in idx], sc) > threshold
+
+    return fn
+
+
+def interactive_iou(predictor, labels: np.ndarray, clicks: str = "center", seed: int = 0,
+                    threshold: float = 0.5, min_points: int = 1) -> dict:
+    """The interactive protocol for a PartPredictor whose shape is set to the labelled points.
+
+    Returns {"with_scale": summary, "no_scale": summary} (see :func:`interactive_protocol`).
+    """
+    if not predictor.is_shape_set:
+        raise InputError("interactive_iou: call predictor.set_shape(points) first")
+    methods = {"with_scale": predictor_mask_fn(predictor, True, threshold),
+               "no_scale": predictor_mask_fn(predictor, False, threshold)}
+    return interactive_protocol(predictor.points, labels, methods, clicks, seed, min_points)

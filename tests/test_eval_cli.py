@@ -1,0 +1,154 @@
+"""s2am3d-eval and s2am3d-bench end to end with a random test-tiny checkpoint."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from s2am3d_core.checkpoint import save_model
+from s2am3d_core.config import get_config
+from s2am3d_core.data.types import PartPoints
+from s2am3d_core.eval import benchmark, cli
+from s2am3d_core.modeling import S2AM3D
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """One intra-op thread: on busy shared cores, 2 threads made the decoder up to 50x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+INTER_KEYS = {"ours_scale", "ours_noscale", "kmeans", "agglo", "geometric_scale", "geometric_noscale"}
+FULL_KEYS = {"ours", "ours_noscale", "kmeans", "agglo", "geometric"}
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(0)
+    return save_model(S2AM3D(get_config("test-tiny")), tmp_path_factory.mktemp("w") / "tiny.safetensors")
+
+
+def synthetic_object(i, n=300):
+    """Three boxes side by side; levels: 3 boxes -> (2 + 1) -> (unlabelled level is not stored)."""
+    rng = np.random.default_rng(i)
+    box = rng.integers(0, 3, n)
+    pts = rng.random((n, 3)) * 0.8 + np.stack([box * 1.0, np.zeros(n), np.zeros(n)], 1)
+    labels = np.stack([box, (box >= 2).astype(int)])
+    return PartPoints(points=pts.astype(np.float32), labels=labels, name=f"synthetic_{i}", category="boxes")
+
+
+def check_report(report, dataset, n_objects, num_levels):
+    ds = report["datasets"][dataset]
+    assert ds["num_objects"] == n_objects and len(ds["objects"]) == n_objects
+    assert set(ds["interactive"]) == INTER_KEYS and set(ds["full_seg"]) == FULL_KEYS
+    for m in INTER_KEYS:
+        assert 0.0 <= ds["interactive"][m]["overall"] <= 1.0
+        assert len(ds["interactive"][m]["per_level"]) == ds["num_levels"]
+    for m in FULL_KEYS:
+        assert 0.0 <= ds["full_seg"][m]["overall"] <= 1.0
+    assert ds["num_levels"] >= num_levels
+    obj = ds["objects"][0]
+    assert {"name", "num_points", "gt_parts_per_level", "scale_per_level", "interactive", "full_seg"} <= set(obj)
+    assert report["settings"]["procedural_seed_offset"] == 1_000_000
+
+
+def test_eval_cli_synthetic_end_to_end(weights, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "procedural_items", lambda n, seed, points: (synthetic_object(i) for i in range(n)))
+    out = tmp_path / "res.json"
+    assert cli.main(["--weights", str(weights), "--procedural", "3", "--points", "256", "--out", str(out),
+                     "--num-prompts", "8", "-q"]) == 0
+    report = json.loads(out.read_text())
+    check_report(report, "procedural", 3, 2)
+    assert report["datasets"]["procedural"]["objects"][0]["num_points"] == 256
+    text = capsys.readouterr().out
+    assert "interactive IoU" in text and "full-seg mIoU" in text and "level 1" in text
+
+
+def test_eval_cli_procedural_end_to_end(weights, tmp_path):
+    pytest.importorskip("s2am3d_core.data.procedural")
+    pytest.importorskip("s2am3d_core.data.sampling")
+    shards = pytest.importorskip("s2am3d_core.data.shards")
+    out = tmp_path / "res.json"
+    assert cli.main(["--weights", str(weights), "--procedural", "3", "--points", "256", "--out", str(out),
+                     "--num-prompts", "8", "-q"]) == 0
+    report = json.loads(out.read_text())
+    check_report(report, "procedural", 3, 3)
+    for obj in report["datasets"]["procedural"]["objects"]:
+        assert shards.split_of(obj["name"]) == "eval"
+
+
+def test_eval_cli_shared_data_absent_is_skipped(weights, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "REPO_ROOT", tmp_path / "nowhere" / "repo")
+    out = tmp_path / "res.json"
+    assert cli.main(["--weights", str(weights), "--shared-data", "--out", str(out), "--baselines", "none"]) == 0
+    report = json.loads(out.read_text())
+    assert "skipped" in report["datasets"]["shared-data"]
+    assert "skipping" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    ([], "choose at least one"),
+    (["--procedural", "2", "--baselines", "kmeans,magic"], "--baselines: unknown baseline(s) magic"),
+    (["--glb", "/nonexistent/x.glb"], "--glb: /nonexistent/x.glb: file not found"),
+    (["--data", "/nonexistent/shards"], "--data: /nonexistent/shards: folder not found"),
+    (["--procedural", "0"], "--procedural"),
+])
+def test_eval_cli_errors(weights, capsys, argv, message):
+    assert cli.main(["--weights", str(weights), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_eval_cli_missing_weights(tmp_path, capsys):
+    assert cli.main(["--weights", str(tmp_path / "none.safetensors"), "--procedural", "1"]) == 2
+    assert "none.safetensors: weights file not found" in capsys.readouterr().err
+
+
+def test_bench_cli_tiny(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert benchmark.main(["--config", "test-tiny", "--sizes", "200", "400", "--repeats", "3", "--prompts", "4",
+                           "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["random_weights"] is True and [r["points"] for r in report["results"]] == [200, 400]
+    for r in report["results"]:
+        assert r["encode_s"] > 0 and r["decode_p95_ms"] >= r["decode_p50_ms"] > 0
+        assert r["predict_many_prompts_per_s"] > 0 and r["cache_mb"] > 0 and r["peak_memory_mb"] > 0
+    text = capsys.readouterr().out
+    assert "RANDOM weights" in text and "dec p50 ms" in text
+
+
+def test_bench_cli_errors(tmp_path, capsys):
+    assert benchmark.main(["--weights", str(tmp_path / "no.safetensors"), "--sizes", "100"]) == 2
+    assert "no.safetensors: weights file not found" in capsys.readouterr().err
+    assert benchmark.main(["--config", "huge", "--sizes", "100"]) == 2
+    assert "--config: unknown config" in capsys.readouterr().err
+
+
+def test_eval_cli_real_glb(weights, tmp_path):
+    pytest.importorskip("s2am3d_core.data.gltf")
+    pytest.importorskip("s2am3d_core.data.sampling")
+    files, reason = cli.shared_data_files()
+    truck = [f for f in files if f.name == "CesiumMilkTruck.glb"]
+    if not truck:
+        pytest.skip(reason or "CesiumMilkTruck.glb not in the shared data")
+    out = tmp_path / "res.json"
+    assert cli.main(["--weights", str(weights), "--glb", str(truck[0]), "--points", "256", "--out", str(out),
+                     "--num-prompts", "8", "--baselines", "geometric", "-q"]) == 0
+    ds = json.loads(out.read_text())["datasets"]["glb"]
+    assert ds["num_objects"] == 1 and set(ds["full_seg"]) == {"ours", "ours_noscale", "geometric"}
+
+
+def test_eval_cli_shard_data(weights, tmp_path, capsys):
+    shards = pytest.importorskip("s2am3d_core.data.shards")
+    shards.write_shards(tmp_path / "ds", [synthetic_object(i, 400) for i in range(3)], "eval", shard_size=2)
+    out = tmp_path / "res.json"
+    assert cli.main(["--weights", str(weights), "--data", str(tmp_path / "ds"), "--max-objects", "2",
+                     "--points", "256", "--num-prompts", "8", "--baselines", "kmeans", "--out", str(out), "-q"]) == 0
+    ds = json.loads(out.read_text())["datasets"]["data:eval"]
+    assert ds["num_objects"] == 2 and ds["objects"][0]["num_points"] == 256
+    assert set(ds["interactive"]) == {"ours_scale", "ours_noscale", "kmeans"}
+    # a split the folder does not have: a clear error, exit 2
+    assert cli.main(["--weights", str(weights), "--data", str(tmp_path / "ds"), "--split", "train", "-q"]) == 2
+    assert "no split 'train'" in capsys.readouterr().err
