@@ -1,93 +1,203 @@
-"""``s2am3d-gui``: open a shape, click, drag the scale slider, accept parts, export."""
+"""``s2am3d-gui``: open a shape, click it, drag the scale slider, accept parts, export.
+
+Errors a user can cause (missing or unreadable shape, missing weights, a bad session file, no
+window system) print one ``error: ...`` line to stderr and exit with status 2.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
-from s2am3d_core.errors import S2AM3DError
+from s2am3d_core.errors import CheckpointError, InputError, S2AM3DError
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
-DEFAULT_EXAMPLE = ASSETS / "example_car.glb"
+DEFAULT_EXAMPLE = ASSETS / "example_chair.glb"
+DEFAULT_POINTS = 20000
 
 EPILOG = f"""examples:
-  s2am3d-gui                       open the bundled example ({DEFAULT_EXAMPLE.name})
+  s2am3d-gui                          open the bundled example ({DEFAULT_EXAMPLE.name})
   s2am3d-gui chair.glb --points 30000
-  s2am3d-gui scan.ply --device auto --session scan.session.json
-  s2am3d-gui car.glb --screenshot shot.png --click-center   (render one frame headless and exit)
+  s2am3d-gui scan.ply --device cuda
+  s2am3d-gui --session chair.session.json     reopen a saved session (and its shape)
+  s2am3d-gui car.glb --backend openGL3_egl --screenshot shot.png --click-center
+                                      headless: render one frame (after a click at the centre) and exit
 
-In the window: click = positive click, shift+click / right click = negative click,
-[ ] = scale, N = no-scale mode, A = accept, Z/Y = undo/redo, S = segment all, E = export, H = help."""
+in the window: click = positive click, shift+click / right click = negative click, [ ] = scale,
+N = auto (no scale), A = accept part, C = clear clicks, Z / Y = undo / redo, S = segment all,
+E = export, H = help"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="s2am3d-gui", description="Interactive scale-controllable part segmentation.",
-                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="s2am3d-gui", description="Interactive, scale-controllable part "
+                                 "segmentation of a 3D shape (S2AM3D).", epilog=EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shape", nargs="?", type=Path, default=None,
-                    help="mesh (.glb .gltf .obj .ply .stl .off) or point cloud (.ply .npy .xyz); default: bundled example")
-    ap.add_argument("--weights", type=Path, default=None, help="model weights (default: models/s2am3d-small.safetensors)")
-    ap.add_argument("--points", type=int, default=20000, help="points the model sees (default 20000)")
-    ap.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    ap.add_argument("--no-cache", action="store_true", help="do not read/write the on-disk feature cache")
-    ap.add_argument("--session", type=Path, default=None, help="load a saved session file")
-    ap.add_argument("--backend", default=None, help="polyscope backend (e.g. openGL3_egl for headless rendering)")
+                    help="mesh (.glb .gltf .obj .ply .stl .off) or point cloud (.ply .npy .xyz .txt); "
+                         f"default: the session's shape, else assets/{DEFAULT_EXAMPLE.name}")
+    ap.add_argument("--weights", type=Path, default=None,
+                    help="model weights (default: $S2AM3D_WEIGHTS, else models/s2am3d-small.safetensors)")
+    ap.add_argument("--points", type=int, default=None,
+                    help=f"points the model sees (default {DEFAULT_POINTS}, or the session's)")
+    ap.add_argument("--device", default="auto", help="auto (CUDA if present, default), cpu, cuda or cuda:N")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU threads for the model (default: all cores but one, which draws the window)")
+    ap.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk feature cache")
+    ap.add_argument("--session", type=Path, default=None, help="open a saved session file")
+    ap.add_argument("--scale", type=float, default=None, help="initial scale in [0, 1]")
+    ap.add_argument("--backend", default=None,
+                    help="polyscope backend: auto (default), openGL3_glfw, openGL3_egl (headless), openGL_mock")
     ap.add_argument("--screenshot", type=Path, default=None, help="render one frame to this PNG and exit")
-    ap.add_argument("--click-center", action="store_true", help="with --screenshot: click the shape at the screen centre first")
+    ap.add_argument("--click-center", action="store_true",
+                    help="with --screenshot: click the shape at the centre of the window first")
+    ap.add_argument("--window-size", default="1280x800", help="window size WxH (default 1280x800)")
     return ap
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--window-size {text!r}: expected WIDTHxHEIGHT, e.g. 1280x800") from None
+    if not (64 <= w <= 16384 and 64 <= h <= 16384):
+        raise InputError(f"--window-size {text!r}: width and height must be in [64, 16384]")
+    return w, h
+
+
+def _resolve_inputs(args) -> tuple[Path, int]:
+    """The shape to open and the number of model points (a session brings both)."""
+    shape, points = args.shape, args.points
+    if args.session is not None:
+        from .state import read_session
+        data = read_session(args.session)
+        if shape is None:
+            shape = Path(data["shape"])
+            if not shape.exists():
+                raise InputError(f"{args.session}: the session's shape {shape} is missing; "
+                                 "pass the shape file as the first argument")
+        if points is None:
+            points = int(data["num_points"])
+    shape = shape if shape is not None else DEFAULT_EXAMPLE
+    points = DEFAULT_POINTS if points is None else points
+    if points < 16:
+        raise InputError(f"--points {points}: need at least 16 points")
+    return shape, points
+
+
+def _weights(path: Path | None) -> Path:
+    from s2am3d_core.checkpoint import default_weights_path
+    w = Path(path) if path is not None else default_weights_path()
+    if not w.is_file():
+        how = ("pass --weights FILE or set S2AM3D_WEIGHTS" if path is None and "S2AM3D_WEIGHTS" not in os.environ
+               else "check the path")
+        extra = (" (the shipped model is made by models/train_small.sh)"
+                 if path is None and "S2AM3D_WEIGHTS" not in os.environ else "")
+        raise CheckpointError(f"model weights not found: {w}{extra}; {how}")
+    return w
+
+
+def _init_polyscope(backend: str | None, size: tuple[int, int], headless: bool) -> None:
+    import polyscope as ps
+    ps.set_program_name("s2am3d")
+    ps.set_use_prefs_file(False)
+    ps.set_up_dir("z_up")
+    ps.set_front_dir("neg_y_front")
+    ps.set_ground_plane_mode("shadow_only")
+    ps.set_open_imgui_window_for_user_callback(False)
+    ps.set_window_size(*size)
+    if headless or (backend or "").endswith("egl"):
+        ps.set_allow_headless_backends(True)
+    try:
+        ps.init(backend or "auto")
+    except RuntimeError as exc:
+        try:  # leave polyscope initialised so its exit hook does not print a second error
+            ps.init("openGL_mock")
+        except RuntimeError:
+            pass
+        if not backend and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            reason = "there is no display (DISPLAY is not set)"
+        else:
+            reason = str(exc).replace("[polyscope]", "").replace("[EXCEPTION]", "").strip()
+        raise S2AM3DError(f"could not open a window: {reason}; to render one frame without a display use "
+                          "--backend openGL3_egl --screenshot out.png (needs Mesa's libEGL)") from None
+
+
 def run(args) -> int:
+    shape_path, num_points = _resolve_inputs(args)
+    size = _window_size(args.window_size)
+    if args.scale is not None and not 0.0 <= args.scale <= 1.0:
+        raise InputError(f"--scale {args.scale}: must be in [0, 1]")
+    from s2am3d_core.io import load_shape
+    shape = load_shape(shape_path)          # fail fast on a bad file, before loading the model
+    weights = _weights(args.weights)
+
+    import torch
+    from tqdm import tqdm
+
     from s2am3d_core.predictor import PartPredictor
 
     from .controller import Controller
 
-    path = args.shape or DEFAULT_EXAMPLE
-    if args.points < 16:
-        raise S2AM3DError(f"--points {args.points}: need at least 16 points")
-    predictor = PartPredictor.from_pretrained(args.weights, device=args.device, cache=not args.no_cache)
-    bar = tqdm(total=100, desc=f"encoding {path.name}", unit="%")
+    threads = args.threads if args.threads is not None else max(1, (os.cpu_count() or 2) - 1)
+    if threads < 1:
+        raise InputError(f"--threads {threads}: must be >= 1")
+    torch.set_num_threads(threads)
+    predictor = PartPredictor.from_pretrained(weights, device=args.device, cache=not args.no_cache)
+    with tqdm(total=100, desc=f"{shape_path.name}: loading", file=sys.stderr,
+              bar_format="{desc:<48} {percentage:3.0f}%|{bar:30}|") as bar:
+        def progress(frac: float, msg: str) -> None:
+            bar.set_description_str(f"{shape_path.name}: {msg}", refresh=False)
+            bar.update(int(round(frac * 100)) - bar.n)
 
-    def progress(frac: float, msg: str) -> None:
-        bar.set_postfix_str(msg)
-        bar.update(int(frac * 100) - bar.n)
-
-    ctl = Controller.open(path, predictor, args.points, progress=progress)
-    bar.close()
-    if args.session:
-        ctl.load_session(args.session)
+        ctl = Controller(predictor, shape, num_points, progress=progress)
+    print(f"{shape_path.name}: {num_points} points encoded in {ctl.encode_seconds:.2f} s ({ctl.encode_source})",
+          file=sys.stderr)
+    if args.session is not None:
+        ctl.load_session(args.session, decode=False)
+    if args.scale is not None:
+        ctl.set_scale(args.scale, decode=False)
+    ctl.update()
 
     import polyscope as ps
 
-    from .panels import Panel
+    from .panels import PANEL_WIDTH, Panel
     from .scene import Scene
 
-    ps.set_program_name("s2am3d")
-    ps.set_up_dir("z_up")
-    ps.set_ground_plane_mode("shadow_only")
-    if args.backend:
-        ps.set_allow_headless_backends(True)
-    ps.init(args.backend or "")
-    ps.set_give_focus_on_show(True)
+    _init_polyscope(args.backend, size, headless=args.screenshot is not None)
     scene = Scene(ctl)
-    panel = Panel(ctl, scene, str(Path(path).with_suffix("")))
+    scene.frame(margin_right_px=PANEL_WIDTH + 20)
+    # outputs default to the working directory (the shape may sit in a read-only folder)
+    stem = Path(Path(args.session).name.split(".")[0] if args.session else shape_path.stem)
+    panel = Panel(ctl, scene, stem, background=args.screenshot is None)
     ps.set_user_callback(panel)
-    if args.screenshot:
-        ps.set_max_fps(-1)
-        ps.frame_tick()
-        if args.click_center:
-            w, h = ps.get_window_size()
-            panel.on_click((w // 2, h // 2), negative=False)
-            ps.frame_tick()
-        ps.screenshot(str(args.screenshot), transparent_bg=False)
-        print(f"wrote {args.screenshot}: {panel.status}")
-        return 0
-    ps.show()
+    try:
+        if args.screenshot is not None:
+            return _screenshot(ps, panel, args.screenshot, args.click_center)
+        ps.show()
+    finally:
+        panel.close()
     return 0
 
 
-def main(argv=None) -> int:
+def _screenshot(ps, panel, out: Path, click_center: bool) -> int:
+    from .panels import PANEL_WIDTH
+    ps.set_max_fps(-1)
+    ps.frame_tick()
+    if click_center:  # the centre of the view left of the panel, where Scene.frame puts the shape
+        w, h = ps.get_window_size()
+        if not panel.click_near(((w - PANEL_WIDTH - 20) / 2.0, h / 2.0)):
+            raise InputError("--click-center: the shape is not near the centre of the view")
+        panel.wait()
+        ps.frame_tick()
+    ps.frame_tick()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ps.screenshot(str(out), transparent_bg=False, include_UI=True)
+    print(f"wrote {out}: {panel.status}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)

@@ -1,182 +1,450 @@
-"""Viewer logic over the core API: load, encode once, click, scale, accept, export. No polyscope.
+"""Viewer logic over the core API: load, encode once, click, scale, accept, segment all, export.
 
-Everything the window can do goes through this class, so it is scriptable and testable headless.
+No polyscope import: everything the window can do is a method here, so it is scriptable and tested
+without a window. The encoder runs once (in ``__init__``, through ``PartPredictor.set_shape``); every
+click or scale change re-runs only the decoder (``PartPredictor.predict``).
+
+Display: a mesh is shown with per-face colours (a face's mask probability is the mean over the
+model points sampled on it, or that of the point nearest its centre when none was; accepted labels
+go to faces by majority vote, as in the export); a point cloud is shown as its own points, each
+coloured like its nearest model point.
 """
 from __future__ import annotations
 
 import colorsys
+import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-from s2am3d_core.errors import PromptError
-from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, write_labelled_mesh,
-                            write_labelled_points, write_part_meshes)
+from s2am3d_core.errors import InputError, PromptError
+from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
+                            write_labelled_mesh, write_labelled_points, write_part_meshes)
+from s2am3d_core.io.atomic import atomic_path
 from s2am3d_core.io.load import LoadedShape
 from s2am3d_core.predictor import PartPredictor
 
-from .state import SessionState
+from .state import Color, Part, SessionState, ShapeData
 
 ProgressFn = Callable[[float, str], None]
 
+DEFAULT_POINTS = 20000
+DISPLAY_LIMIT = 1_000_000            # a larger point cloud is shown subsampled (export keeps every point)
+UNLABELLED_COLOR = (0.78, 0.78, 0.76)
+MASK_COLOR = (0.95, 0.12, 0.05)      # the live mask is blended towards this saturated red
+MASK_BLEND = 0.8
 
-def part_color(i: int) -> tuple[float, float, float]:
-    """Distinct, deterministic colours (golden-ratio hue steps)."""
-    return colorsys.hsv_to_rgb((0.13 + 0.618034 * i) % 1.0, 0.65, 0.95)
+
+def part_color(i: int) -> Color:
+    """Distinct, deterministic pastel part colours (golden-ratio hue steps), never the mask's red."""
+    hue = 0.1 + 0.8 * ((0.6 + 0.618034 * i) % 1.0)  # hues in [0.1, 0.9]: away from red
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.45, 0.93)
+    return (r, g, b)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What one decode depends on."""
+
+    positive: tuple[int, ...]
+    negative: tuple[int, ...]
+    scale: float | None
 
 
 class Controller:
     """One shape in the viewer.
 
     Args:
-        predictor: a PartPredictor (its encoder runs once, in ``__init__``).
+        predictor: a PartPredictor; its encoder runs once, here.
         shape: the loaded shape (mesh or point cloud).
-        num_points: points the model sees (sampled on a mesh, subsampled from a cloud).
+        num_points: points the model sees (sampled on a mesh; a larger cloud is subsampled).
+        progress: ``fn(fraction, message)`` called while encoding.
+        warmup: run one throw-away decode so the first click is as fast as the next ones.
     """
 
-    def __init__(self, predictor: PartPredictor, shape: LoadedShape, num_points: int = 20000,
-                 progress: ProgressFn | None = None):
+    def __init__(self, predictor: PartPredictor, shape: LoadedShape, num_points: int = DEFAULT_POINTS,
+                 progress: ProgressFn | None = None, warmup: bool = True):
+        if isinstance(num_points, bool) or not isinstance(num_points, (int, np.integer)) or num_points < 16:
+            raise InputError(f"num_points must be an integer >= 16, got {num_points!r}")
         self.predictor = predictor
-        self.shape = shape
-        self.points, self.point_face = shape_points(shape, num_points, seed=0)
+        points, point_face = shape_points(shape, int(num_points), seed=0)
+        self.shape = ShapeData(Path(shape.path), points, point_face, shape.vertices, shape.faces)
+        self.state = SessionState(self.shape)
         t = time.perf_counter()
-        predictor.set_shape(self.points, progress=progress)
+        predictor.set_shape(points, progress=progress)
         self.encode_seconds = time.perf_counter() - t
-        self.decode_seconds = 0.0
-        self.tree = cKDTree(self.points)
-        if shape.is_mesh:
-            centers = shape.vertices[shape.faces].mean(axis=1)
-            self.face_centers = centers
-            self.face_to_point = self.tree.query(centers)[1]  # (F,) nearest model point of each face
+        self.encode_source = getattr(predictor, "last_encode_source", "encoder")
+        if warmup:  # torch's first decoder call pays a one-off setup cost: not on the first click
+            predictor.predict([0], [], None)
+        self.decode_seconds = 0.0   # last decoder call
+        self.color_seconds = 0.0    # last display-colour update
+        self.tree = cKDTree(points)
+        if self.shape.is_mesh:
+            faces = self.shape.faces
+            self.face_centers = self.shape.vertices[faces].mean(axis=1)
+            self.face_to_point = self.tree.query(self.face_centers)[1].astype(np.int64)  # (F,) nearest model point
+            self.face_counts = np.bincount(point_face, minlength=len(faces)).astype(np.float32)  # samples per face
+            self.display_points = None
+            self.display_to_point = None
         else:
-            self.face_to_point = None
-        self.state = SessionState(len(self.points))
-        self.probs: np.ndarray | None = None  # (N,) current mask probabilities
+            cloud = self.shape.vertices
+            if len(cloud) > DISPLAY_LIMIT:
+                keep = np.sort(np.random.default_rng(0).choice(len(cloud), DISPLAY_LIMIT, replace=False))
+                cloud = cloud[keep]
+            self.display_points = cloud
+            same = len(cloud) == len(points) and np.array_equal(cloud, points)
+            self.display_to_point = (np.arange(len(points)) if same
+                                     else self.tree.query(cloud)[1].astype(np.int64))  # (M,) nearest model point
+        self._base_key: int | None = None
+        self._base_colors: np.ndarray | None = None
 
     @classmethod
-    def open(cls, path: str | os.PathLike, predictor: PartPredictor, num_points: int = 20000,
+    def open(cls, path: str | os.PathLike, predictor: PartPredictor, num_points: int = DEFAULT_POINTS,
              progress: ProgressFn | None = None) -> "Controller":
+        """Load a mesh/point cloud file (InputError if it cannot be used) and encode it."""
         return cls(predictor, load_shape(path), num_points, progress)
 
-    # ------------------------------------------------------------------ prompts
+    # ------------------------------------------------------------------ clicks
+    @property
+    def points(self) -> np.ndarray:
+        """(N, 3) model points, in the shape file's coordinates."""
+        return self.shape.points
+
     @property
     def mask(self) -> np.ndarray:
-        """(N,) bool current mask (empty without clicks)."""
-        if self.probs is None:
-            return np.zeros(len(self.points), bool)
-        return self.probs > self.state.threshold
+        """(N,) bool current mask of the model points."""
+        return self.state.mask
 
-    def nearest_point(self, xyz) -> int:
-        return int(self.tree.query(np.asarray(xyz, np.float64).reshape(3))[1])
+    @property
+    def probs(self) -> np.ndarray | None:
+        return self.state.probs
 
-    def click(self, index: int, negative: bool = False) -> np.ndarray:
-        """Add a click on model point ``index`` and re-run the decoder. Returns the mask."""
-        if not 0 <= int(index) < len(self.points):
-            raise PromptError(f"click index {index} is out of range for {len(self.points)} points")
-        self.state.add_click(int(index), not negative)
-        return self.update()
+    def nearest_point(self, xyz: Sequence[float]) -> int:
+        """Index of the model point nearest a 3D position."""
+        p = np.asarray(xyz, dtype=np.float64).reshape(-1)
+        if p.shape != (3,) or not np.isfinite(p).all():
+            raise PromptError(f"click position {xyz!r} is not a finite (x, y, z)")
+        return int(self.tree.query(p)[1])
 
-    def click_xyz(self, xyz, negative: bool = False) -> np.ndarray:
-        return self.click(self.nearest_point(xyz), negative)
+    def resolve(self, target) -> int:
+        """A click target -> model point index: an int is an index, a 3-vector a position."""
+        if isinstance(target, (bool, np.bool_)):
+            raise PromptError(f"click target {target!r} is neither a point index nor an (x, y, z) position")
+        if isinstance(target, (int, np.integer)):
+            if not 0 <= int(target) < self.shape.num_points:
+                raise PromptError(f"click index {int(target)} is out of range for {self.shape.num_points} points")
+            return int(target)
+        return self.nearest_point(target)
 
-    def click_face(self, face: int, negative: bool = False) -> np.ndarray:
-        return self.click(int(self.face_to_point[face]), negative)
+    def point_from_pick(self, position=None, element: str | None = None, index: int | None = None) -> int:
+        """Model point for a pick on the displayed shape.
 
-    def set_scale(self, scale: float | None) -> np.ndarray:
-        """Set the scale (None = no scale) and re-run only the decoder."""
+        ``position`` (the picked surface point) is used when finite; otherwise the picked mesh
+        face / vertex (``element`` "face"/"vertex" and its ``index``) or display point (``index``).
+        """
+        if position is not None and np.isfinite(np.asarray(position, dtype=np.float64)).all():
+            return self.nearest_point(position)
+        if index is None:
+            raise PromptError("the pick has neither a position nor an element index")
+        index = int(index)
+        if self.shape.is_mesh:
+            if element == "face" and 0 <= index < len(self.shape.faces):
+                return self.nearest_point(self.face_centers[index])
+            if element == "vertex" and 0 <= index < len(self.shape.vertices):
+                return self.nearest_point(self.shape.vertices[index])
+            raise PromptError(f"cannot click mesh element {element!r} {index}")
+        if not 0 <= index < len(self.display_to_point):
+            raise PromptError(f"picked point {index} is out of range")
+        return int(self.display_to_point[index])
+
+    def click(self, target, negative: bool = False, decode: bool = True) -> np.ndarray:
+        """Add a click (point index or xyz position) and re-run the decoder. Returns the mask (N,).
+
+        With ``decode=False`` the caller decodes later (the window does it on its worker thread).
+        """
+        self.state.add_click(self.resolve(target), not negative)
+        return self.update() if decode else self.mask
+
+    def click_face(self, face: int, negative: bool = False, decode: bool = True) -> np.ndarray:
+        return self.click(self.point_from_pick(element="face", index=face), negative, decode)
+
+    def click_vertex(self, vertex: int, negative: bool = False, decode: bool = True) -> np.ndarray:
+        return self.click(self.point_from_pick(element="vertex", index=vertex), negative, decode)
+
+    def set_scale(self, scale: float | None, decode: bool = True) -> np.ndarray:
+        """Set the scale in [0, 1] (None = auto / no scale) and re-run only the decoder."""
         if scale is None:
             self.state.use_scale = False
         else:
-            self.state.use_scale = True
-            self.state.scale = float(np.clip(scale, 0.0, 1.0))
-        return self.update()
+            s = float(scale)
+            if not 0.0 <= s <= 1.0:
+                raise PromptError(f"scale {s} is outside [0, 1] (or None for no scale)")
+            self.state.use_scale, self.state.scale = True, s
+        return self.update() if decode else self.mask
 
     def set_threshold(self, threshold: float) -> np.ndarray:
-        self.state.threshold = float(np.clip(threshold, 0.01, 0.99))
+        """Probability threshold of the mask (no decode needed)."""
+        t = float(threshold)
+        if not 0.0 < t < 1.0:
+            raise PromptError(f"threshold {t} must be in (0, 1)")
+        self.state.threshold = t
         return self.mask
 
-    def update(self) -> np.ndarray:
-        """Decode the current clicks (decoder only); no positive click -> empty mask."""
-        pos = [i for i, p in self.state.clicks if p]
-        neg = [i for i, p in self.state.clicks if not p]
-        if not pos:
-            self.probs = None
-            return self.mask
+    # ------------------------------------------------------------------ decoding
+    def prompt(self) -> Prompt | None:
+        """The current prompt, or None without a positive click."""
+        st = self.state
+        pos = tuple(st.positive)
+        return Prompt(pos, tuple(st.negative), st.effective_scale) if pos else None
+
+    def decode(self, prompt: Prompt) -> tuple[Prompt, np.ndarray, float]:
+        """Run the decoder for ``prompt`` (touches no state: safe on a worker thread).
+
+        Returns (prompt, probabilities (N,) float32, seconds).
+        """
         t = time.perf_counter()
-        self.probs = self.predictor.predict(pos, neg, self.state.scale if self.state.use_scale else None)
-        self.decode_seconds = time.perf_counter() - t
-        return self.mask
+        probs = self.predictor.predict(list(prompt.positive), list(prompt.negative), prompt.scale)
+        return prompt, probs, time.perf_counter() - t
 
-    # ------------------------------------------------------------------ parts
-    def accept(self, name: str | None = None, color=None) -> bool:
-        """Accept the current mask as a part. Returns False when there is nothing to accept."""
-        mask = self.mask
-        if not mask.any():
+    def apply_decoded(self, prompt: Prompt, probs: np.ndarray, seconds: float) -> bool:
+        """Show a decode result unless the clicks changed meanwhile. True if it was applied."""
+        now = self.prompt()
+        if now is None or (now.positive, now.negative) != (prompt.positive, prompt.negative):
             return False
-        n = len(self.state.parts)
-        self.state.accept(mask, name or f"part_{n}", color or part_color(n))
-        self.probs = None
+        self.state.probs = probs
+        self.decode_seconds = seconds
         return True
 
-    def undo(self) -> None:
-        self.state.undo()
-        self.update()
+    def update(self) -> np.ndarray:
+        """Decode the current clicks now (decoder only). Returns the mask (N,)."""
+        prompt = self.prompt()
+        if prompt is None:
+            self.state.probs = None
+        else:
+            self.apply_decoded(*self.decode(prompt))
+        return self.mask
 
-    def redo(self) -> None:
-        self.state.redo()
-        self.update()
+    def _after_history_change(self, decode: bool) -> None:
+        if self.prompt() is None:
+            self.state.probs = None
+        elif decode:
+            self.update()
 
-    def clear(self) -> None:
-        self.state.clear_clicks()
-        self.probs = None
+    # ------------------------------------------------------------------ parts
+    def accept_part(self, name: str | None = None, colour: Color | None = None) -> Part | None:
+        """Accept the current mask as a part (clears the clicks). None when the mask is empty."""
+        mask = self.mask
+        if not mask.any():
+            return None
+        label = self.state.next_label()
+        part = self.state.accept(mask, (name or "").strip() or f"part_{label}",
+                                 colour if colour is not None else part_color(label))
+        self.state.probs = None
+        return part
 
-    def segment_all(self, scale: float | None, num_prompts: int = 48, progress: ProgressFn | None = None) -> int:
-        """Label every point at the granularity ``scale``; returns the number of parts."""
+    def delete_part(self, label: int) -> None:
+        self.state.delete_part(label)
+
+    def rename_part(self, label: int, name: str) -> Part:
+        return self.state.update_part(label, name=name)
+
+    def recolor_part(self, label: int, colour: Color, merge: bool = False) -> Part:
+        """Change a part's colour; ``merge`` folds consecutive changes into one undo step."""
+        return self.state.update_part(label, color=colour, merge=merge)
+
+    def undo(self, decode: bool = True) -> bool:
+        ok = self.state.undo()
+        self._after_history_change(decode)
+        return ok
+
+    def redo(self, decode: bool = True) -> bool:
+        ok = self.state.redo()
+        self._after_history_change(decode)
+        return ok
+
+    def clear(self) -> bool:
+        """Remove the clicks (and so the current mask). False when there were none."""
+        ok = self.state.clear_clicks()
+        self.state.probs = None
+        return ok
+
+    def reset(self) -> None:
+        """Remove every part and click (undoable)."""
+        self.state.reset()
+        self.state.probs = None
+
+    def compute_segment_all(self, scale: float | None, num_prompts: int = 48,
+                            progress: ProgressFn | None = None) -> np.ndarray:
+        """Labels (N,) of an automatic full segmentation at ``scale`` (touches no state).
+
+        The one call into ``s2am3d_core.eval.autoseg.segment_all``.
+        """
         from s2am3d_core.eval.autoseg import segment_all
-        labels = segment_all(self.predictor, scale, num_prompts=num_prompts, progress=progress)
-        k = int(labels.max()) + 1
+        return np.asarray(segment_all(self.predictor, scale, num_prompts=num_prompts, progress=progress))
+
+    def apply_segment_all(self, labels: np.ndarray) -> int:
+        """Replace every part by ``labels`` (N,) in 0..K-1 (one undo step). Returns K."""
+        labels = np.asarray(labels)
+        k = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
         self.state.set_all(labels, [f"part_{i}" for i in range(k)], [part_color(i) for i in range(k)])
-        self.probs = None
+        self.state.probs = None
         return k
 
-    # ------------------------------------------------------------------ display
-    def point_colors(self) -> np.ndarray:
-        """(N, 3) colours: accepted parts, grey elsewhere, the live mask highlighted."""
-        col = np.full((len(self.points), 3), 0.78)
-        for p in self.state.parts:
-            col[self.state.labels == p.label] = p.color
-        m = self.mask
-        col[m] = 0.35 * col[m] + 0.65 * np.array([1.0, 0.25, 0.1])
-        return col
+    def segment_all(self, scale: float | None, num_prompts: int = 48, progress: ProgressFn | None = None) -> int:
+        """Label every point at the granularity ``scale`` (replaces the parts; undoable). Returns #parts."""
+        return self.apply_segment_all(self.compute_segment_all(scale, num_prompts, progress))
 
-    def face_colors(self) -> np.ndarray:
-        """(F, 3) colours for a mesh (each face shows its nearest model point)."""
-        return self.point_colors()[self.face_to_point]
+    # ------------------------------------------------------------------ display
+    def _palette(self) -> np.ndarray:
+        """(max label + 2, 3) colours; row 0 is "unlabelled", row l + 1 part l."""
+        parts = self.state.parts
+        table = np.tile(np.asarray(UNLABELLED_COLOR, np.float32), (max((p.label for p in parts), default=-1) + 2, 1))
+        for p in parts:
+            table[p.label + 1] = p.color
+        return table
+
+    def faces_from_points(self, point_labels: np.ndarray) -> np.ndarray:
+        """(F,) face labels from (N,) model point labels: majority vote of the samples on each face,
+        the nearest sample for a face without any. "Unlabelled" (-1) votes like a part, so a partial
+        labelling stays partial (the core's transfer fills every face from the labelled points)."""
+        if not self.shape.is_mesh:
+            raise PromptError("face labels need a mesh; this shape is a point cloud")
+        return faces_from_point_labels(len(self.shape.faces), self.shape.point_face,
+                                       np.asarray(point_labels, np.int64) + 1, points=self.points,
+                                       face_centers=self.face_centers) - 1
+
+    def cloud_from_points(self, point_labels: np.ndarray) -> np.ndarray:
+        """(M,) labels of every point of a point-cloud file: those of the nearest model point
+        (unlabelled included, so a partial labelling stays partial)."""
+        cloud = self.shape.vertices
+        if len(cloud) == len(self.points) and np.array_equal(cloud, self.points):
+            return np.asarray(point_labels, np.int64).copy()
+        return vertices_from_point_labels(cloud, self.points, np.asarray(point_labels, np.int64) + 1) - 1
+
+    def face_labels(self) -> np.ndarray:
+        """(F,) labels of the mesh faces from the accepted point labels."""
+        return self.faces_from_points(self.state.labels)
+
+    def base_colors(self) -> np.ndarray:
+        """(M, 3) float32 colours of the displayed elements (faces or points) from the accepted parts.
+        Cached until the parts change."""
+        if self._base_key != self.state.revision or self._base_colors is None:
+            palette = self._palette()
+            if self.shape.is_mesh:
+                self._base_colors = palette[self.face_labels() + 1]
+            else:
+                self._base_colors = palette[self.state.labels[self.display_to_point] + 1]
+            self._base_key = self.state.revision
+        return self._base_colors
+
+    def display_probs(self) -> np.ndarray | None:
+        """(M,) mask probability of each displayed element, or None without a mask."""
+        probs = self.state.probs
+        if probs is None:
+            return None
+        if not self.shape.is_mesh:
+            return probs[self.display_to_point]
+        sums = np.bincount(self.shape.point_face, weights=probs, minlength=len(self.face_counts))
+        out = probs[self.face_to_point].astype(np.float32)
+        has = self.face_counts > 0
+        out[has] = sums[has] / self.face_counts[has]
+        return out
+
+    def display_mask(self) -> np.ndarray:
+        """(M,) bool: displayed elements in the current mask."""
+        p = self.display_probs()
+        n = len(self.shape.faces) if self.shape.is_mesh else len(self.display_points)
+        return np.zeros(n, bool) if p is None else p > self.state.threshold
+
+    def display_colors(self) -> np.ndarray:
+        """(M, 3) float32 colours of the displayed elements: parts, with the live mask highlighted."""
+        t = time.perf_counter()
+        colors = self.base_colors()
+        m = self.display_mask()
+        if m.any():
+            colors = colors.copy()
+            colors[m] = (1.0 - MASK_BLEND) * colors[m] + MASK_BLEND * np.asarray(MASK_COLOR, np.float32)
+        self.color_seconds = time.perf_counter() - t
+        return colors
 
     # ------------------------------------------------------------------ files
-    def face_labels(self) -> np.ndarray:
-        """(F,) labels of the mesh's faces from the accepted point labels."""
-        return faces_from_point_labels(len(self.shape.faces), self.point_face, self.state.labels,
-                                       points=self.points, face_centers=self.face_centers)
+    def export_labels(self) -> tuple[np.ndarray, list[Part]]:
+        """Model point labels renumbered 0..K-1 in part-list order (-1 = unlabelled), and the parts."""
+        parts = self.state.parts
+        lut = np.full(max((p.label for p in parts), default=-1) + 2, -1, np.int64)
+        for i, p in enumerate(parts):
+            lut[p.label + 1] = i
+        return lut[self.state.labels + 1], parts
 
-    def export(self, path: str | os.PathLike) -> Path:
-        """Write a labelled PLY: per-face labels on a mesh, per-point labels on a cloud (-1 = unlabelled)."""
+    def _parts_index(self, labels: np.ndarray, parts: list[Part], what: str) -> list[dict]:
+        counts = np.bincount(labels[labels >= 0], minlength=len(parts))
+        return [{"label": i, "name": p.name, "color": [round(c, 4) for c in p.color], f"n_{what}": int(counts[i])}
+                for i, p in enumerate(parts)]
+
+    def export(self, out_path: str | os.PathLike) -> Path:
+        """Write a labelled PLY of the accepted parts: per-face labels on a mesh, per-point labels on a
+        point cloud (all of its points; -1 = unlabelled). Part names and colours go to
+        ``<out>.parts.json`` beside it. Returns the PLY path."""
+        out = Path(out_path)
+        labels, parts = self.export_labels()
         if self.shape.is_mesh:
-            return write_labelled_mesh(path, self.shape.vertices, self.shape.faces, self.face_labels())
-        return write_labelled_points(path, self.points, self.state.labels)
+            faces = self.faces_from_points(labels)
+            write_labelled_mesh(out, self.shape.vertices, self.shape.faces, faces)
+            index = self._parts_index(faces, parts, "faces")
+        else:
+            cloud = self.shape.vertices
+            point_labels = self.cloud_from_points(labels)
+            write_labelled_points(out, cloud, point_labels)
+            index = self._parts_index(point_labels, parts, "points")
+        self._write_json(out.with_suffix(".parts.json"), {"source": str(self.shape.path), "file": out.name,
+                                                          "parts": index})
+        return out
 
     def export_parts(self, out_dir: str | os.PathLike, fmt: str = "ply") -> list[Path]:
-        if not self.shape.is_mesh:
-            raise PromptError("per-part meshes need a mesh; this shape is a point cloud (use export)")
-        return write_part_meshes(out_dir, self.shape.vertices, self.shape.faces, self.face_labels(), fmt=fmt)
+        """Write one file per accepted part into ``out_dir`` (meshes; labelled point PLYs for a point
+        cloud) plus ``parts.json`` with names and colours. Returns the part files."""
+        out = Path(out_dir)
+        labels, parts = self.export_labels()
+        if not parts:
+            raise PromptError("no parts to export yet: accept a part (A) or segment all (S) first")
+        if self.shape.is_mesh:
+            faces = self.faces_from_points(labels)
+            files = write_part_meshes(out, self.shape.vertices, self.shape.faces, faces, fmt=fmt)
+            index_path = out / "parts.json"
+            index = json.loads(index_path.read_text(encoding="utf-8"))
+            for entry in index.get("parts", []):
+                if 0 <= entry.get("label", -1) < len(parts):
+                    p = parts[entry["label"]]
+                    entry["name"], entry["color"] = p.name, [round(c, 4) for c in p.color]
+            self._write_json(index_path, index)
+            return files
+        cloud = self.shape.vertices
+        point_labels = self.cloud_from_points(labels)
+        files = []
+        entries = self._parts_index(point_labels, parts, "points")
+        for entry in entries:
+            sel = point_labels == entry["label"]
+            if sel.any():
+                entry["file"] = f"part_{entry['label']:03d}.ply"
+                files.append(write_labelled_points(out / entry["file"], cloud[sel], point_labels[sel]))
+        self._write_json(out / "parts.json", {"format": "ply", "parts": entries})
+        return files
+
+    @staticmethod
+    def _write_json(path: Path, data: dict) -> None:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
     def save_session(self, path: str | os.PathLike) -> Path:
-        return self.state.save(path, str(self.shape.path), len(self.points))
+        """Save shape path, clicks, scale, threshold and parts (JSON, atomic)."""
+        return self.state.save(path)
 
-    def load_session(self, path: str | os.PathLike) -> None:
-        self.state.load_dict(SessionState.read(path), str(path))
-        self.update()
+    def load_session(self, path: str | os.PathLike, decode: bool = True) -> None:
+        """Restore a saved session (undoable). InputError for a bad or mismatched file."""
+        self.state.load(path)
+        self._after_history_change(decode)

@@ -94,14 +94,17 @@ class SessionState:
     def __init__(self, shape: ShapeData, max_history: int = MAX_HISTORY):
         self.shape = shape
         self.current = Snapshot(labels=np.full(shape.num_points, -1, np.int32))
+        self.current.labels.setflags(write=False)
         self.scale: float = 0.1          # wanted part size, fraction of the object's points in [0, 1]
         self.use_scale: bool = True      # False = "auto / no scale": the decoder gets no scale prompt
         self.threshold: float = 0.5      # probability above which a point is in the mask
-        self.probs: np.ndarray | None = None  # (N,) float32 mask probabilities of the current clicks
+        self._probs: np.ndarray | None = None  # (N,) float32 mask probabilities of the current clicks
+        self.probs_revision = 0          # bumped whenever ``probs`` is set
         self.revision = 0                # bumped on every change of ``current`` (display caches key on it)
         self.max_history = max_history
         self._undo: list[Snapshot] = []
         self._redo: list[Snapshot] = []
+        self._merge_tag: object = None   # tag of the last commit, for folding e.g. a colour drag into one step
 
     # ------------------------------------------------------------------ views
     @property
@@ -135,6 +138,20 @@ class SessionState:
         return self.scale if self.use_scale else None
 
     @property
+    def probs(self) -> np.ndarray | None:
+        """(N,) float32 mask probabilities of the current clicks, None without a mask."""
+        return self._probs
+
+    @probs.setter
+    def probs(self, value: np.ndarray | None) -> None:
+        if value is not None:
+            value = np.asarray(value, dtype=np.float32)
+            if value.shape != (self.num_points,):
+                raise InputError(f"probabilities have shape {value.shape}, expected ({self.num_points},)")
+        self._probs = value
+        self.probs_revision += 1
+
+    @property
     def mask(self) -> np.ndarray:
         """(N,) bool current mask; all False without a positive click."""
         if self.probs is None:
@@ -153,15 +170,20 @@ class SessionState:
         return {p.label: int(counts[p.label]) if p.label < len(counts) else 0 for p in self.current.parts}
 
     # ------------------------------------------------------------------ history
-    def _commit(self, snap: Snapshot) -> None:
-        self._undo.append(self.current)
-        del self._undo[:-self.max_history]
+    def _commit(self, snap: Snapshot, merge_tag: object = None) -> None:
+        """Make ``snap`` current as one undo step; consecutive commits with the same non-None
+        ``merge_tag`` fold into one step."""
+        if merge_tag is None or merge_tag != self._merge_tag or not self._undo:
+            self._undo.append(self.current)
+            del self._undo[:-self.max_history]
         self._redo.clear()
+        self._merge_tag = merge_tag
         self._set(snap)
 
     def _set(self, snap: Snapshot) -> None:
-        if snap.clicks != self.current.clicks:
-            self.probs = None  # stale: the owner re-decodes
+        snap.labels.setflags(write=False)  # snapshots are shared with the undo stacks
+        if not any(pos for _, pos in snap.clicks):
+            self.probs = None  # no prompt, no mask; otherwise the owner re-decodes (stale until then)
         self.current = snap
         self.revision += 1
 
@@ -170,6 +192,7 @@ class SessionState:
         if not self._undo:
             return False
         self._redo.append(self.current)
+        self._merge_tag = None
         self._set(self._undo.pop())
         return True
 
@@ -177,6 +200,7 @@ class SessionState:
         if not self._redo:
             return False
         self._undo.append(self.current)
+        self._merge_tag = None
         self._set(self._redo.pop())
         return True
 
@@ -239,14 +263,16 @@ class SessionState:
         parts = tuple(p for p in self.current.parts if p.label != label)
         self._commit(replace(self.current, labels=labels, parts=parts))
 
-    def update_part(self, label: int, name: str | None = None, color: Color | None = None) -> Part:
-        """Rename and/or recolour a part."""
+    def update_part(self, label: int, name: str | None = None, color: Color | None = None,
+                    merge: bool = False) -> Part:
+        """Rename and/or recolour a part; ``merge`` folds repeated edits of this part (a colour
+        picker being dragged) into one undo step."""
         old = self.part(label)
         new = Part(label, old.name if name is None else (str(name) or old.name),
                    old.color if color is None else _color(color))
         if new != old:
             parts = tuple(new if p.label == label else p for p in self.current.parts)
-            self._commit(replace(self.current, parts=parts))
+            self._commit(replace(self.current, parts=parts), merge_tag=("part", label) if merge else None)
         return new
 
     def reset(self) -> None:
@@ -349,8 +375,8 @@ def _parse_session(data: dict, n: int, src: Path) -> tuple[Snapshot, float, bool
         threshold = float(data.get("threshold", 0.5))
     except (TypeError, ValueError):
         raise bad("scale and threshold must be numbers") from None
-    if not (0.0 <= scale <= 1.0 and 0.0 < threshold < 1.0):
-        raise bad(f"scale {scale} must be in [0, 1] and threshold {threshold} in (0, 1)")
+    if not (0.0 <= scale <= 1.0 and 0.0 <= threshold <= 1.0):
+        raise bad(f"scale {scale} and threshold {threshold} must be in [0, 1]")
     return (Snapshot(labels=labels.astype(np.int32), parts=parts, clicks=clicks), scale,
             bool(data.get("use_scale", True)), threshold)
 

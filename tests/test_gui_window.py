@@ -1,0 +1,213 @@
+"""The polyscope side of the viewer under the mock backend (panel, scene, keyboard and mouse
+input), and the s2am3d-gui command's error handling."""
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+
+from s2am3d_core.checkpoint import save_model
+from s2am3d_core.config import get_config
+from s2am3d_core.data import procedural
+from s2am3d_core.io import read_labelled_ply
+from s2am3d_core.io.load import LoadedShape
+from s2am3d_core.modeling import S2AM3D
+from s2am3d_core.predictor import PartPredictor
+from s2am3d_gui import app
+from s2am3d_gui.controller import Controller
+
+ps = pytest.importorskip("polyscope")
+psim = pytest.importorskip("polyscope.imgui")
+
+
+@pytest.fixture(scope="module")
+def mock_ps():
+    ps.set_errors_throw_exceptions(True)
+    if not ps.is_initialized():
+        ps.init("openGL_mock")
+    ps.set_max_fps(-1)
+    yield ps
+    ps.set_user_callback(None)
+    ps.remove_all_structures()
+
+
+@pytest.fixture()
+def ctl():
+    torch.manual_seed(0)
+    model = S2AM3D(get_config("test-tiny")).eval()
+    torch.nn.init.normal_(model.decoder.film.proj.weight, std=0.5)
+    mesh = procedural.generate("chair", 0)
+    return Controller(PartPredictor(model, cache=False), LoadedShape(Path("chair.glb"), mesh.vertices, mesh.faces),
+                      num_points=1200)
+
+
+@pytest.fixture()
+def panel(mock_ps, ctl, tmp_path):
+    from s2am3d_gui.panels import Panel
+    from s2am3d_gui.scene import Scene
+    scene = Scene(ctl)
+    p = Panel(ctl, scene, tmp_path / "chair", background=True)
+    ps.set_user_callback(p)
+    ps.frame_tick()
+    yield p
+    p.close()
+    ps.set_user_callback(None)
+    ps.remove_all_structures()
+
+
+def tick(n=1):
+    for _ in range(n):
+        ps.frame_tick()
+
+
+def press(key, mods=()):
+    io = psim.GetIO()
+    for m in mods:
+        io.AddKeyEvent(m, True)
+    io.AddKeyEvent(key, True)
+    tick()
+    io.AddKeyEvent(key, False)
+    for m in mods:
+        io.AddKeyEvent(m, False)
+    tick()
+
+
+def test_scene_and_panel_follow_the_controller(panel, ctl):
+    assert ps.has_surface_mesh("shape") and not ps.has_point_cloud("clicks")
+    assert panel.click_pick(ctl.points[10])
+    panel.wait()
+    tick()
+    assert ps.has_point_cloud("clicks") and ctl.probs is not None and "decoded" in panel.status
+    for s in np.geomspace(0.01, 0.6, 12):  # a slider drag: the worker keeps only the newest value
+        panel.set_scale(float(s))
+    panel.wait()
+    tick()
+    assert ctl.state.scale == pytest.approx(0.6)
+    np.testing.assert_allclose(ctl.probs, ctl.predictor.predict([10], [], 0.6), atol=1e-6)
+    assert not panel.scene.refresh()  # nothing changed since the last frame: nothing re-uploaded
+    panel.set_threshold(0.3)
+    assert panel.scene.refresh()
+
+
+def test_keyboard_shortcuts(panel, ctl):
+    ctl.state.threshold = 0.0  # everything in the mask: accept always has something
+    panel.click_pick(ctl.points[3])
+    panel.wait()
+    tick()
+    press(psim.ImGuiKey_A)
+    assert [p.name for p in ctl.state.parts] == ["part_0"] and ctl.state.clicks == []
+    press(psim.ImGuiKey_Z)
+    assert ctl.state.parts == [] and ctl.state.clicks == [(3, True)]
+    press(psim.ImGuiKey_Z, (psim.ImGuiMod_Ctrl, psim.ImGuiMod_Shift))  # redo
+    assert len(ctl.state.parts) == 1
+    press(psim.ImGuiKey_Z, (psim.ImGuiMod_Ctrl,))
+    press(psim.ImGuiKey_Y)
+    assert len(ctl.state.parts) == 1
+    scale = ctl.state.scale
+    press(psim.ImGuiKey_RightBracket)
+    assert ctl.state.scale == pytest.approx(scale * 1.25)
+    press(psim.ImGuiKey_LeftBracket)
+    assert ctl.state.scale == pytest.approx(scale)
+    press(psim.ImGuiKey_N)
+    assert not ctl.state.use_scale
+    press(psim.ImGuiKey_H)
+    assert panel.show_help
+    tick()  # draws the help window
+    panel.click_pick(ctl.points[5])
+    press(psim.ImGuiKey_C)
+    assert ctl.state.clicks == []
+
+
+def test_segment_all_in_background_then_files(panel, ctl, tmp_path):
+    panel.granularity, panel.num_prompts = 0.2, 8
+    panel.segment_all()
+    tick()  # draws the progress bar while the worker runs (or applies the result)
+    panel.wait()
+    tick()
+    assert len(ctl.state.parts) >= 1 and (ctl.state.labels >= 0).all() and "segment all" in panel.status
+    panel.export()
+    assert not panel.status_is_error
+    _, faces, lab = read_labelled_ply(panel.export_path)
+    assert faces is not None and (lab >= 0).all()
+    panel.export_parts()
+    assert (Path(panel.parts_dir) / "parts.json").exists()
+    panel.save_session()
+    panel.delete_part(0)
+    n = len(ctl.state.parts)
+    panel.load_session()
+    panel.wait()
+    assert len(ctl.state.parts) == n + 1
+    panel.session_path = str(tmp_path / "missing.json")
+    panel.load_session()
+    assert panel.status_is_error and "not found" in panel.status
+    (tmp_path / "file").write_text("")
+    panel.export_path = str(tmp_path / "file" / "sub" / "x.ply")  # a folder that cannot be made
+    panel.export()
+    assert panel.status_is_error and "export failed" in panel.status
+
+
+def test_mouse_click_versus_drag(panel):
+    io = psim.GetIO()
+    with mock.patch.object(panel, "on_click", return_value=True) as on_click:
+        def gesture(button, start, end, mods=()):
+            io.AddMousePosEvent(*start)
+            tick()
+            for m in mods:
+                io.AddKeyEvent(m, True)
+            io.AddMouseButtonEvent(button, True)
+            tick()
+            io.AddMousePosEvent(*end)
+            tick()
+            io.AddMouseButtonEvent(button, False)
+            tick()
+            for m in mods:
+                io.AddKeyEvent(m, False)
+            tick()
+
+        gesture(0, (500, 420), (501, 420))
+        gesture(0, (500, 420), (560, 420))  # a camera drag is not a click
+        gesture(1, (500, 420), (500, 420))
+        gesture(0, (500, 420), (500, 420), (psim.ImGuiMod_Shift,))
+    assert [c.kwargs.get("negative", c.args[1] if len(c.args) > 1 else None) for c in on_click.call_args_list] \
+        == [False, True, True]
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(0)
+    return save_model(S2AM3D(get_config("test-tiny")), tmp_path_factory.mktemp("w") / "tiny.safetensors")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{tmp}/missing.glb"], "missing.glb: file not found"),
+    (["{tmp}/bad.glb"], "bad.glb"),
+    ([str(app.DEFAULT_EXAMPLE), "--weights", "{tmp}/none.safetensors"], "weights not found"),
+    ([str(app.DEFAULT_EXAMPLE), "--session", "{tmp}/bad.json"], "bad.json"),
+    ([str(app.DEFAULT_EXAMPLE), "--points", "3"], "--points 3"),
+])
+def test_app_errors_exit_2(tmp_path, capsys, weights, args, message):
+    (tmp_path / "bad.glb").write_bytes(b"not a mesh")
+    (tmp_path / "bad.json").write_text("[]")
+    argv = [a.format(tmp=tmp_path) for a in args]
+    if "--weights" not in argv:
+        argv += ["--weights", str(weights)]
+    assert app.main(argv + ["--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_app_missing_default_weights_is_explained(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("S2AM3D_WEIGHTS", str(tmp_path / "nope.safetensors"))
+    assert app.main([]) == 2
+    err = capsys.readouterr().err
+    assert "nope.safetensors" in err and "check the path" in err
+
+
+def test_app_help_lists_shortcuts(capsys):
+    with pytest.raises(SystemExit) as exc:
+        app.main(["--help"])
+    assert exc.value.code == 0 and "shift+click" in capsys.readouterr().out
