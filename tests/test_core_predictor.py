@@ -68,6 +68,8 @@ def test_predictor_encodes_once_and_validates(model, points, tmp_path):
     b = p.predict([1], [2], scale=0.8)
     c = p.predict(1, scale=None)
     assert a.shape == (500,) and ((a >= 0) & (a <= 1)).all()
+    assert not np.allclose(a, b), "the scale must change the mask"
+    assert c.shape == (500,) and np.isfinite(c).all()
     assert len(calls) == 1, "predict must not re-run the encoder"
     many = p.predict_many([1, 5, 9], scale=0.1)
     assert many.shape == (3, 500) and np.allclose(many[0], p.predict([1], scale=0.1), atol=1e-5)

@@ -15,14 +15,6 @@ from s2am3d_core.modeling import S2AM3D
 from s2am3d_core.predictor import PartPredictor
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on busy shared cores, 2 threads made the decoder up to 50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 CENTERS = np.array([[0, 0, 0], [1, 0, 0], [10, 0, 0], [11, 0, 0]], np.float32)  # two pairs of blobs
 
 

@@ -13,14 +13,6 @@ from s2am3d_core.io import read_labelled_ply
 from s2am3d_core.modeling import S2AM3D
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on busy shared cores, 2 threads made the decoder up to 50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):

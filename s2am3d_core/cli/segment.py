@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import S2AM3DError
-from ..eval.cliutil import ArgumentParser, Progress, UsageError, fail, human_seconds
+from ..eval.cliutil import ArgumentParser, Progress, UsageError, human_seconds, run_main, set_threads
 
 EXAMPLES = """\
 examples:
@@ -105,8 +105,6 @@ def _check_args(args) -> None:
         raise UsageError(f"--points: must be a positive number of points, got {args.points}")
     if args.num_prompts < 1:
         raise UsageError(f"--num-prompts: must be >= 1, got {args.num_prompts}")
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads: must be >= 1, got {args.threads}")
     for s in args.tree_scales:
         if not 0.0 <= s <= 1.0:
             raise UsageError(f"--tree-scales: {s} is outside [0, 1]")
@@ -125,18 +123,7 @@ def _check_indices(flag: str, indices, count: int, what: str, path: str) -> None
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except UsageError as exc:
-        return fail(str(exc))
-    except S2AM3DError as exc:
-        return fail(str(exc))
-    except OSError as exc:
-        name = exc.filename or ""
-        return fail(f"{name}: {exc.strerror or exc}" if name else str(exc))
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return 130
+    return run_main(_run, args)
 
 
 def _run(args) -> int:
@@ -150,10 +137,7 @@ def _run(args) -> int:
     from ..io.atomic import atomic_path
     from ..predictor import PartPredictor
 
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     try:
         device = pick_device(args.device)
     except S2AM3DError as exc:

@@ -15,7 +15,6 @@ coordinates and all instances are concatenated into one mesh.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 import trimesh
 
 from ..errors import InputError
-from ..io.load import check_faces
+from ..io.load import check_gltf_json, check_faces
 from .hierarchy import DEFAULT_MAX_LEVELS, levels_from_paths
 from .types import PartMesh
 
@@ -53,7 +52,7 @@ def load_gltf_parts(path: str | os.PathLike, max_levels: int = DEFAULT_MAX_LEVEL
     if p.suffix.lower() not in GLTF_EXTENSIONS:
         raise InputError(f"{p}: not a glTF file (expected .glb or .gltf)")
     if p.suffix.lower() == ".gltf":
-        _check_gltf_json(p)
+        check_gltf_json(p)
     try:
         scene = trimesh.load_scene(str(p), process=False)
     except Exception as e:  # trimesh raises many exception types on bad input
@@ -131,12 +130,3 @@ def _node_path(node: str, parents: dict, base: str, prim_names: dict | None = No
         seen.add(cur)
         chain.append(cur)
     return tuple(reversed(chain))
-
-
-def _check_gltf_json(path: Path) -> None:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: not a valid glTF file (the .gltf must be JSON: {e})") from e
-    if not isinstance(doc, dict) or "asset" not in doc:
-        raise InputError(f"{path}: not a valid glTF file (no 'asset' object)")

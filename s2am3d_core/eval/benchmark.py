@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import S2AM3DError
-from .cliutil import ArgumentParser, UsageError, fail
+from .cliutil import ArgumentParser, UsageError, run_main, set_threads
 
 EXAMPLES = """\
 examples:
@@ -132,17 +132,7 @@ def bench_size(predictor, n: int, repeats: int, prompts: int, device: torch.devi
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except UsageError as exc:
-        return fail(str(exc))
-    except S2AM3DError as exc:
-        return fail(str(exc))
-    except OSError as exc:
-        return fail(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return 130
+    return run_main(_run, args)
 
 
 def _run(args) -> int:
@@ -164,10 +154,7 @@ def _run(args) -> int:
         raise UsageError(f"--config: unknown config {args.config!r}; choose one of {', '.join(sorted(CONFIGS))}")
     if args.json and Path(args.json).is_dir():
         raise UsageError(f"--json: {args.json} is a folder; give a file name")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads: must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     try:
         device = pick_device(args.device)
     except S2AM3DError as exc:

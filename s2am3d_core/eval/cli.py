@@ -21,7 +21,7 @@ from typing import Iterator
 
 from ..errors import S2AM3DError
 from .baselines import BASELINES
-from .cliutil import ArgumentParser, UsageError, fail, human_seconds
+from .cliutil import ArgumentParser, UsageError, human_seconds, run_main, set_threads
 from .evaluate import aggregate, evaluate_object, public, subsample
 
 PROCEDURAL_SEED_OFFSET = 1_000_000
@@ -151,17 +151,7 @@ def shared_data_files() -> tuple[list[Path], str | None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except UsageError as exc:
-        return fail(str(exc))
-    except S2AM3DError as exc:
-        return fail(str(exc))
-    except OSError as exc:
-        return fail(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return 130
+    return run_main(_run, args)
 
 
 def _run(args) -> int:
@@ -192,12 +182,7 @@ def _run(args) -> int:
     from ..device import pick_device
     from ..predictor import PartPredictor
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads: must be >= 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     try:
         device = pick_device(args.device)
     except S2AM3DError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import NoReturn
+from typing import Callable, NoReturn
 
 EXIT_ERROR = 2
 
@@ -21,6 +21,32 @@ class ArgumentParser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"error: {message}\n(run '{self.prog} --help' for examples)\n")
         raise SystemExit(EXIT_ERROR)
+
+
+def run_main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Call ``run(args)``; report user errors as ``error: ...`` with exit status 2, ^C as 130."""
+    from ..errors import S2AM3DError
+
+    try:
+        return run(args)
+    except (UsageError, S2AM3DError) as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+def set_threads(threads: int | None) -> None:
+    """Apply ``--threads`` (None = torch's default); UsageError when it is < 1."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise UsageError(f"--threads: must be >= 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def fail(message: str) -> int:

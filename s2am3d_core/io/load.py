@@ -136,7 +136,7 @@ def _load_trimesh(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """
     ext = path.suffix.lower()
     if ext == ".gltf":
-        _check_gltf_json(path)
+        check_gltf_json(path)
     try:
         scene = trimesh.load_scene(str(path), process=False)
     except Exception as e:  # trimesh raises many exception types on bad input
@@ -168,7 +168,7 @@ def _load_trimesh(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     raise InputError(f"{path}: the file contains no triangles and no points")
 
 
-def _check_gltf_json(path: Path) -> None:
+def check_gltf_json(path: Path) -> None:
     """Fail early with a clear message when a .gltf file is not JSON (trimesh's error is cryptic)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
