@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import S2AM3DError
-from ..eval.cliutil import ArgumentParser, Progress, UsageError, human_seconds, run_main, set_threads
+from ..eval.cliutil import (ArgumentParser, Progress, UsageError, check_min, check_threshold, device_arg,
+                            human_seconds, run_main, set_threads)
 
 EXAMPLES = """\
 examples:
@@ -99,12 +99,10 @@ def _check_args(args) -> None:
         raise UsageError("--negative-index: negative clicks need a point prompt, not --auto")
     if args.scale is not None and not 0.0 <= args.scale <= 1.0:
         raise UsageError(f"--scale: {args.scale} is outside [0, 1]")
-    if not 0.0 < args.threshold < 1.0:
-        raise UsageError(f"--threshold: {args.threshold} must be in (0, 1)")
+    check_threshold(args.threshold)
     if args.points < 1:
         raise UsageError(f"--points: must be a positive number of points, got {args.points}")
-    if args.num_prompts < 1:
-        raise UsageError(f"--num-prompts: must be >= 1, got {args.num_prompts}")
+    check_min("--num-prompts", args.num_prompts)
     for s in args.tree_scales:
         if not 0.0 <= s <= 1.0:
             raise UsageError(f"--tree-scales: {s} is outside [0, 1]")
@@ -131,17 +129,13 @@ def _run(args) -> int:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     from ..checkpoint import load_model
-    from ..device import pick_device
     from ..io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
                       write_labelled_mesh, write_labelled_points, write_part_meshes)
     from ..io.atomic import atomic_path
     from ..predictor import PartPredictor
 
     set_threads(args.threads)
-    try:
-        device = pick_device(args.device)
-    except S2AM3DError as exc:
-        raise UsageError(f"--device: {exc}") from None
+    device = device_arg(args.device)
     shape = load_shape(args.input)
     count = len(shape.vertices)
     what = "vertices" if shape.is_mesh else "points"

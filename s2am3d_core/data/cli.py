@@ -13,6 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import S2AM3DError
+from ..eval.cliutil import UsageError, check_min
 
 DESCRIPTION = """\
 Build hierarchical part datasets for S2AM3D training, following the paper's pipeline:
@@ -35,10 +36,6 @@ examples:
   # what is in a dataset
   s2am3d-data info data/proc
 """
-
-
-class UsageError(Exception):
-    """A bad command-line argument (printed as ``error: ...``, exit status 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,8 +111,7 @@ def _gltf_files(paths: list[str], flag: str) -> list[Path]:
 
 
 def _procedural(n: int, seed: int, categories: list[str] | None, flag: str = "--procedural") -> Iterator:
-    if n < 0:
-        raise UsageError(f"{flag}: must be >= 0, got {n}")
+    check_min(flag, n, 0)
     if n == 0:
         return iter(())
     try:
@@ -135,12 +131,10 @@ def _cmd_build(a: argparse.Namespace) -> int:
     from .urdf import load_urdf_parts
     from .user import load_folder
 
-    if a.points < 16:
-        raise UsageError(f"--points: must be >= 16, got {a.points}")
+    check_min("--points", a.points, 16)
     if not 0.0 <= a.eval_fraction <= 1.0:
         raise UsageError(f"--eval-fraction: must be in [0, 1], got {a.eval_fraction}")
-    if a.shard_size < 1:
-        raise UsageError(f"--shard-size: must be >= 1, got {a.shard_size}")
+    check_min("--shard-size", a.shard_size)
     glbs = _gltf_files(a.glb, "--glb")
     urdfs = [Path(u) for u in a.urdf]
     for u in urdfs:
@@ -175,14 +169,10 @@ def _cmd_train_validator(a: argparse.Namespace) -> int:
     from .toy import toy_many
     from .validator import train_validator
 
-    if a.steps < 1:
-        raise UsageError(f"--steps: must be >= 1, got {a.steps}")
-    if a.batch_size < 1:
-        raise UsageError(f"--batch-size: must be >= 1, got {a.batch_size}")
-    if a.points < 64:
-        raise UsageError(f"--points: must be >= 64, got {a.points}")
-    if a.toy < 0:
-        raise UsageError(f"--toy: must be >= 0, got {a.toy}")
+    check_min("--steps", a.steps)
+    check_min("--batch-size", a.batch_size)
+    check_min("--points", a.points, 64)
+    check_min("--toy", a.toy, 0)
     glbs = _gltf_files(a.glb, "--glb")
     if not (a.procedural or a.toy or glbs):
         raise UsageError("choose at least one source: --procedural N, --toy N or --glb")

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import S2AM3DError
-from .cliutil import ArgumentParser, UsageError, run_main, set_threads
+from .cliutil import ArgumentParser, UsageError, check_min, device_arg, run_main, set_threads
 
 EXAMPLES = """\
 examples:
@@ -138,27 +138,20 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     from ..checkpoint import default_weights_path, load_model
     from ..config import CONFIGS, get_config
-    from ..device import pick_device
     from ..modeling import S2AM3D
     from ..predictor import PartPredictor
 
     if any(n < 16 for n in args.sizes):
         raise UsageError(f"--sizes: every size must be >= 16 points, got {args.sizes}")
-    if args.repeats < 1:
-        raise UsageError(f"--repeats: must be >= 1, got {args.repeats}")
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size: must be >= 1, got {args.batch_size}")
-    if args.prompts < 1:
-        raise UsageError(f"--prompts: must be >= 1, got {args.prompts}")
+    check_min("--repeats", args.repeats)
+    check_min("--batch-size", args.batch_size)
+    check_min("--prompts", args.prompts)
     if args.config is not None and args.config not in CONFIGS:
         raise UsageError(f"--config: unknown config {args.config!r}; choose one of {', '.join(sorted(CONFIGS))}")
     if args.json and Path(args.json).is_dir():
         raise UsageError(f"--json: {args.json} is a folder; give a file name")
     set_threads(args.threads)
-    try:
-        device = pick_device(args.device)
-    except S2AM3DError as exc:
-        raise UsageError(f"--device: {exc}") from None
+    device = device_arg(args.device)
 
     if args.weights is not None and args.config is not None:
         raise UsageError("--config: give either --weights or --config (random weights), not both")

@@ -21,7 +21,7 @@ from typing import Iterator
 
 from ..errors import S2AM3DError
 from .baselines import BASELINES
-from .cliutil import ArgumentParser, UsageError, human_seconds, run_main, set_threads
+from .cliutil import ArgumentParser, UsageError, check_min, check_threshold, device_arg, human_seconds, run_main, set_threads
 from .evaluate import aggregate, evaluate_object, public, subsample
 
 PROCEDURAL_SEED_OFFSET = 1_000_000
@@ -158,18 +158,13 @@ def _run(args) -> int:
     baselines = parse_baselines(args.baselines)
     if args.procedural is None and not args.data and not args.glb and not args.shared_data:
         raise UsageError("datasets: choose at least one of --procedural N, --data DIR, --glb PATH, --shared-data")
-    if args.procedural is not None and args.procedural < 1:
-        raise UsageError(f"--procedural: must be >= 1, got {args.procedural}")
+    check_min("--procedural", args.procedural)
     if args.points < 16:
         raise UsageError(f"--points: need at least 16 points per object, got {args.points}")
-    if not 0.0 < args.threshold < 1.0:
-        raise UsageError(f"--threshold: {args.threshold} must be in (0, 1)")
-    if args.num_prompts < 1:
-        raise UsageError(f"--num-prompts: must be >= 1, got {args.num_prompts}")
-    if args.min_part_points < 1:
-        raise UsageError(f"--min-part-points: must be >= 1, got {args.min_part_points}")
-    if args.max_objects is not None and args.max_objects < 1:
-        raise UsageError(f"--max-objects: must be >= 1, got {args.max_objects}")
+    check_threshold(args.threshold)
+    check_min("--num-prompts", args.num_prompts)
+    check_min("--min-part-points", args.min_part_points)
+    check_min("--max-objects", args.max_objects)
     if args.out and Path(args.out).is_dir():
         raise UsageError(f"--out: {args.out} is a folder; give a .json file name")
     for g in args.glb:
@@ -179,14 +174,10 @@ def _run(args) -> int:
         raise UsageError(f"--data: {args.data}: folder not found")
 
     from ..checkpoint import default_weights_path, load_model
-    from ..device import pick_device
     from ..predictor import PartPredictor
 
     set_threads(args.threads)
-    try:
-        device = pick_device(args.device)
-    except S2AM3DError as exc:
-        raise UsageError(f"--device: {exc}") from None
+    device = device_arg(args.device)
     t_start = time.perf_counter()
     weights = Path(args.weights) if args.weights else default_weights_path()
     model = load_model(weights, device=device)

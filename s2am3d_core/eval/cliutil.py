@@ -42,11 +42,33 @@ def set_threads(threads: int | None) -> None:
     """Apply ``--threads`` (None = torch's default); UsageError when it is < 1."""
     if threads is None:
         return
-    if threads < 1:
-        raise UsageError(f"--threads: must be >= 1, got {threads}")
+    check_min("--threads", threads)
     import torch
 
     torch.set_num_threads(threads)
+
+
+def check_min(flag: str, value: int | float | None, minimum: int = 1) -> None:
+    """UsageError ``--flag: must be >= minimum, got value`` unless ``value`` is None or large enough."""
+    if value is not None and value < minimum:
+        raise UsageError(f"{flag}: must be >= {minimum}, got {value}")
+
+
+def check_threshold(value: float, flag: str = "--threshold") -> None:
+    """UsageError unless the mask probability threshold lies strictly between 0 and 1."""
+    if not 0.0 < value < 1.0:
+        raise UsageError(f"{flag}: {value} must be in (0, 1)")
+
+
+def device_arg(device: str):
+    """``--device`` as a torch.device; an unknown or absent device is a UsageError."""
+    from ..device import pick_device
+    from ..errors import S2AM3DError
+
+    try:
+        return pick_device(device)
+    except S2AM3DError as exc:
+        raise UsageError(f"--device: {exc}") from None
 
 
 def fail(message: str) -> int:

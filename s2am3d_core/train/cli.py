@@ -22,6 +22,7 @@ import argparse
 import sys
 
 from ..errors import S2AM3DError
+from ..eval.cliutil import UsageError, check_min, fail
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,13 +93,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    for name in ("steps", "batch_size", "points"):
-        if getattr(args, name) < 1:
-            print(f"error: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
-            return 2
-    if args.procedural is not None and args.procedural < 1:
-        print("error: --procedural must be at least 1", file=sys.stderr)
-        return 2
+    try:
+        for name in ("steps", "batch_size", "points", "procedural"):
+            check_min(f"--{name.replace('_', '-')}", getattr(args, name))
+    except UsageError as exc:
+        return fail(str(exc))
     from .trainer import run
     try:
         run(args)
