@@ -32,6 +32,8 @@ class DecoderConfig:
     mlp_ratio: float = 2.0           # hidden size of the FFNs, as a multiple of dim
     pe_frequencies: int = 8          # octaves of the 3D sinusoidal positional encoding
     scale_frequencies: int = 16      # sinusoidal frequencies of the scale embedding
+    scale_logit_adjust: float = 0.0  # alpha: logits -= alpha*log((1-s)/s) when a scale s is given
+                                     # (prior correction fitted after training by s2am3d-calibrate)
 
 
 @dataclass

@@ -146,7 +146,21 @@ class ScaleAwareDecoder(nn.Module):
         q = q + self.final_attn(q, y)
         query = self.query_head(q[:, 0])  # (B, C)
         keys = self.point_head(y)  # (B, N, C)
-        return torch.einsum("bc,bnc->bn", query, keys) / math.sqrt(c)
+        logits = torch.einsum("bc,bnc->bn", query, keys) / math.sqrt(c)
+        return logits - self.prior_shift(scale)[:, None]
+
+    def prior_shift(self, scale: torch.Tensor) -> torch.Tensor:
+        """alpha * log((1 - s) / s) per sample (0 without a scale or with alpha = 0), shape (B,).
+
+        The class-balanced BCE weights a part's points by (1 - pi) / pi, which moves the learned
+        logits up by about log((1 - s) / s): at threshold 0.5 small parts come out too large.
+        Subtracting a fitted fraction alpha of that prior (logit adjustment) undoes it.
+        """
+        alpha = float(self.config.scale_logit_adjust)
+        if alpha == 0.0:
+            return torch.zeros_like(scale)
+        s = torch.nan_to_num(scale, nan=0.5).clamp(1e-4, 1 - 1e-4)
+        return alpha * torch.log((1 - s) / s)
 
     def forward(self, features, points, click_idx, click_label, scale) -> torch.Tensor:
         """features (B, N, D), points (B, N, 3), click_idx/click_label (B, K), scale (B,) -> logits (B, N)."""

@@ -27,6 +27,7 @@ from ..data.types import PartPoints
 from ..geometry import normalize_points
 from ..io.sample import sample_surface
 from ..modeling import S2AM3D, contrastive_loss, mask_loss
+from .trainer import drop_calibration
 
 EVAL_SEED_OFFSET = 1_000_000
 
@@ -192,7 +193,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     train = make_set(args.objects, args.points, seed=0)
     held = make_set(args.eval_objects, args.points, seed=EVAL_SEED_OFFSET)
-    model = load_model(args.init) if args.init else S2AM3D(get_config(args.config))
+    model = drop_calibration(load_model(args.init)) if args.init else S2AM3D(get_config(args.config))
     t1 = time.time()
     enc_steps = train_encoder(model, train, args.encoder_minutes, batch=8, lr=1e-3, log=log) if args.encoder_minutes > 0 else 0
     t2 = time.time()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -65,6 +66,15 @@ def build_model(args) -> S2AM3D:
         raise InputError("decoder needs a trained encoder: pass --encoder RUN_DIR_or_WEIGHTS (or --init WEIGHTS)")
     else:
         model = S2AM3D(get_config(args.config or "cpu-small"))
+    return drop_calibration(model)
+
+
+def drop_calibration(model: S2AM3D) -> S2AM3D:
+    """Train on uncorrected logits: the loss re-learns the prior that s2am3d-calibrate removed."""
+    if model.config.decoder.scale_logit_adjust:
+        print(f"note: dropping the scale prior correction (alpha = {model.config.decoder.scale_logit_adjust}) "
+              "of the initial weights for training; run s2am3d-calibrate on the result", file=sys.stderr)
+        model.config.decoder.scale_logit_adjust = 0.0
     return model
 
 

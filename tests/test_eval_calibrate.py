@@ -1,0 +1,106 @@
+"""Scale prior correction: the decoder term, the alpha fit and s2am3d-calibrate end to end."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from s2am3d_core.checkpoint import load_model, read_metadata, save_model
+from s2am3d_core.config import ModelConfig, get_config
+from s2am3d_core.eval import calibrate
+from s2am3d_core.modeling import S2AM3D
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(0)
+    return save_model(S2AM3D(get_config("test-tiny")), tmp_path_factory.mktemp("w") / "tiny.safetensors",
+                      extra_metadata={"training": {"steps": 3}})
+
+
+def decode(model, scale):
+    torch.manual_seed(1)
+    pts = torch.rand(1, 200, 3) * 2 - 1
+    feats = model.encode(pts)
+    idx, lab = torch.tensor([[5]]), torch.tensor([[1]])
+    return model.decode(feats, pts, idx, lab, torch.tensor([scale]))
+
+
+def test_decoder_subtracts_alpha_times_prior_only_with_a_scale():
+    torch.manual_seed(0)
+    model = S2AM3D(get_config("test-tiny")).eval()
+    with torch.no_grad():
+        plain_small, plain_none = decode(model, 0.01), decode(model, float("nan"))
+        model.config.decoder.scale_logit_adjust = 0.5
+        adj_small, adj_none = decode(model, 0.01), decode(model, float("nan"))
+    shift = (plain_small - adj_small)
+    assert torch.allclose(shift, torch.full_like(shift, 0.5 * math.log(0.99 / 0.01)), atol=1e-4)
+    assert torch.equal(plain_none, adj_none)  # "no scale" prompts are not corrected
+
+
+def test_configs_without_the_field_still_load():
+    raw = json.loads(get_config("cpu-small").to_json())
+    del raw["decoder"]["scale_logit_adjust"]
+    assert ModelConfig.from_json(json.dumps(raw)).decoder.scale_logit_adjust == 0.0
+
+
+def test_fit_alpha_recovers_a_known_prior_shift():
+    rng = np.random.default_rng(0)
+    logits, targets, scales = [], [], []
+    for s in (0.01, 0.03, 0.1, 0.3):
+        tgt = np.zeros(400, bool)
+        tgt[: int(400 * s)] = True
+        clean = np.where(tgt, 0.3, -0.3) + rng.normal(0, 0.02, 400)
+        logits.append(clean + math.log((1 - s) / s))  # what a fully prior-shifted decoder outputs
+        targets.append(tgt)
+        scales.append(s)
+    alpha, scores = calibrate.fit_alpha(logits, targets, np.array(scales), np.linspace(0, 1, 11))
+    assert alpha == pytest.approx(1.0) and scores[-1] == pytest.approx(1.0)
+    assert scores[0] < 0.9  # uncorrected masks of the small parts are too large
+
+
+def test_cli_writes_calibrated_weights_and_keeps_metadata(weights, tmp_path, capsys):
+    out = tmp_path / "cal.safetensors"
+    rc = calibrate.main([str(weights), "--out", str(out), "--procedural", "1", "--points", "256",
+                         "--step", "0.25", "--threads", "1", "-q"])
+    assert rc == 0, capsys.readouterr().err
+    meta = read_metadata(out)
+    cal = json.loads(meta["calibration"])
+    assert json.loads(meta["training"]) == {"steps": 3}
+    assert cal["scale_logit_adjust"] in (0.0, 0.25, 0.5, 0.75, 1.0) and cal["prompts"] > 0
+    assert cal["iou_chosen"] >= cal["iou_uncorrected"]
+    assert load_model(out).config.decoder.scale_logit_adjust == cal["scale_logit_adjust"]
+    assert "<- chosen" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "exactly one of --procedural"),
+    (["--procedural", "1", "--data", "x"], "exactly one of --procedural"),
+    (["--procedural", "0"], "--procedural: must be >= 1"),
+    (["--procedural", "1", "--step", "0"], "--step"),
+])
+def test_cli_bad_arguments(weights, tmp_path, capsys, args, message):
+    out = tmp_path / "cal.safetensors"
+    assert calibrate.main([str(weights), "--out", str(out), *args]) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_cli_unreadable_weights(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not weights")
+    assert calibrate.main([str(bad), "--out", str(tmp_path / "o.safetensors"), "--procedural", "1"]) == 2
+    assert "bad.safetensors" in capsys.readouterr().err
+
+
+def test_training_starts_from_uncorrected_logits(weights, tmp_path):
+    from types import SimpleNamespace
+
+    from s2am3d_core.train.trainer import build_model
+
+    model = load_model(weights)
+    model.config.decoder.scale_logit_adjust = 0.6
+    cal = save_model(model, tmp_path / "cal.safetensors")
+    args = SimpleNamespace(stage="decoder", encoder=None, init=str(cal), config=None)
+    assert build_model(args).config.decoder.scale_logit_adjust == 0.0
+
