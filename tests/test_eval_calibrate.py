@@ -104,3 +104,20 @@ def test_training_starts_from_uncorrected_logits(weights, tmp_path):
     args = SimpleNamespace(stage="decoder", encoder=None, init=str(cal), config=None)
     assert build_model(args).config.decoder.scale_logit_adjust == 0.0
 
+
+
+def test_cli_on_a_folder_of_user_labelled_ply(weights, tmp_path, capsys):
+    from s2am3d_core.data import procedural
+    from s2am3d_core.io import write_labelled_mesh
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for i in range(2):
+        m = procedural.generate("table", i)
+        write_labelled_mesh(folder / f"table{i}.ply", m.vertices, m.faces, m.face_labels[0])
+    out = tmp_path / "cal.safetensors"
+    rc = calibrate.main([str(weights), "--out", str(out), "--user-dir", str(folder), "--points", "256", "-q"])
+    assert rc == 0, capsys.readouterr().err
+    assert "user files" in json.loads(read_metadata(out)["calibration"])["data"]
+    assert calibrate.main([str(weights), "--out", str(out), "--user-dir", str(tmp_path / "nope")]) == 2
+    assert "folder not found" in capsys.readouterr().err

@@ -10,7 +10,9 @@ alpha in their config (atomically). Prompts without a scale are not affected.
 
 Validation data must not be the data you report on: ``--procedural N`` uses seeds offset by
 2,000,000, disjoint from the training seeds and from the held-out set of ``s2am3d-eval``
-(offset 1,000,000); ``--data`` uses the shard split given (default ``train``).
+(offset 1,000,000); ``--data`` uses the shard split given (default ``train``); ``--user-dir`` uses
+the files that ``s2am3d-train --user-dir`` trains on (its ``train`` split), or all of them when
+that split is empty.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from .cliutil import ArgumentParser, UsageError, check_min, device_arg, run_main
 EXAMPLES = """\
 examples:
   s2am3d-calibrate models/s2am3d-small.safetensors --out calibrated.safetensors --procedural 24
-  s2am3d-calibrate runs/ft/model.safetensors --out runs/ft/calibrated.safetensors --data my_shards/
+  s2am3d-calibrate runs/ft/model.safetensors --out runs/ft/calibrated.safetensors --user-dir my_parts/
+  s2am3d-calibrate runs/dec/model.safetensors --out runs/dec/calibrated.safetensors --data my_shards/
 """
 
 # procedural_items adds its own 1,000,000 offset: validation seeds start at 2,000,000.
@@ -77,6 +80,19 @@ def collect_prompts(predictor, items, min_points: int = 5, clicks: str = "center
     return logits, targets, np.asarray(scales)
 
 
+def user_items(folder: str, points: int) -> list:
+    """The user's labelled files (the ``train`` split of s2am3d-train, else all) as PartPoints."""
+    from pathlib import Path
+
+    from ..train.data import split_of, user_meshes, user_points
+
+    if not Path(folder).is_dir():
+        raise UsageError(f"--user-dir: {folder}: folder not found")
+    items = [user_points(m, points, seed=i) for i, m in enumerate(user_meshes(Path(folder)))]
+    train = [it for it in items if split_of(it.name) == "train"]
+    return train or items
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="s2am3d-calibrate", description="Fit the decoder's scale prior correction (alpha) on validation shapes and "
                        "write calibrated weights.",
@@ -86,8 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--procedural", type=int, metavar="N", help="N validation procedural objects")
     p.add_argument("--data", metavar="SHARD_DIR", help="shard folder (s2am3d-data output) instead")
     p.add_argument("--split", default="train", help="split of --data (default train)")
+    p.add_argument("--user-dir", metavar="DIR", help="folder of your labelled PLY/GLB files instead")
     p.add_argument("--max-objects", type=int, default=64, metavar="M", help="at most M objects of --data")
-    p.add_argument("--points", type=int, default=4096, help="points per procedural object (default 4096)")
+    p.add_argument("--points", type=int, default=4096, help="points per procedural or user object (default 4096)")
     p.add_argument("--min-part-points", type=int, default=5, metavar="M", help="skip smaller gt parts (default 5)")
     p.add_argument("--step", type=float, default=0.05, help="grid step of alpha over [0, 1] (default 0.05)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
@@ -105,8 +122,8 @@ def _run(args) -> int:
     from ..predictor import PartPredictor
     from .cli import procedural_items, shard_items
 
-    if (args.procedural is None) == (args.data is None):
-        raise UsageError("validation data: give exactly one of --procedural N or --data SHARD_DIR")
+    if sum(x is not None for x in (args.procedural, args.data, args.user_dir)) != 1:
+        raise UsageError("validation data: give exactly one of --procedural N, --data SHARD_DIR or --user-dir DIR")
     check_min("--procedural", args.procedural)
     check_min("--max-objects", args.max_objects)
     check_min("--points", args.points, 16)
@@ -122,8 +139,11 @@ def _run(args) -> int:
     model.config.decoder.scale_logit_adjust = 0.0  # decode uncorrected logits, correct them here
     if args.procedural is not None:
         items, total = procedural_items(args.procedural, VALIDATION_SEED, args.points), args.procedural
-    else:
+    elif args.data is not None:
         items, total = shard_items(args.data, args.split, args.max_objects), None
+    else:
+        items = user_items(args.user_dir, args.points)
+        total = len(items)
 
     from tqdm import tqdm
 
@@ -143,7 +163,7 @@ def _run(args) -> int:
     extra["calibration"] = {"scale_logit_adjust": alpha, "previous": before, "prompts": len(logits),
                             "iou_uncorrected": float(scores[0]), "iou_chosen": float(scores.max()),
                             "data": f"procedural {args.procedural} (validation seeds)" if args.procedural
-                            else f"{args.data} split {args.split}"}
+                            else f"{args.data} split {args.split}" if args.data else f"user files {args.user_dir}"}
     save_model(model, args.out, extra_metadata=extra)
     print(f"wrote {args.out} (scale_logit_adjust = {alpha})")
     return 0

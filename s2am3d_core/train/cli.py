@@ -15,6 +15,9 @@ examples:
 
 Every run writes RUN_DIR/log.jsonl, RUN_DIR/last.safetensors + last_state.pt (resume) and, at the
 end, RUN_DIR/model.safetensors: a full S2AM3D model that s2am3d-segment / PartPredictor load.
+Training always runs on uncorrected logits; after a decoder run, fit the mask-size correction on
+validation shapes (not your test shapes) with
+  s2am3d-calibrate runs/ft/model.safetensors --out runs/ft/calibrated.safetensors --data my_shards/
 """
 from __future__ import annotations
 

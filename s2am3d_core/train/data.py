@@ -110,7 +110,7 @@ def procedural_points(n: int, points: int, seed: int = 0, cache_dir: str | Path 
     return items
 
 
-def _user_meshes(folder: Path) -> list:
+def user_meshes(folder: Path) -> list:
     try:
         from ..data.user import load_folder
     except ImportError:  # data/user.py not there yet: our own labelled PLY files only
@@ -144,7 +144,7 @@ def load_datasets(args) -> tuple[list[PartPoints], list[PartPoints], str]:
             folder = Path(args.user_dir)
             if not folder.is_dir():
                 raise InputError(f"--user-dir {folder}: not a folder")
-            items = [user_points(m, args.points, seed=args.seed + i) for i, m in enumerate(_user_meshes(folder))]
+            items = [user_points(m, args.points, seed=args.seed + i) for i, m in enumerate(user_meshes(folder))]
             desc = f"user:{folder} ({len(items)} objects)"
         else:
             items = procedural_points(args.procedural, args.points, seed=args.seed)

@@ -291,8 +291,8 @@ def attach_sam_labels(items, mask_fn, args) -> None:
     if args.data:
         raise InputError("--sam-checkpoint needs the meshes: use --procedural N or --user-dir DIR, not --data")
     if args.user_dir:
-        from .data import _user_meshes
-        meshes = {m.name: m for m in _user_meshes(Path(args.user_dir)) if not isinstance(m, PartPoints)}
+        from .data import user_meshes
+        meshes = {m.name: m for m in user_meshes(Path(args.user_dir)) if not isinstance(m, PartPoints)}
     else:
         from ..data import procedural
         meshes = {}
