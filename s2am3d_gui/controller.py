@@ -282,9 +282,9 @@ class Controller:
                             progress: ProgressFn | None = None) -> np.ndarray:
         """Labels (N,) of an automatic full segmentation at ``scale`` (touches no state).
 
-        The one call into ``s2am3d_core.eval.autoseg.segment_all``.
+        The one call into ``s2am3d_core.segment.autoseg.segment_all``.
         """
-        from s2am3d_core.eval.autoseg import segment_all
+        from s2am3d_core.segment.autoseg import segment_all
         return np.asarray(segment_all(self.predictor, scale, num_prompts=num_prompts, progress=progress))
 
     def apply_segment_all(self, labels: np.ndarray) -> int:

@@ -172,7 +172,7 @@ def _run(args) -> int:
 
         scale = None if args.no_scale else args.scale
         if args.auto:
-            from ..eval.autoseg import segment_all
+            from ..segment.autoseg import segment_all
 
             labels = segment_all(predictor, scale, num_prompts=args.num_prompts, threshold=args.threshold,
                                  seed=args.seed, progress=progress.stage(0.4, 0.8 if args.tree else 0.9, "auto"))
@@ -190,7 +190,7 @@ def _run(args) -> int:
                        f"scale {'none' if scale is None else f'{scale:g}'}")
         part_tree_dict = None
         if args.tree:
-            from ..eval.autoseg import part_tree
+            from ..segment.autoseg import part_tree
 
             part_tree_dict = part_tree(predictor, args.tree_scales, num_prompts=args.num_prompts,
                                        threshold=args.threshold, seed=args.seed,

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from .autoseg import segment_all
+from ..segment.autoseg import segment_all
 from .baselines import BASELINES, BaselineSuite
 from .metrics import interactive_protocol, miou_hungarian, predictor_mask_fn, summarize_ious
 

@@ -192,7 +192,7 @@ def predictor_mask_fn(predictor, use_scale: bool, threshold: float = 0.5) -> Mas
 
     def fn(idx: np.ndarray, scales: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
         sc = [float(s) for s in scales] if use_scale else None
-        from .autoseg import decode_many
+        from ..segment.autoseg import decode_many
 
         return decode_many(predictor, [int(i) for i in idx], sc) > threshold
 

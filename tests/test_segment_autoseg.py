@@ -8,7 +8,7 @@ import torch
 
 from s2am3d_core.config import get_config
 from s2am3d_core.errors import PromptError
-from s2am3d_core.eval.autoseg import (farthest_point_sampling, fill_nearest, greedy_assign, labels_from_probs,
+from s2am3d_core.segment.autoseg import (farthest_point_sampling, fill_nearest, greedy_assign, labels_from_probs,
                                       mask_nms, part_tree, relabel_by_size, score_masks, segment_all)
 from s2am3d_core.eval.metrics import miou_hungarian
 from s2am3d_core.modeling import S2AM3D
