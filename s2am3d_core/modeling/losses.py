@@ -6,20 +6,30 @@ import torch.nn.functional as F
 
 
 def contrastive_loss(feats: torch.Tensor, labels: torch.Tensor, tau: float = 0.07,
-                     max_points: int | None = 1024, generator: torch.Generator | None = None) -> torch.Tensor:
+                     max_points: int | None = 1024, generator: torch.Generator | None = None,
+                     points: torch.Tensor | None = None, hard_weight: float = 0.0,
+                     hard_radius: float = 0.08) -> torch.Tensor:
     """Intra-instance supervised contrastive loss, averaged over objects.
 
     For each object separately, with s_ij = cos(f_i, f_j) / tau and P(i) the points sharing i's label:
-    L = mean_i  -log( sum_{j in P(i)} exp(s_ij) / sum_{j != i} exp(s_ij) ).
+    L = mean_i  -log( sum_{j in P(i)} exp(s_ij) / sum_{j != i} w_ij exp(s_ij) ).
+
+    Hard negatives: with ``points`` given, a negative j closer to i than ``hard_radius`` (a point of
+    an adjacent part, which distance alone cannot tell apart) weighs w_ij = 1 + ``hard_weight``;
+    all other pairs weigh 1 (the plain loss when ``hard_weight`` = 0).
 
     Args:
         feats: (B, N, D) point features.
         labels: (B, N) part ids, -1 = ignored.
         tau: temperature.
         max_points: random subset of labelled points per object (memory is O(M^2)).
+        generator: torch Generator of the subsets (None = global RNG).
+        points: (B, N, 3) coordinates for the hard-negative weights (None = no weighting).
+        hard_weight: extra weight of adjacent negatives.
+        hard_radius: "adjacent" distance, in the units of ``points``.
     """
     losses = []
-    for f, lab in zip(feats, labels):
+    for b, (f, lab) in enumerate(zip(feats, labels)):
         keep = torch.nonzero(lab >= 0).squeeze(1)
         if max_points is not None and keep.numel() > max_points:
             perm = torch.randperm(keep.numel(), device=keep.device, generator=generator)[:max_points]
@@ -35,7 +45,13 @@ def contrastive_loss(feats: torch.Tensor, labels: torch.Tensor, tau: float = 0.0
         has_pos = pos.any(1)
         if not has_pos.any():
             continue
-        log_denom = torch.logsumexp(sim, dim=1)
+        if points is not None and hard_weight > 0:
+            p = points[b][keep].to(sim.dtype)
+            near = (torch.cdist(p, p) < hard_radius) & (y[:, None] != y[None, :])
+            sim_w = sim + near.to(sim.dtype) * float(torch.log1p(torch.tensor(float(hard_weight))))
+            log_denom = torch.logsumexp(sim_w, dim=1)
+        else:
+            log_denom = torch.logsumexp(sim, dim=1)
         log_num = torch.logsumexp(sim.masked_fill(~pos, float("-inf")), dim=1)
         losses.append((log_denom - log_num)[has_pos].mean())
     if not losses:
