@@ -28,35 +28,56 @@ def contrastive_loss(feats: torch.Tensor, labels: torch.Tensor, tau: float = 0.0
         hard_weight: extra weight of adjacent negatives.
         hard_radius: "adjacent" distance, in the units of ``points``.
     """
-    losses = []
-    for b, (f, lab) in enumerate(zip(feats, labels)):
+    # the subset of every object (same draws as one object at a time, so results do not depend on batching)
+    keeps = []
+    for lab in labels:
         keep = torch.nonzero(lab >= 0).squeeze(1)
         if max_points is not None and keep.numel() > max_points:
             perm = torch.randperm(keep.numel(), device=keep.device, generator=generator)[:max_points]
             keep = keep[perm]
+        keeps.append(keep)
+    log_w = float(torch.log1p(torch.tensor(float(hard_weight))))
+    sizes = {k.numel() for k in keeps}
+    if len(sizes) == 1 and min(sizes) >= 2:  # one batched computation (B, M, M)
+        idx = torch.stack(keeps)
+        per_obj = _supcon(feats.gather(1, idx[..., None].expand(-1, -1, feats.shape[-1])), labels.gather(1, idx),
+                          None if points is None or hard_weight <= 0 else points.gather(1, idx[..., None].expand(-1, -1, 3)),
+                          tau, log_w, hard_radius)
+        ok = ~torch.isnan(per_obj)
+        return per_obj[ok].mean() if ok.any() else feats.sum() * 0.0
+    losses = []
+    for b, keep in enumerate(keeps):
         if keep.numel() < 2:
             continue
-        z = F.normalize(f[keep], dim=-1)
-        y = lab[keep]
-        sim = z @ z.t() / tau
-        eye = torch.eye(len(y), dtype=torch.bool, device=y.device)
-        sim = sim.masked_fill(eye, float("-inf"))
-        pos = (y[:, None] == y[None, :]) & ~eye
-        has_pos = pos.any(1)
-        if not has_pos.any():
-            continue
-        if points is not None and hard_weight > 0:
-            p = points[b][keep].to(sim.dtype)
-            near = (torch.cdist(p, p) < hard_radius) & (y[:, None] != y[None, :])
-            sim_w = sim + near.to(sim.dtype) * float(torch.log1p(torch.tensor(float(hard_weight))))
-            log_denom = torch.logsumexp(sim_w, dim=1)
-        else:
-            log_denom = torch.logsumexp(sim, dim=1)
-        log_num = torch.logsumexp(sim.masked_fill(~pos, float("-inf")), dim=1)
-        losses.append((log_denom - log_num)[has_pos].mean())
+        p = None if points is None or hard_weight <= 0 else points[b][keep][None]
+        per_obj = _supcon(feats[b][keep][None], labels[b][keep][None], p, tau, log_w, hard_radius)
+        if not torch.isnan(per_obj).all():
+            losses.append(per_obj[0])
     if not losses:
         return feats.sum() * 0.0
     return torch.stack(losses).mean()
+
+
+def _supcon(f: torch.Tensor, y: torch.Tensor, p: torch.Tensor | None, tau: float, log_w: float,
+            radius: float) -> torch.Tensor:
+    """Per-object loss (B,) of subsets f (B, M, D), y (B, M), p (B, M, 3) or None; NaN = no positive pair."""
+    z = F.normalize(f, dim=-1)
+    sim = z @ z.transpose(1, 2) / tau
+    m = y.shape[1]
+    eye = torch.eye(m, dtype=torch.bool, device=y.device)[None]
+    sim = sim.masked_fill(eye, float("-inf"))
+    same = y[:, :, None] == y[:, None, :]
+    pos = same & ~eye
+    has_pos = pos.any(2)
+    if p is not None:
+        near = (torch.cdist(p.to(sim.dtype), p.to(sim.dtype)) < radius) & ~same
+        log_denom = torch.logsumexp(sim + near.to(sim.dtype) * log_w, dim=2)
+    else:
+        log_denom = torch.logsumexp(sim, dim=2)
+    log_num = torch.logsumexp(sim.masked_fill(~pos, float("-inf")), dim=2)
+    per = torch.where(has_pos, log_denom - log_num, torch.zeros_like(log_denom))
+    count = has_pos.sum(1)
+    return torch.where(count > 0, per.sum(1) / count.clamp(min=1), torch.full_like(per[:, 0], float("nan")))
 
 
 def mask_loss(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None,

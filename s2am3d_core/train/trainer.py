@@ -134,10 +134,24 @@ def decoder_batch(items, feats, rng, cfg: TrainConfig):
 
 
 @torch.no_grad()
-def encode_all(model: S2AM3D, items, device, desc="features") -> list[torch.Tensor]:
+def encode_all(model: S2AM3D, items, device, desc="features", batch: int | None = None) -> list[torch.Tensor]:
+    """Encoder features (float16, on the CPU) of every item; items of equal size are encoded in batches
+    (``batch``: default 32 on CUDA, 1 on the CPU)."""
     model.encoder.eval()
-    return [model.encode(torch.from_numpy(it.points)[None].to(device))[0].to("cpu", torch.float16)
-            for it in tqdm(items, desc=desc, leave=False, disable=len(items) < 20)]
+    batch = batch or (32 if torch.device(device).type == "cuda" else 1)
+    out: list[torch.Tensor] = []
+    bar = tqdm(total=len(items), desc=desc, leave=False, disable=len(items) < 20)
+    i = 0
+    while i < len(items):
+        j = i + 1
+        while j < len(items) and j - i < batch and items[j].points.shape == items[i].points.shape:
+            j += 1
+        pts = torch.from_numpy(np.stack([it.points for it in items[i:j]])).to(device)
+        out.extend(model.encode(pts).to("cpu", torch.float16).unbind(0))
+        bar.update(j - i)
+        i = j
+    bar.close()
+    return out
 
 
 def _iou(pred: torch.Tensor, tgt: torch.Tensor) -> list[float]:
