@@ -135,19 +135,20 @@ def decoder_batch(items, feats, rng, cfg: TrainConfig):
 
 @torch.no_grad()
 def encode_all(model: S2AM3D, items, device, desc="features", batch: int | None = None) -> list[torch.Tensor]:
-    """Encoder features (float16, on the CPU) of every item; items of equal size are encoded in batches
-    (``batch``: default 32 on CUDA, 1 on the CPU)."""
+    """Encoder features (float16; kept on the GPU when ``device`` is CUDA, else on the CPU) of every item;
+    items of equal size are encoded in batches (``batch``: default 32 on CUDA, 1 on the CPU)."""
     model.encoder.eval()
-    batch = batch or (32 if torch.device(device).type == "cuda" else 1)
+    cuda = torch.device(device).type == "cuda"
+    batch = batch or (32 if cuda else 1)
     out: list[torch.Tensor] = []
-    bar = tqdm(total=len(items), desc=desc, leave=False, disable=len(items) < 20)
+    bar = tqdm(total=len(items), desc=desc, leave=False, disable=len(items) < 20 or not sys.stderr.isatty())
     i = 0
     while i < len(items):
         j = i + 1
         while j < len(items) and j - i < batch and items[j].points.shape == items[i].points.shape:
             j += 1
         pts = torch.from_numpy(np.stack([it.points for it in items[i:j]])).to(device)
-        out.extend(model.encode(pts).to("cpu", torch.float16).unbind(0))
+        out.extend(model.encode(pts).to(pts.device if cuda else "cpu", torch.float16).unbind(0))
         bar.update(j - i)
         i = j
     bar.close()
