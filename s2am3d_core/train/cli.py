@@ -66,7 +66,8 @@ def _add(group, name: str, helps: dict[str, str]) -> None:
         kind = {"max_minutes": float, "batch_size": int, "init": str, "encoder": str, "sam_checkpoint": str,
                 "out": str}.get(name, type(default))
         group.add_argument(flag, type=kind, default=default, metavar=METAVARS.get(name),
-                           required=name == "out", help=text + (f" (default {default})" if default is not None else ""))
+                           required=name == "out",
+                           help=text + (f" (default {default})" if default is not None and name != "out" else ""))
 
 
 def build_parser() -> argparse.ArgumentParser:
