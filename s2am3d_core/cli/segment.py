@@ -27,6 +27,9 @@ examples:
   s2am3d-segment engine.glb -o engine_parts.ply --auto --scale 0.02 --parts-dir parts/ --tree tree.json
   # a point cloud (.ply without faces, .npy, .xyz, .txt): per-point labels
   s2am3d-segment scan.npy -o scan_parts.ply --auto
+  # a URDF robot (links placed by their joints), and a .glb whose author ignored glTF's Y-up
+  s2am3d-segment arm.urdf -o arm_parts.ply --auto
+  s2am3d-segment machine.glb -o machine_parts.ply --auto --up z
 
 --point X Y Z snaps to the nearest sampled point; --point-index / --negative-index are indices of
 the input's vertices (mesh) or points (point cloud). With a prompt the output labels are
@@ -40,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Segment a mesh or point cloud into parts with S2AM3D (point prompt or automatic).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", metavar="INPUT",
-                   help="mesh (.glb .gltf .obj .ply .stl .off) or point cloud (.ply .npy .xyz .txt)")
+                   help="mesh (.glb .gltf .obj .ply .stl .off .urdf) or point cloud (.ply .npy .xyz .txt)")
+    p.add_argument("--up", choices=["x", "y", "z", "-x", "-y", "-z"], default=None,
+                   help="the input's up axis (default: its convention, y for glTF, else z); "
+                        "outputs keep the input's coordinates")
     p.add_argument("-o", "--output", metavar="OUT.ply", required=True, help="labelled PLY to write")
     prompt = p.add_argument_group("prompt (a point prompt or --auto)")
     prompt.add_argument("--point", nargs=3, type=float, action="append", metavar=("X", "Y", "Z"), default=[],
@@ -132,11 +138,12 @@ def _run(args) -> int:
     from ..io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
                       write_labelled_mesh, write_labelled_points, write_part_meshes)
     from ..io.atomic import atomic_path
+    from ..io.up import from_z_up, to_z_up
     from ..predictor import PartPredictor
 
     set_threads(args.threads)
     device = device_arg(args.device)
-    shape = load_shape(args.input)
+    shape = load_shape(args.input, up=args.up)  # Z-up; --point coordinates and outputs are the input's
     count = len(shape.vertices)
     what = "vertices" if shape.is_mesh else "points"
     _check_indices("--point-index", args.point_index, count, what, args.input)
@@ -163,7 +170,7 @@ def _run(args) -> int:
         def snap(coords, flag: str | None = None) -> list[int]:
             if not coords:
                 return []
-            dist, idx = tree.query(np.asarray(coords, dtype=np.float64))
+            dist, idx = tree.query(to_z_up(np.asarray(coords, dtype=np.float64), shape.up))
             for c, d in zip(coords, np.atleast_1d(dist)):
                 if flag and d > 0.1 * diag:
                     sys.stderr.write(f"warning: {flag} {' '.join(f'{v:g}' for v in c)} is {d:.3g} away from the "
@@ -179,8 +186,9 @@ def _run(args) -> int:
             summary = f"{int(labels.max()) + 1} parts (auto, scale {'none' if scale is None else f'{scale:g}'})"
         else:
             src = shape.vertices
-            positive = snap(args.point, "--point") + snap([src[i] for i in args.point_index])
-            negative = snap(args.negative_point, "--negative-point") + snap([src[i] for i in args.negative_index])
+            own = from_z_up(src, shape.up)  # vertex positions in the input's coordinates, as --point takes them
+            positive = snap(args.point, "--point") + snap([own[i] for i in args.point_index])
+            negative = snap(args.negative_point, "--negative-point") + snap([own[i] for i in args.negative_index])
             progress.stage(0.4, 0.9, "decoding")
             prob = predictor.predict(positive, negative, scale=scale)
             labels = (prob > args.threshold).astype(np.int64)
@@ -207,21 +215,22 @@ def _run(args) -> int:
             face_labels = faces_from_point_labels(len(shape.faces), face_index, labels, points, centers)
             if args.parts_dir:
                 written += write_part_meshes(args.parts_dir, shape.vertices, shape.faces, face_labels,
-                                             fmt=args.parts_format)
+                                             fmt=args.parts_format, up=shape.up)
         else:
             all_labels = labels if len(points) == count else vertices_from_point_labels(shape.vertices, points, labels)
             if args.parts_dir:
                 written += _write_point_parts(Path(args.parts_dir), shape.vertices, all_labels, atomic_path,
-                                              write_labelled_points)
+                                              lambda path, pts, lab: write_labelled_points(path, pts, lab,
+                                                                                           up=shape.up))
         if part_tree_dict is not None:
             part_tree_dict["input"] = str(args.input)
             with atomic_path(args.tree) as tmp:
                 tmp.write_text(json.dumps(part_tree_dict, indent=1) + "\n", encoding="utf-8")
             written.append(Path(args.tree))
         if shape.is_mesh:
-            write_labelled_mesh(out, shape.vertices, shape.faces, face_labels)
+            write_labelled_mesh(out, shape.vertices, shape.faces, face_labels, up=shape.up)
         else:
-            write_labelled_points(out, shape.vertices, all_labels)
+            write_labelled_points(out, shape.vertices, all_labels, up=shape.up)
         timings["write"] = time.perf_counter() - t
     finally:
         progress.close()
