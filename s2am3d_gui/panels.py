@@ -23,6 +23,8 @@ import polyscope.imgui as psim
 
 from s2am3d_core.errors import S2AM3DError
 
+from s2am3d_core.io.up import UP_AXES
+
 from .controller import Controller, part_color
 from .scene import SHAPE, Scene
 from .worker import Done, Worker
@@ -49,6 +51,19 @@ SHORTCUTS: list[tuple[str, str]] = [
 ]
 
 
+def fit_text(text: str, width_px: float) -> str:
+    """``text`` shortened in the middle ("long…name.glb") to fit ``width_px`` in the current font."""
+    if psim.CalcTextSize(text)[0] <= width_px:
+        return text
+    keep = len(text)
+    while keep > 4:
+        keep -= 1
+        short = text[:(keep + 1) // 2] + "..." + text[len(text) - keep // 2:]
+        if psim.CalcTextSize(short)[0] <= width_px:
+            return short
+    return text[:4] + "..."
+
+
 class Panel:
     """Draws the control panel every frame and turns input into Controller calls.
 
@@ -62,18 +77,26 @@ class Panel:
     def __init__(self, ctl: Controller, scene: Scene, out_stem: str | Path, background: bool = True):
         self.ctl, self.scene = ctl, scene
         self.worker: Worker | None = Worker() if background else None
-        stem = str(out_stem)
-        self.export_path = f"{stem}_labelled.ply"
-        self.parts_dir = f"{stem}_parts"
-        self.session_path = f"{stem}.session.json"
+        stem = Path(out_stem)
+        # outputs: file / folder names inside ``out_dir`` (an absolute name is used as it is)
+        self.out_dir = str(stem.parent.expanduser().resolve()) if str(stem.parent) not in ("", ".") \
+            else str(Path.cwd())
+        self.export_path = f"{stem.name}_labelled.ply"
+        if self.output(self.export_path) == Path(str(ctl.shape.path)).resolve():  # reopened export
+            self.export_path = f"{stem.name}_edited.ply"
+        self.parts_dir = f"{stem.name}_parts"
+        self.session_path = f"{stem.name}.session.json"
         self.part_name = ""
         self.part_color = part_color(ctl.state.next_label())
         self._color_edited = False
         self.granularity = 0.05
         self.num_prompts = 48
+        self.keep_parts = True             # segment all labels only what is unlabelled
         self.show_help = False
-        self.status = (f"encoded {ctl.shape.num_points} points in {ctl.encode_seconds:.2f} s "
-                       f"({ctl.encode_source}); click the shape")
+        self.pending: tuple[str, Path, Callable[[], Any]] | None = None  # (what, path, action) awaiting "replace?"
+        n_parts = len(ctl.state.parts)
+        opened = f"; opened {n_parts} parts" if n_parts else ""
+        self.status = f"{ctl.features_text}{opened}; click the shape"
         self.status_is_error = False
         self._inline_decode = False        # background=False: decode once, at the end of the frame
         self._press: dict[int, tuple[float, float] | None] = {0: None, 1: None}
@@ -85,8 +108,8 @@ class Panel:
 
     @property
     def busy(self) -> bool:
-        """True while segment all runs (editing is disabled meanwhile)."""
-        return self.worker is not None and self.worker.has("segment")
+        """True while segment all or a re-orientation runs (editing is disabled meanwhile)."""
+        return self.worker is not None and (self.worker.has("segment") or self.worker.has("reorient"))
 
     def _run(self, tag: str, fn: Callable[[], Any]) -> None:
         if self.worker is not None:
@@ -135,10 +158,20 @@ class Panel:
                 lag = time.perf_counter() - asked
                 self._set_status(f"decoded in {ctl.decode_seconds * 1000:.0f} ms ({lag * 1000:.0f} ms after the input)")
         elif done.tag == "segment":
-            labels, seconds = done.value
-            k = ctl.apply_segment_all(labels)
+            labels, seconds, keep = done.value
+            kept = len(ctl.state.parts) if keep else 0
+            k = ctl.apply_segment_all(labels, keep_parts=keep)
             self._refresh_part_color()
-            self._set_status(f"segment all: {k} parts at granularity {self.granularity:.3f} in {seconds:.1f} s")
+            how = f", {kept} accepted parts kept" if kept else ""
+            self._set_status(f"segment all: {k} new parts at granularity {self.granularity:.3f} in {seconds:.1f} s"
+                             f"{how} (Z undoes)")
+        elif done.tag == "reorient":
+            changed, seconds = done.value
+            self.scene.update_geometry()
+            self.scene.frame(margin_right_px=PANEL_WIDTH + 20)
+            self.request_decode()
+            if changed:
+                self._set_status(f"up axis {ctl.shape.up}: {ctl.features_text}")
 
     def wait(self, timeout: float | None = 60.0) -> None:
         """Finish pending background work and apply it (for scripts and tests)."""
@@ -211,6 +244,14 @@ class Panel:
         st = self.ctl.state
         self.set_scale(st.scale if not st.use_scale else None)
 
+    def scale_text(self) -> str:
+        """The requested scale next to what the mask covers, e.g. "asked 5.1 % of the shape, mask 2.1 %"."""
+        st, ctl = self.ctl.state, self.ctl
+        got = f"mask {100.0 * ctl.mask_fraction:.1f} %" if st.probs is not None else "no mask yet"
+        if not st.use_scale:
+            return f"auto scale (model's choice): {got}"
+        return f"asked {100.0 * st.scale:.1f} % of the shape, {got}"
+
     def set_threshold(self, t: float) -> None:
         self._do("threshold", lambda: self.ctl.set_threshold(t))
 
@@ -245,15 +286,29 @@ class Panel:
     def segment_all(self) -> None:
         if self.busy:
             return
-        scale, prompts, ctl = self.granularity, self.num_prompts, self.ctl
+        scale, prompts, ctl, keep = self.granularity, self.num_prompts, self.ctl, self.keep_parts
         report = self.worker.report if self.worker is not None else None
 
         def job():
             t = time.perf_counter()
             labels = ctl.compute_segment_all(scale, num_prompts=prompts, progress=report)
-            return labels, time.perf_counter() - t
-        self._set_status(f"segmenting everything at granularity {scale:.3f} ...")
+            return labels, time.perf_counter() - t, keep
+        what = "the unlabelled points" if keep and ctl.state.parts else "everything"
+        self._set_status(f"segmenting {what} at granularity {scale:.3f} ...")
         self._run("segment", job)
+
+    def set_up(self, up: str) -> None:
+        """Take ``up`` as the file's up axis: rotate the shape and re-encode it (on the worker)."""
+        if self.busy or up == self.ctl.shape.up:
+            return
+        ctl = self.ctl
+        report = self.worker.report if self.worker is not None else None
+
+        def job():
+            t = time.perf_counter()
+            return ctl.reorient(up, progress=report), time.perf_counter() - t
+        self._set_status(f"turning the shape: up axis {up}, re-encoding ...")
+        self._run("reorient", job)
 
     def delete_part(self, label: int) -> None:
         self._do("delete", lambda: (self.ctl.delete_part(label), self._refresh_part_color()))
@@ -264,27 +319,67 @@ class Panel:
     def recolor_part(self, label: int, color) -> None:
         self._do("colour", lambda: self.ctl.recolor_part(label, color, merge=True))
 
-    def export(self) -> None:
+    def output(self, name: str) -> Path:
+        """Absolute path of an output name (relative names live in ``out_dir``)."""
+        p = Path(name).expanduser()
+        return (p if p.is_absolute() else Path(self.out_dir).expanduser() / p).resolve()
+
+    def _replace_guard(self, what: str, path: Path, action: Callable[[], Any], exists: bool,
+                       force: bool) -> bool:
+        """True to go ahead; otherwise ask first (the panel shows Replace / Cancel)."""
+        if exists and not force:
+            self.pending = (what, path, action)
+            self._set_status(f"{path} exists: replace it?")
+            return False
+        return True
+
+    def confirm(self, replace: bool) -> None:
+        """Answer the pending "replace?" question."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        if replace:
+            pending[2]()
+        else:
+            self._set_status(f"kept {pending[1]}; nothing written")
+
+    def export(self, force: bool = False) -> None:
+        """Write the labelled PLY (asks before replacing an existing file; never the input)."""
         def act():
-            path = self.ctl.export(self.export_path)
-            self._set_status(f"wrote {path} ({len(self.ctl.state.parts)} parts) and {path.with_suffix('.parts.json').name}")
+            path = self.ctl.check_output(self.output(self.export_path))
+            if not self._replace_guard("export", path, lambda: self.export(force=True), path.exists(), force):
+                return
+            path = self.ctl.export(path)
+            self._set_status(f"wrote {path} ({len(self.ctl.state.parts)} parts) and "
+                             f"{path.with_suffix('.parts.json').name}")
         self._do("export", act)
 
-    def export_parts(self) -> None:
+    def export_parts(self, force: bool = False) -> None:
         def act():
-            files = self.ctl.export_parts(self.parts_dir)
-            self._set_status(f"wrote {len(files)} part files to {self.parts_dir}")
+            out = self.ctl.check_output(self.output(self.parts_dir), folder=True)
+            used = out.is_dir() and any(out.iterdir())
+            if not self._replace_guard("export parts", out, lambda: self.export_parts(force=True), used, force):
+                return
+            files = self.ctl.export_parts(out)
+            self._set_status(f"wrote {len(files)} part files and parts.json to {out}")
         self._do("export parts", act)
 
-    def save_session(self) -> None:
-        self._do("save session", lambda: self._set_status(f"saved {self.ctl.save_session(self.session_path)}"))
+    def save_session(self, force: bool = False) -> None:
+        def act():
+            path = self.ctl.check_output(self.output(self.session_path))
+            if not self._replace_guard("save session", path, lambda: self.save_session(force=True),
+                                       path.exists(), force):
+                return
+            self._set_status(f"saved {self.ctl.save_session(path)}")
+        self._do("save session", act)
 
     def load_session(self) -> None:
         def act():
-            self.ctl.load_session(self.session_path, decode=False)
+            path = self.output(self.session_path)
+            self.ctl.load_session(path, decode=False)
             self.request_decode()
             self._refresh_part_color()
-            self._set_status(f"loaded {self.session_path}")
+            self._set_status(f"loaded {path}")
         self._do("load session", act)
 
     def handle_key(self, key: str, ctrl: bool = False, shift: bool = False) -> bool:
@@ -357,11 +452,18 @@ class Panel:
         psim.Begin("S2AM3D part segmentation", True, psim.ImGuiWindowFlags_AlwaysAutoResize)
         shape = ctl.shape
         kind = f"{len(shape.faces)} faces" if shape.is_mesh else f"{len(shape.vertices)} points"
-        psim.TextUnformatted(f"{Path(str(shape.path)).name} ({kind}), model: {shape.num_points} pts")
-        psim.SameLine()
-        if psim.SmallButton("help"):
+        # help first: a long file name is shortened, never pushes the button out of the panel
+        if psim.SmallButton("help (H)"):
             self.show_help = not self.show_help
+        psim.SameLine()
+        psim.TextUnformatted(fit_text(Path(str(shape.path)).name, PANEL_WIDTH - 110))
+        psim.TextDisabled(f"{kind}, model sees {shape.num_points} points")
         psim.BeginDisabled(self.busy)
+        psim.SameLine()
+        psim.SetNextItemWidth(-1)
+        changed, i = psim.Combo("##up", UP_AXES.index(shape.up), [f"{a} up" for a in UP_AXES])
+        if changed:
+            self.set_up(UP_AXES[i])
 
         # --- prompt: scale slider (live while dragging; the worker keeps only the newest value)
         psim.SeparatorText(f"Clicks: {len(st.positive)} positive, {len(st.negative)} negative")
@@ -381,9 +483,9 @@ class Panel:
         if changed:
             self.set_threshold(t)
         psim.SameLine()
-        m = ctl.mask
         busy_decoding = self.worker is not None and self.worker.has("decode")
-        psim.TextUnformatted("decoding..." if busy_decoding else f"{100.0 * m.mean():.1f} % masked")
+        psim.TextUnformatted("decoding..." if busy_decoding else "")
+        psim.TextDisabled(self.scale_text())
 
         # --- accept
         psim.SeparatorText("Part")
@@ -420,6 +522,8 @@ class Panel:
         _, self.num_prompts = psim.SliderInt("##prompts", self.num_prompts, v_min=8, v_max=128, format="%d prompts")
         if psim.Button("Segment all (S)"):
             self.segment_all()
+        psim.SameLine()
+        _, self.keep_parts = psim.Checkbox("keep accepted parts", self.keep_parts)
         psim.EndDisabled()
         if self.busy:
             frac, msg = self.worker.progress
@@ -427,8 +531,12 @@ class Panel:
             psim.ProgressBar(frac, (-1.0, 0.0), msg or "segmenting...")
 
         # --- files
-        psim.BeginDisabled(self.busy)
+        psim.BeginDisabled(self.busy or self.pending is not None)
         psim.SeparatorText("Files")
+        psim.SetNextItemWidth(-110)
+        _, self.out_dir = psim.InputText("##out_dir", self.out_dir)
+        psim.SameLine()
+        psim.TextUnformatted("output folder")
         for label, attr, action in (("Export (E)", "export_path", self.export), ("Export parts", "parts_dir",
                                     self.export_parts)):
             psim.SetNextItemWidth(-110)
@@ -447,6 +555,15 @@ class Panel:
             self.load_session()
         psim.EndDisabled()
 
+        if self.pending is not None:
+            what, path, _ = self.pending
+            psim.TextColored((1.0, 0.75, 0.2, 1.0), f"{what}: {path.name} exists in {path.parent}")
+            if psim.Button("Replace"):
+                self.confirm(True)
+            psim.SameLine()
+            if psim.Button("Cancel"):
+                self.confirm(False)
+
         # --- status
         psim.Separator()
         psim.PushTextWrapPos(0.0)
@@ -455,8 +572,9 @@ class Panel:
         else:
             psim.TextUnformatted(self.status)
         psim.PopTextWrapPos()
-        psim.TextDisabled(f"encode {ctl.encode_seconds:.2f} s ({ctl.encode_source}) | decode "
-                          f"{ctl.decode_seconds * 1000:.0f} ms | colours {ctl.color_seconds * 1000:.1f} ms")
+        feats = "features: cache" if ctl.encode_source in ("disk", "memory") else "encoder"
+        psim.TextDisabled(f"{feats} {ctl.encode_seconds:.2f} s | decoder {ctl.decode_seconds * 1000:.0f} ms | "
+                          f"colours {ctl.color_seconds * 1000:.1f} ms")
         psim.End()
         if self.show_help:
             self._draw_help()

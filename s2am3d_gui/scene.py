@@ -35,6 +35,15 @@ class Scene:
         self._clicks_key = None
         self.refresh()
 
+    def update_geometry(self) -> None:
+        """Re-upload positions after the controller turned the shape (a new up axis)."""
+        ctl = self.ctl
+        if ctl.shape.is_mesh:
+            self.structure.update_vertex_positions(ctl.shape.vertices)
+        else:
+            self.structure.update_point_positions(ctl.display_points)
+        self.refresh(force=True)
+
     def frame(self, margin_right_px: float = 0.0, direction=(0.55, -1.0, 0.45), fill: float = 0.8) -> None:
         """Point the camera at the shape from ``direction`` (z up), centred in the part of the window
         left of a panel ``margin_right_px`` wide, the shape filling about ``fill`` of the height."""

@@ -128,10 +128,10 @@ def test_segment_all_in_background_then_files(panel, ctl, tmp_path):
     assert len(ctl.state.parts) >= 1 and (ctl.state.labels >= 0).all() and "segment all" in panel.status
     panel.export()
     assert not panel.status_is_error
-    _, faces, lab = read_labelled_ply(panel.export_path)
+    _, faces, lab = read_labelled_ply(panel.output(panel.export_path))
     assert faces is not None and (lab >= 0).all()
     panel.export_parts()
-    assert (Path(panel.parts_dir) / "parts.json").exists()
+    assert (panel.output(panel.parts_dir) / "parts.json").exists()
     panel.save_session()
     panel.delete_part(0)
     n = len(ctl.state.parts)

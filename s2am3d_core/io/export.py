@@ -129,7 +129,8 @@ def write_part_meshes(
 
     Files are ``part_{label:03d}.{fmt}`` for every label >= 0 and ``unlabelled.{fmt}`` for
     faces labelled -1 (if any); each holds only the vertices its faces use, coloured with
-    :func:`label_colors`. ``parts.json`` lists ``{"label", "file", "n_faces", "area"}`` per part.
+    :func:`label_colors`. ``parts.json`` lists ``{"label", "file", "n_faces", "area"}`` per part
+    and the files' ``up`` axis (read back by :func:`s2am3d_core.io.parts.load_labelled`).
     Files from earlier runs in ``out_dir`` are left alone; ``parts.json`` is the index.
 
     Args:
@@ -165,7 +166,8 @@ def write_part_meshes(
         written.append(target)
         index.append({"label": k, "file": name, "n_faces": int(mask.sum()), "area": float(part.area)})
     with atomic_path(out / "parts.json") as tmp:
-        tmp.write_text(json.dumps({"format": fmt, "parts": index}, indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps({"format": fmt, "up": check_up(up), "parts": index}, indent=2) + "\n",
+                       encoding="utf-8")
     return written
 
 
