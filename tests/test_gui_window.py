@@ -211,3 +211,45 @@ def test_app_help_lists_shortcuts(capsys):
     with pytest.raises(SystemExit) as exc:
         app.main(["--help"])
     assert exc.value.code == 0 and "shift+click" in capsys.readouterr().out
+
+
+def test_exports_ask_before_replacing_and_show_absolute_paths(panel, ctl, tmp_path):
+    ctl.state.set_all(np.zeros(ctl.shape.num_points, int), ["all"], [(0.5, 0.5, 0.5)])
+    target = panel.output(panel.export_path)
+    assert target.is_absolute() and target.parent == tmp_path.resolve()
+    panel.export()
+    assert target.exists() and str(target) in panel.status and panel.pending is None
+    stamp = target.stat().st_mtime_ns
+    panel.export()                                    # exists: ask first, write nothing yet
+    assert panel.pending is not None and "replace" in panel.status and target.stat().st_mtime_ns == stamp
+    tick()                                            # draws the Replace / Cancel row
+    panel.confirm(False)
+    assert panel.pending is None and "nothing written" in panel.status and target.stat().st_mtime_ns == stamp
+    panel.export()
+    panel.confirm(True)
+    assert panel.pending is None and "wrote" in panel.status
+    panel.export_parts()
+    panel.export_parts()
+    assert panel.pending is not None and panel.pending[0] == "export parts"
+    panel.confirm(True)
+    assert "part files" in panel.status and str(panel.output(panel.parts_dir)) in panel.status
+
+
+def test_panel_scale_text_long_names_and_up_axis(panel, ctl):
+    assert "no mask yet" in panel.scale_text()
+    panel.click_pick(ctl.points[0])
+    panel.set_scale(0.05)
+    panel.wait()
+    tick()
+    assert panel.scale_text().startswith("asked 5.0 % of the shape, mask ")
+    ctl.shape.path = Path("a_very_long_file_name_" * 6 + ".glb")
+    tick()                                            # the header shortens the name instead of clipping
+    from s2am3d_gui.panels import fit_text
+    short = fit_text(ctl.shape.path.name, 200)
+    assert "..." in short and psim.CalcTextSize(short)[0] <= 200 and short.endswith(".glb")
+    top = ctl.shape.vertices[:, 2].max()
+    panel.set_up("y")                                 # turn the shape: re-encode on the worker
+    panel.wait()
+    tick()
+    assert ctl.shape.up == "y" and ctl.probs is not None and not panel.status_is_error  # clicks re-decoded
+    assert ctl.shape.vertices[:, 1].min() == pytest.approx(-top, abs=1e-5)
