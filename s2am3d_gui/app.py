@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from s2am3d_core.errors import CheckpointError, InputError, S2AM3DError
@@ -226,19 +227,23 @@ FPS = 60          # frame rate while idle or decoding
 BUSY_FPS = 8      # while segment all / re-encoding runs: leave the cores to the model
 
 
-def main_loop(ps, panel) -> None:
-    """Draw frames until the window closes, pacing them with a sleep (the GIL and the CPU cores are
+def paced_frame(ps, panel) -> None:
+    """One frame of the app loop, then a sleep to the frame period (the GIL and the CPU cores are
     then free for the model's worker thread; software rendering with vsync would otherwise spin)."""
-    import time
+    t = time.perf_counter()
+    ps.frame_tick()
+    period = 1.0 / (BUSY_FPS if panel.busy else FPS)
+    left = period - (time.perf_counter() - t)
+    if left > 0:
+        time.sleep(left)
+
+
+def main_loop(ps, panel) -> None:
+    """Draw paced frames until the window closes."""
     ps.set_max_fps(-1)
     ps.set_enable_vsync(False)
     while not ps.window_requests_close():
-        t = time.perf_counter()
-        ps.frame_tick()
-        period = 1.0 / (BUSY_FPS if panel.busy else FPS)
-        left = period - (time.perf_counter() - t)
-        if left > 0:
-            time.sleep(left)
+        paced_frame(ps, panel)
 
 
 def _screenshot(ps, panel, out: Path, click_center: bool) -> int:

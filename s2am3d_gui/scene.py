@@ -6,6 +6,8 @@ only when the clicks changed.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import polyscope as ps
 
@@ -33,6 +35,8 @@ class Scene:
                                                      material="clay")
         self._color_key = None
         self._clicks_key = None
+        self.uploaded_probs_revision = -1   # mask probabilities last shown, and when (perf_counter)
+        self.uploaded_at = 0.0
         self.refresh()
 
     def update_geometry(self) -> None:
@@ -73,6 +77,7 @@ class Scene:
             else:
                 self.structure.add_color_quantity(COLORS, colors, enabled=True)
             self._color_key = key
+            self.uploaded_probs_revision, self.uploaded_at = st.probs_revision, time.perf_counter()
             uploaded = True
         clicks = st.current.clicks
         if force or clicks != self._clicks_key:

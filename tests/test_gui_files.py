@@ -88,7 +88,8 @@ def test_part_folder_reopens_as_parts(model, chair_file, tmp_path):
     again = _ctl(model, tmp_path / "chair_parts")
     assert [p.name for p in again.state.parts] == ["top", "bottom"]
     lo, hi = again.shape.vertices.min(0), again.shape.vertices.max(0)
-    assert np.allclose(lo, ctl.shape.vertices.min(0), atol=1e-5) and np.allclose(hi, ctl.shape.vertices.max(0), atol=1e-5)
+    assert np.allclose(lo, ctl.shape.vertices.min(0), atol=1e-5)
+    assert np.allclose(hi, ctl.shape.vertices.max(0), atol=1e-5)
     with pytest.raises(InputError, match="is the input"):
         again.export_parts(tmp_path / "chair_parts")
     with pytest.raises(InputError, match="part folder"):

@@ -253,3 +253,11 @@ def test_panel_scale_text_long_names_and_up_axis(panel, ctl):
     tick()
     assert ctl.shape.up == "y" and ctl.probs is not None and not panel.status_is_error  # clicks re-decoded
     assert ctl.shape.vertices[:, 1].min() == pytest.approx(-top, abs=1e-5)
+
+
+def test_slider_to_colours_latency_in_the_app_loop(mock_ps, ctl):
+    """The mock-backend app loop: a slider move reaches the uploaded colours through the worker."""
+    from s2am3d_gui.bench_latency import bench_app_loop
+    r = bench_app_loop(ctl, repeats=4, warmup=1)
+    assert len(r["loop"]) == 4 and all(0 < t < 10 for t in r["loop"])
+    assert all(d <= t for d, t in zip(r["decode"], r["loop"]))  # the decoder's share is part of it
