@@ -29,6 +29,7 @@ EPILOG = f"""examples:
   s2am3d-gui chair_parts/             the same for a folder written by --parts-dir / Export parts
   s2am3d-gui robot.urdf               a URDF robot (links placed by their joints)
   s2am3d-gui model.glb --up z         a file whose up axis is not its format's convention (glTF: y)
+  s2am3d-gui engine.glb --segment-all 0.02    open and label every part at 2 % granularity
 
 outputs go next to the input (or to --out-dir / the panel's output folder), with absolute paths
 shown; the input is never written, and an existing export is replaced only after you confirm.
@@ -62,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk feature cache")
     ap.add_argument("--session", type=Path, default=None, help="open a saved session file")
     ap.add_argument("--scale", type=float, default=None, help="initial scale in [0, 1]")
+    ap.add_argument("--segment-all", type=float, default=None, metavar="GRANULARITY",
+                    help="segment the unlabelled points at this granularity in [0, 1] right after opening")
     ap.add_argument("--backend", default=None,
                     help="polyscope backend: auto (default), openGL3_glfw, openGL3_egl (headless), openGL_mock")
     ap.add_argument("--screenshot", type=Path, default=None, help="render one frame to this PNG and exit")
@@ -170,6 +173,8 @@ def run(args) -> int:
     size = _window_size(args.window_size)
     if args.scale is not None and not 0.0 <= args.scale <= 1.0:
         raise InputError(f"--scale {args.scale}: must be in [0, 1]")
+    if args.segment_all is not None and not 0.0 < args.segment_all <= 1.0:
+        raise InputError(f"--segment-all {args.segment_all}: must be in (0, 1]")
     shape, labelled = load_input(shape_path, up)   # fail fast on a bad file, before loading the model
     out_dir = _out_dir(args, shape_path)
     weights = _weights(args.weights)
@@ -201,6 +206,15 @@ def run(args) -> int:
         ctl.load_session(args.session, decode=False)
     if args.scale is not None:
         ctl.set_scale(args.scale, decode=False)
+    if args.segment_all is not None:
+        t = time.perf_counter()
+        with tqdm(total=100, desc=f"{shape_path.name}: segment all", file=sys.stderr,
+                  bar_format="{desc:<48} {percentage:3.0f}%|{bar:30}|") as bar:
+            def seg_progress(frac: float, msg: str) -> None:
+                bar.update(int(round(frac * 100)) - bar.n)
+            k = ctl.segment_all(args.segment_all, progress=seg_progress)
+        print(f"{shape_path.name}: segment all: {k} parts at granularity {args.segment_all:g} in "
+              f"{time.perf_counter() - t:.1f} s", file=sys.stderr)
     ctl.update()
 
     import polyscope as ps
@@ -213,6 +227,8 @@ def run(args) -> int:
     scene.frame(margin_right_px=PANEL_WIDTH + 20)
     stem = Path(args.session).name.split(".")[0] if args.session else shape_path.stem
     panel = Panel(ctl, scene, out_dir / stem, background=args.screenshot is None)
+    if args.segment_all is not None:
+        panel.granularity = args.segment_all
     ps.set_user_callback(panel)
     try:
         if args.screenshot is not None:

@@ -95,7 +95,7 @@ class Panel:
         self.show_help = False
         self.pending: tuple[str, Path, Callable[[], Any]] | None = None  # (what, path, action) awaiting "replace?"
         n_parts = len(ctl.state.parts)
-        opened = f"; opened {n_parts} parts" if n_parts else ""
+        opened = f"; {n_parts} parts" if n_parts else ""
         self.status = f"{ctl.features_text}{opened}; click the shape"
         self.status_is_error = False
         self._inline_decode = False        # background=False: decode once, at the end of the frame
@@ -571,10 +571,10 @@ class Panel:
             psim.TextColored((1.0, 0.35, 0.3, 1.0), self.status)
         else:
             psim.TextUnformatted(self.status)
-        psim.PopTextWrapPos()
-        feats = "features: cache" if ctl.encode_source in ("disk", "memory") else "encoder"
+        feats = "features from cache" if ctl.encode_source in ("disk", "memory") else "encoder"
         psim.TextDisabled(f"{feats} {ctl.encode_seconds:.2f} s | decoder {ctl.decode_seconds * 1000:.0f} ms | "
-                          f"colours {ctl.color_seconds * 1000:.1f} ms")
+                          f"colours {ctl.color_seconds * 1000:.0f} ms")
+        psim.PopTextWrapPos()
         psim.End()
         if self.show_help:
             self._draw_help()
