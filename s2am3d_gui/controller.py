@@ -38,6 +38,7 @@ DISPLAY_LIMIT = 1_000_000            # a larger point cloud is shown subsampled 
 UNLABELLED_COLOR = (0.78, 0.78, 0.76)
 MASK_COLOR = (0.95, 0.12, 0.05)      # the live mask is blended towards this saturated red
 MASK_BLEND = 0.8
+SWEEP_SCALES = tuple(float(v) for v in np.geomspace(0.004, 0.8, 12))  # scale grid of the slider preview
 
 
 def part_color(i: int) -> Color:
@@ -83,6 +84,8 @@ class Controller:
         self._index_display()
         self._base_key: int | None = None
         self._base_colors: np.ndarray | None = None
+        self._sweep_clicks: tuple | None = None      # (positive, negative) the sweep below belongs to
+        self._sweep: dict[float, np.ndarray] = {}    # grid scale -> (N,) float32 logits
 
     def _encode(self, progress: ProgressFn | None = None) -> None:
         t = time.perf_counter()
@@ -285,6 +288,54 @@ class Controller:
         self.state.probs = probs
         self.decode_seconds = seconds
         return True
+
+    # ------------------------------------------------------------------ slider preview
+    def sweep_next(self) -> float | None:
+        """The next grid scale (``SWEEP_SCALES``) to decode for the current clicks, nearest the
+        slider first; None when the sweep is complete or there is no prompt."""
+        prompt = self.prompt()
+        if prompt is None:
+            return None
+        key = (prompt.positive, prompt.negative)
+        if key != self._sweep_clicks:
+            self._sweep_clicks, self._sweep = key, {}
+        todo = [g for g in SWEEP_SCALES if g not in self._sweep]
+        if not todo:
+            return None
+        s = self.state.scale
+        return min(todo, key=lambda g: abs(np.log(g) - np.log(max(s, 1e-4))))
+
+    def decode_sweep(self, prompt: Prompt, scale: float) -> tuple[Prompt, float, np.ndarray]:
+        """Logits (N,) of ``prompt``'s clicks at grid ``scale`` (touches no state: worker thread)."""
+        return prompt, scale, self.predictor.predict_logits(list(prompt.positive), list(prompt.negative), scale)
+
+    def add_sweep(self, prompt: Prompt, scale: float, logits: np.ndarray) -> bool:
+        """Keep a grid decode for the preview (dropped if the clicks changed meanwhile)."""
+        if (prompt.positive, prompt.negative) != self._sweep_clicks:
+            return False
+        self._sweep[float(scale)] = np.asarray(logits, np.float32)
+        return True
+
+    def preview(self, scale: float) -> np.ndarray | None:
+        """Mask probabilities (N,) at ``scale`` interpolated (in log scale, on logits) between the two
+        decoded grid scales around it; None when they are not both decoded yet. The exact decode
+        replaces it as soon as the decoder is done."""
+        prompt = self.prompt()
+        if prompt is None or (prompt.positive, prompt.negative) != self._sweep_clicks:
+            return None
+        grid = sorted(self._sweep)
+        s = float(scale)
+        lo = [g for g in grid if g <= s]
+        hi = [g for g in grid if g >= s]
+        if not lo or not hi:
+            return None
+        a, b = lo[-1], hi[0]
+        i_a, i_b = SWEEP_SCALES.index(a) if a in SWEEP_SCALES else -9, SWEEP_SCALES.index(b) if b in SWEEP_SCALES else -9
+        if b != a and i_b - i_a != 1:  # only between neighbouring grid scales
+            return None
+        w = 0.0 if b == a else (np.log(s) - np.log(a)) / (np.log(b) - np.log(a))
+        logits = (1.0 - w) * self._sweep[a] + w * self._sweep[b]
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
     def update(self) -> np.ndarray:
         """Decode the current clicks now (decoder only). Returns the mask (N,)."""

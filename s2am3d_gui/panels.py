@@ -92,6 +92,9 @@ class Panel:
         self.granularity = 0.05
         self.num_prompts = 48
         self.keep_parts = True             # segment all labels only what is unlabelled
+        self.preview = True                # slider preview from a background scale sweep
+        self.showing_preview = False       # the mask shown is a preview awaiting its exact decode
+        self.exact_applied = 0             # exact decodes shown so far
         self.show_help = False
         self.pending: tuple[str, Path, Callable[[], Any]] | None = None  # (what, path, action) awaiting "replace?"
         n_parts = len(ctl.state.parts)
@@ -122,22 +125,40 @@ class Panel:
         self._finish(done)
 
     def request_decode(self) -> None:
-        """Decode the current prompt (latest wins); clears the mask when there is no positive click."""
+        """Decode the current prompt (latest wins); clears the mask when there is no positive click.
+
+        While the scale slider moves over a decoded sweep (see ``Controller.preview``) the
+        interpolated mask is shown at once and the exact decode replaces it."""
         prompt = self.ctl.prompt()
         if prompt is None:
             self.ctl.state.probs = None
             return
         if self.worker is not None:
             asked = time.perf_counter()
+            if prompt.scale is not None and self.preview:
+                quick = self.ctl.preview(prompt.scale)
+                if quick is not None:
+                    self.ctl.state.probs = quick
+                    self.showing_preview = True
             self.worker.submit("decode", lambda: (*self.ctl.decode(prompt), asked))
         else:
             self._inline_decode = True
+
+    def _schedule_sweep(self) -> None:
+        """When the worker is idle, decode one more grid scale of the preview sweep."""
+        if not self.preview or self.worker is None or self.worker.busy:
+            return
+        scale = self.ctl.sweep_next()
+        prompt = self.ctl.prompt()
+        if scale is not None and prompt is not None:
+            self.worker.submit("sweep", lambda: self.ctl.decode_sweep(prompt, scale))
 
     def poll(self) -> None:
         """Apply finished background jobs (call once per frame; the panel's __call__ does)."""
         if self.worker is not None:
             for done in self.worker.poll():
                 self._finish(done)
+            self._schedule_sweep()
         if self._inline_decode:
             self._inline_decode = False
             prompt, asked = self.ctl.prompt(), time.perf_counter()
@@ -154,9 +175,16 @@ class Panel:
         ctl = self.ctl
         if done.tag == "decode":
             prompt, probs, seconds, asked = done.value
+            now = ctl.prompt()
+            if self.showing_preview and now is not None and now.scale != prompt.scale:
+                return  # the preview shown is nearer the slider than this older exact mask
             if ctl.apply_decoded(prompt, probs, seconds):
+                self.showing_preview = False
+                self.exact_applied += 1
                 lag = time.perf_counter() - asked
                 self._set_status(f"decoded in {ctl.decode_seconds * 1000:.0f} ms ({lag * 1000:.0f} ms after the input)")
+        elif done.tag == "sweep":
+            ctl.add_sweep(*done.value)
         elif done.tag == "segment":
             labels, seconds, keep = done.value
             kept = len(ctl.state.parts) if keep else 0

@@ -259,5 +259,29 @@ def test_slider_to_colours_latency_in_the_app_loop(mock_ps, ctl):
     """The mock-backend app loop: a slider move reaches the uploaded colours through the worker."""
     from s2am3d_gui.bench_latency import bench_app_loop
     r = bench_app_loop(ctl, repeats=4, warmup=1)
-    assert len(r["loop"]) == 4 and all(0 < t < 10 for t in r["loop"])
-    assert all(d <= t for d, t in zip(r["decode"], r["loop"]))  # the decoder's share is part of it
+    assert len(r["first"]) == 4 and all(0 < a <= b < 10 for a, b in zip(r["first"], r["exact"]))
+    assert all(d <= t for d, t in zip(r["decode"], r["exact"]))  # the decoder's share is part of it
+    r = bench_app_loop(ctl, repeats=2, warmup=0, preview=False)
+    assert all(0 < a <= b for a, b in zip(r["first"], r["exact"]))
+
+
+def test_slider_preview_interpolates_the_sweep(panel, ctl):
+    from s2am3d_gui.controller import SWEEP_SCALES
+    panel.click_pick(ctl.points[3])
+    for _ in range(len(SWEEP_SCALES) + 2):
+        panel.wait()
+    assert ctl.sweep_next() is None                     # the idle worker decoded the whole grid
+    g = SWEEP_SCALES[5]
+    exact = ctl.predictor.predict([3], [], g)
+    assert np.allclose(ctl.preview(g), exact, atol=1e-5)  # on a grid scale the preview is exact
+    mid = float(np.sqrt(SWEEP_SCALES[5] * SWEEP_SCALES[6]))
+    lo, hi = ctl.predictor.predict([3], [], SWEEP_SCALES[5]), ctl.predictor.predict([3], [], SWEEP_SCALES[6])
+    p = ctl.preview(mid)
+    assert ((p >= np.minimum(lo, hi) - 1e-5) & (p <= np.maximum(lo, hi) + 1e-5)).all()
+    assert ctl.preview(0.001) is None and ctl.preview(0.95) is None  # outside the grid: exact only
+    rev = ctl.state.probs_revision
+    panel.set_scale(mid)                                 # the slider shows the preview at once ...
+    assert panel.showing_preview and ctl.state.probs_revision == rev + 1
+    panel.wait()
+    assert not panel.showing_preview                     # ... and the exact mask replaces it
+    assert np.allclose(ctl.probs, ctl.predictor.predict([3], [], mid), atol=1e-6)
