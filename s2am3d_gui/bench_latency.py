@@ -96,6 +96,34 @@ def bench_app_loop(ctl, repeats: int = 20, warmup: int = 2, timeout: float = 60.
     return out
 
 
+def time_segment_all(ctl, granularity: float, num_prompts: int, timeout: float = 600.0) -> float:
+    """Seconds from pressing "Segment all" to the frame showing the parts, inside the app loop."""
+    import polyscope as ps
+
+    from .app import paced_frame
+    from .panels import Panel
+    from .scene import Scene
+
+    scene = Scene(ctl)
+    panel = Panel(ctl, scene, Path.cwd() / "bench", background=True)
+    panel.granularity, panel.num_prompts = granularity, num_prompts
+    ps.set_user_callback(panel)
+    ps.set_max_fps(-1)
+    try:
+        rev = ctl.state.revision
+        t0 = time.perf_counter()
+        panel.segment_all()
+        while not (ctl.state.revision > rev and scene.uploaded_at > t0):
+            if time.perf_counter() - t0 > timeout:
+                raise RuntimeError(f"segment all did not finish within {timeout:.0f} s")
+            paced_frame(ps, panel)
+        return scene.uploaded_at - t0
+    finally:
+        panel.close()
+        ps.set_user_callback(None)
+        ps.remove_all_structures()
+
+
 def _model(weights: Path | None, config: str):
     from s2am3d_core.checkpoint import default_weights_path, load_model
     w = weights if weights is not None else default_weights_path()
@@ -139,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="openGL_mock",
                     help="polyscope backend of the app-loop columns: openGL_mock (default: no drawing), "
                          "openGL3_egl (software drawing, headless), none (skip them)")
+    ap.add_argument("--segment-all", type=float, default=None, metavar="GRANULARITY",
+                    help="also time Segment all in the app loop at this granularity (compare with "
+                         "s2am3d-segment --auto --scale G --num-prompts K --threads T)")
+    ap.add_argument("--num-prompts", type=int, default=64, help="prompts of --segment-all (default 64, as the CLI)")
     args = ap.parse_args(argv)
 
     import torch
@@ -177,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
                 line += (f"{percentile_ms(a['first'], 50):>11.1f} {percentile_ms(a['first'], 95):>6.1f} | "
                          f"{percentile_ms(a['exact'], 50):>9.1f} {percentile_ms(a['exact'], 95):>6.1f}")
             print(line, flush=True)
+            if loop and args.segment_all is not None:
+                ctl.clear()
+                secs = time_segment_all(ctl, args.segment_all, args.num_prompts)
+                print(f"{n:>7} | segment all in the app loop: {secs:.1f} s (granularity {args.segment_all:g}, "
+                      f"{args.num_prompts} prompts, {len(ctl.state.parts)} parts)", flush=True)
     except S2AM3DError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -90,7 +90,7 @@ class Panel:
         self.part_color = part_color(ctl.state.next_label())
         self._color_edited = False
         self.granularity = 0.05
-        self.num_prompts = 48
+        self.num_prompts = 64              # as s2am3d-segment --auto
         self.keep_parts = True             # segment all labels only what is unlabelled
         self.preview = True                # slider preview from a background scale sweep
         self.showing_preview = False       # the mask shown is a preview awaiting its exact decode
