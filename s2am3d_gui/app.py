@@ -239,7 +239,8 @@ def run(args) -> int:
     return 0
 
 
-FPS = 60          # frame rate while idle or decoding
+FPS = 60          # frame rate while the model is idle
+DECODE_FPS = 30   # while a decode / preview sweep runs: share the cores with the decoder
 BUSY_FPS = 8      # while segment all / re-encoding runs: leave the cores to the model
 
 
@@ -248,7 +249,8 @@ def paced_frame(ps, panel) -> None:
     then free for the model's worker thread; software rendering with vsync would otherwise spin)."""
     t = time.perf_counter()
     ps.frame_tick()
-    period = 1.0 / (BUSY_FPS if panel.busy else FPS)
+    worker = panel.worker
+    period = 1.0 / (BUSY_FPS if panel.busy else DECODE_FPS if worker is not None and worker.busy else FPS)
     left = period - (time.perf_counter() - t)
     if left > 0:
         time.sleep(left)
