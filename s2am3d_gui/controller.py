@@ -395,7 +395,7 @@ class Controller:
         self.state.reset()
         self.state.probs = None
 
-    def compute_segment_all(self, scale: float | None, num_prompts: int = 48,
+    def compute_segment_all(self, scale: float | None, num_prompts: int = 64,
                             progress: ProgressFn | None = None) -> np.ndarray:
         """Labels (N,) of an automatic full segmentation at ``scale`` (touches no state).
 
@@ -446,7 +446,7 @@ class Controller:
         st.probs = None
         return len(order)
 
-    def segment_all(self, scale: float | None, num_prompts: int = 48, progress: ProgressFn | None = None,
+    def segment_all(self, scale: float | None, num_prompts: int = 64, progress: ProgressFn | None = None,
                     keep_parts: bool = True) -> int:
         """Label the unlabelled points at the granularity ``scale`` (``keep_parts=False``: replace
         every part). Undoable. Returns the number of new parts."""
