@@ -35,7 +35,7 @@ outputs go next to the input (or to --out-dir / the panel's output folder), with
 shown; the input is never written, and an existing export is replaced only after you confirm.
 
 in the window: click = positive click, shift+click / right click = negative click, [ ] = scale,
-N = auto (no scale), A = accept part, C = clear clicks, Z / Y = undo / redo, S = segment all,
+N = auto (no scale), P = points-only masks, A = accept part, C = clear clicks, Z / Y = undo / redo, S = segment all,
 E = export, H = help"""
 
 
@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk feature cache")
     ap.add_argument("--session", type=Path, default=None, help="open a saved session file")
     ap.add_argument("--scale", type=float, default=None, help="initial scale in [0, 1]")
+    ap.add_argument("--points-only", action="store_true",
+                    help="masks on the sampled points, as the decoder gives them (default: on atoms, the welded "
+                         "pieces of the mesh split at creases; a negative click removes its atom)")
     ap.add_argument("--segment-all", type=float, default=None, metavar="GRANULARITY",
                     help="segment the unlabelled points at this granularity in [0, 1] right after opening")
     ap.add_argument("--backend", default=None,
@@ -197,7 +200,7 @@ def run(args) -> int:
             bar.set_description_str(f"{shape_path.name}: {msg}", refresh=False)
             bar.update(int(round(frac * 100)) - bar.n)
 
-        ctl = Controller(predictor, shape, num_points, progress=progress)
+        ctl = Controller(predictor, shape, num_points, progress=progress, mesh_aware=not args.points_only)
     print(f"{shape_path.name}: {ctl.features_text}", file=sys.stderr)
     if labelled is not None:
         k = ctl.import_labels(labelled.labels, labelled.parts)

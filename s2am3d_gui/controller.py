@@ -4,10 +4,14 @@ No polyscope import: everything the window can do is a method here, so it is scr
 without a window. The encoder runs once (in ``__init__``, through ``PartPredictor.set_shape``); every
 click or scale change re-runs only the decoder (``PartPredictor.predict``).
 
-Display: a mesh is shown with per-face colours (a face's mask probability is the mean over the
-model points sampled on it, or that of the point nearest its centre when none was; accepted labels
-go to faces by majority vote, as in the export); a point cloud is shown as its own points, each
-coloured like its nearest model point.
+Masks come from :class:`s2am3d_core.segment.segmenter.ShapeSegmenter` (the one path from clicks to
+masks, shared with ``s2am3d-segment``): mesh-aware by default, a mask is a set of atoms (welded
+pieces split at creases), a negative click removes its atom; ``mesh_aware=False`` (points-only)
+thresholds the decoder's point probabilities.
+
+Display: a mesh is shown with per-face colours (the mask's faces; accepted labels go to faces
+through the atoms, or by majority vote of the samples in points-only mode, as in the export); a
+point cloud is shown as its own points, each coloured like its nearest model point.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, v
 from s2am3d_core.io.atomic import atomic_path
 from s2am3d_core.io.load import LoadedShape
 from s2am3d_core.predictor import PartPredictor
+from s2am3d_core.segment.segmenter import Mask, ShapeSegmenter
 
 from .state import Color, Part, SessionState, ShapeData
 
@@ -66,13 +71,17 @@ class Controller:
         num_points: points the model sees (sampled on a mesh; a larger cloud is subsampled).
         progress: ``fn(fraction, message)`` called while encoding.
         warmup: run one throw-away decode so the first click is as fast as the next ones.
+        mesh_aware: masks on atoms (default); False = points-only masks (``--points-only``).
     """
 
     def __init__(self, predictor: PartPredictor, shape: LoadedShape, num_points: int = DEFAULT_POINTS,
-                 progress: ProgressFn | None = None, warmup: bool = True):
+                 progress: ProgressFn | None = None, warmup: bool = True, mesh_aware: bool = True):
         if isinstance(num_points, bool) or not isinstance(num_points, (int, np.integer)) or num_points < 16:
             raise InputError(f"num_points must be an integer >= 16, got {num_points!r}")
         self.predictor = predictor
+        self.segmenter = ShapeSegmenter(predictor, mesh_aware=mesh_aware)
+        self._mask_key: tuple | None = None
+        self._mask_obj: Mask | None = None
         points, point_face = shape_points(shape, int(num_points), seed=0)
         self.shape = ShapeData(Path(shape.path), points, point_face, shape.vertices, shape.faces, up=shape.up)
         self.state = SessionState(self.shape)
@@ -88,19 +97,48 @@ class Controller:
         self._sweep: dict[float, np.ndarray] = {}    # grid scale -> (N,) float32 logits
 
     def _encode(self, progress: ProgressFn | None = None) -> None:
+        """Encode the model points (or read their features from the cache) and find the atoms."""
         t = time.perf_counter()
-        self.predictor.set_shape(self.shape.points, progress=progress)
+        sh = self.shape
+        self.segmenter.set_shape(sh.vertices, sh.faces, points=sh.points, face_index=sh.point_face,
+                                 progress=progress)
         self.encode_seconds = time.perf_counter() - t
         self.encode_source = getattr(self.predictor, "last_encode_source", "encoder")
+        self._mask_key = None
+
+    @property
+    def mesh_aware(self) -> bool:
+        return self.segmenter.mesh_aware
+
+    def set_mesh_aware(self, on: bool, progress: ProgressFn | None = None) -> None:
+        """Switch between masks on atoms (True) and points-only masks; finds the atoms the first
+        time (features come from memory: no re-encoding)."""
+        on = bool(on)
+        if on == self.segmenter.mesh_aware:
+            return
+        if on and self.segmenter.atoms is None:
+            # a new segmenter, swapped in once its atoms exist (the window may draw meanwhile)
+            seg, t = ShapeSegmenter(self.predictor, mesh_aware=True), time.perf_counter()
+            sh = self.shape
+            seg.set_shape(sh.vertices, sh.faces, points=sh.points, face_index=sh.point_face, progress=progress)
+            self.encode_seconds = time.perf_counter() - t
+            self.encode_source = getattr(self.predictor, "last_encode_source", "encoder")
+            self.segmenter = seg
+        else:
+            self.segmenter.mesh_aware = on
+        self._mask_key = None
+        self._base_key = None
 
     @property
     def features_text(self) -> str:
         """How the point features were obtained, e.g. "encoded 20000 points in 3.10 s"."""
         n = self.shape.num_points
+        atoms = self.segmenter.atoms
+        extra = f", {atoms.num_atoms} atoms" if self.segmenter.mesh_aware and atoms is not None else ""
         if self.encode_source in ("disk", "memory"):
             where = "the feature cache" if self.encode_source == "disk" else "memory"
-            return f"features of {n} points read from {where} in {self.encode_seconds:.2f} s (no encoding)"
-        return f"encoded {n} points in {self.encode_seconds:.2f} s"
+            return f"features of {n} points read from {where} (no encoding){extra}: ready in {self.encode_seconds:.2f} s"
+        return f"encoded {n} points{extra} in {self.encode_seconds:.2f} s"
 
     def _index_display(self) -> None:
         """Lookup tables between the model points and the displayed faces / points."""
@@ -182,7 +220,21 @@ class Controller:
     @property
     def mask(self) -> np.ndarray:
         """(N,) bool current mask of the model points."""
-        return self.state.mask
+        m = self.current_mask()
+        return np.zeros(self.shape.num_points, bool) if m is None else m.points
+
+    def current_mask(self) -> Mask | None:
+        """The mask of the current clicks and decoder probabilities (atoms in mesh-aware mode),
+        None without one. Cached until the probabilities, threshold, clicks or mode change."""
+        st, prompt = self.state, self.prompt()
+        if st.probs is None or prompt is None:
+            return None
+        key = (st.probs_revision, st.threshold, self.segmenter.mesh_aware, prompt)
+        if key != self._mask_key:
+            self._mask_obj = self.segmenter.mask_from_probs(st.probs, prompt.positive, prompt.negative,
+                                                            prompt.scale, st.threshold)
+            self._mask_key = key
+        return self._mask_obj
 
     @property
     def probs(self) -> np.ndarray | None:
@@ -190,8 +242,9 @@ class Controller:
 
     @property
     def mask_fraction(self) -> float:
-        """Share of the model points in the current mask (what the scale asks for)."""
-        return float(self.state.mask.mean()) if self.state.probs is not None else 0.0
+        """The mask's share of the shape (surface area on atoms, else points): what the scale asks for."""
+        m = self.current_mask()
+        return 0.0 if m is None else float(m.fraction)
 
     def nearest_point(self, xyz: Sequence[float]) -> int:
         """Index of the model point nearest a 3D position."""
@@ -278,6 +331,8 @@ class Controller:
         """
         t = time.perf_counter()
         probs = self.predictor.predict(list(prompt.positive), list(prompt.negative), prompt.scale)
+        if self.segmenter.mesh_aware and prompt.scale is not None:  # the click's surface distances, cached
+            self.segmenter.distances_from(int(prompt.positive[0]))
         return prompt, probs, time.perf_counter() - t
 
     def apply_decoded(self, prompt: Prompt, probs: np.ndarray, seconds: float) -> bool:
@@ -397,12 +452,13 @@ class Controller:
 
     def compute_segment_all(self, scale: float | None, num_prompts: int = 64,
                             progress: ProgressFn | None = None) -> np.ndarray:
-        """Labels (N,) of an automatic full segmentation at ``scale`` (touches no state).
+        """Labels (N,) of an automatic full segmentation at ``scale`` (touches no viewer state).
 
-        The one call into ``s2am3d_core.segment.autoseg.segment_all``.
+        The one call into ``ShapeSegmenter.segment_all`` (atoms, or points-only autoseg).
         """
-        from s2am3d_core.segment.autoseg import segment_all
-        return np.asarray(segment_all(self.predictor, scale, num_prompts=num_prompts, progress=progress))
+        seg = self.segmenter.segment_all(scale, threshold=self.state.threshold, num_prompts=num_prompts,
+                                         progress=progress)
+        return np.asarray(seg.points)
 
     def apply_segment_all(self, labels: np.ndarray, keep_parts: bool = True) -> int:
         """Label the shape with ``labels`` (N,) in 0..K-1 (one undo step). Returns the number of new parts.
@@ -467,6 +523,8 @@ class Controller:
         labelling stays partial (the core's transfer fills every face from the labelled points)."""
         if not self.shape.is_mesh:
             raise PromptError("face labels need a mesh; this shape is a point cloud")
+        if self.segmenter.mesh_aware and self.segmenter.atoms is not None:  # atoms: majority of their points
+            return self.segmenter.face_labels(np.asarray(point_labels, np.int64))
         return faces_from_point_labels(len(self.shape.faces), self.shape.point_face,
                                        np.asarray(point_labels, np.int64) + 1, points=self.points,
                                        face_centers=self.face_centers) - 1
@@ -509,10 +567,14 @@ class Controller:
         return out
 
     def display_mask(self) -> np.ndarray:
-        """(M,) bool: displayed elements in the current mask."""
-        p = self.display_probs()
+        """(M,) bool: displayed elements (faces, or points of a cloud) in the current mask."""
         n = len(self.shape.faces) if self.shape.is_mesh else len(self.display_points)
-        return np.zeros(n, bool) if p is None else p > self.state.threshold
+        m = self.current_mask()
+        if m is None:
+            return np.zeros(n, bool)
+        if self.shape.is_mesh:
+            return np.asarray(m.faces, bool)
+        return m.points[self.display_to_point]
 
     def display_colors(self) -> np.ndarray:
         """(M, 3) float32 colours of the displayed elements: parts, with the live mask highlighted."""

@@ -41,6 +41,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("drag", "rotate (left), pan (right / shift), zoom (wheel)"),
     ("[  ]", "scale down / up"),
     ("N", "toggle auto (no scale)"),
+    ("P", "toggle points-only masks (default: masks on atoms)"),
     ("A", "accept the mask as a part"),
     ("C", "clear the clicks"),
     ("Z  or  Ctrl+Z", "undo"),
@@ -111,8 +112,8 @@ class Panel:
 
     @property
     def busy(self) -> bool:
-        """True while segment all or a re-orientation runs (editing is disabled meanwhile)."""
-        return self.worker is not None and (self.worker.has("segment") or self.worker.has("reorient"))
+        """True while segment all, a re-orientation or an atom computation runs (editing is disabled)."""
+        return self.worker is not None and any(self.worker.has(t) for t in ("segment", "reorient", "atoms"))
 
     def _run(self, tag: str, fn: Callable[[], Any]) -> None:
         if self.worker is not None:
@@ -193,6 +194,10 @@ class Panel:
             how = f", {kept} accepted parts kept" if kept else ""
             self._set_status(f"segment all: {k} new parts at granularity {self.granularity:.3f} in {seconds:.1f} s"
                              f"{how} (Z undoes)")
+        elif done.tag == "atoms":
+            self.request_decode()
+            self._set_status(f"masks on {'atoms (welded pieces split at creases)' if ctl.mesh_aware else 'points'}; "
+                             f"{ctl.features_text}")
         elif done.tag == "reorient":
             changed, seconds = done.value
             self.scene.update_geometry()
@@ -325,6 +330,15 @@ class Panel:
         self._set_status(f"segmenting {what} at granularity {scale:.3f} ...")
         self._run("segment", job)
 
+    def set_mesh_aware(self, on: bool) -> None:
+        """Masks on atoms (True) or on points only (False); the first switch on finds the atoms."""
+        if self.busy or bool(on) == self.ctl.mesh_aware:
+            return
+        ctl = self.ctl
+        report = self.worker.report if self.worker is not None else None
+        self._set_status("finding the atoms ..." if on else "points-only masks")
+        self._run("atoms", lambda: ctl.set_mesh_aware(on, progress=report))
+
     def set_up(self, up: str) -> None:
         """Take ``up`` as the file's up axis: rotate the shape and re-encode it (on the worker)."""
         if self.busy or up == self.ctl.shape.up:
@@ -429,6 +443,8 @@ class Panel:
             self.step_scale(up=key == "]")
         elif key == "S":
             self.segment_all()
+        elif key == "P":
+            self.set_mesh_aware(not self.ctl.mesh_aware)
         elif key == "E":
             self.export()
         elif key == "H":
@@ -452,6 +468,7 @@ class Panel:
 
     def _keys(self, io) -> None:
         keys = {"A": psim.ImGuiKey_A, "C": psim.ImGuiKey_C, "N": psim.ImGuiKey_N, "S": psim.ImGuiKey_S,
+                "P": psim.ImGuiKey_P,
                 "E": psim.ImGuiKey_E, "H": psim.ImGuiKey_H, "Z": psim.ImGuiKey_Z, "Y": psim.ImGuiKey_Y,
                 "[": psim.ImGuiKey_LeftBracket, "]": psim.ImGuiKey_RightBracket}
         for name, k in keys.items():
@@ -506,6 +523,9 @@ class Panel:
         changed, auto = psim.Checkbox("auto [N]", not st.use_scale)
         if changed:
             self.set_scale(None if auto else st.scale)
+        changed, points_only = psim.Checkbox("points only (no atoms) [P]", not ctl.mesh_aware)
+        if changed:
+            self.set_mesh_aware(not points_only)
         psim.SetNextItemWidth(-130)
         changed, t = psim.SliderFloat("##threshold", st.threshold, v_min=0.05, v_max=0.95, format="threshold %.2f")
         if changed:

@@ -39,7 +39,7 @@ def ctl():
     torch.nn.init.normal_(model.decoder.film.proj.weight, std=0.5)
     mesh = procedural.generate("chair", 0)
     return Controller(PartPredictor(model, cache=False), LoadedShape(Path("chair.glb"), mesh.vertices, mesh.faces),
-                      num_points=1200)
+                      num_points=1200, mesh_aware=False)
 
 
 @pytest.fixture()
@@ -285,3 +285,16 @@ def test_slider_preview_interpolates_the_sweep(panel, ctl):
     panel.wait()
     assert not panel.showing_preview                     # ... and the exact mask replaces it
     assert np.allclose(ctl.probs, ctl.predictor.predict([3], [], mid), atol=1e-6)
+
+
+def test_points_only_toggle_from_the_panel(panel, ctl):
+    assert not ctl.mesh_aware and ctl.segmenter.atoms is None
+    panel.click_pick(ctl.points[3])
+    press(psim.ImGuiKey_P)                             # masks on atoms: found on the worker
+    panel.wait()
+    tick()
+    assert ctl.mesh_aware and ctl.segmenter.atoms is not None and not panel.status_is_error
+    assert ctl.current_mask().atoms is not None
+    panel.set_mesh_aware(False)
+    panel.wait()
+    assert not ctl.mesh_aware and ctl.current_mask().atoms is None
