@@ -82,3 +82,21 @@ def test_urdf_opens_as_one_mesh_without_link_ids(tmp_path):
     bad.write_text("<robot><link name='a'/></robot>")
     with pytest.raises(InputError, match="bad.urdf"):
         load_shape(bad)
+
+
+def test_segment_cli_takes_points_in_the_input_coordinates(tmp_path, capsys):
+    from s2am3d_core.checkpoint import default_weights_path
+    from s2am3d_core.cli.segment import main
+    if not default_weights_path().is_file():
+        pytest.skip("needs the shipped weights")
+    path = _tall_box_y_up(tmp_path)
+    out = tmp_path / "top.ply"
+    # (0, 4, 0) is the top of the tower in the file's own (Y-up) coordinates: no "far away" warning
+    assert main([str(path), "-o", str(out), "--point", "0", "4", "0", "--scale", "0.2", "--points", "2000",
+                 "--threads", "1", "-q", "--no-cache"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    v, f, lab = read_labelled_ply(out)
+    assert np.ptp(v, axis=0)[1] == pytest.approx(4.0) and file_up(out) == "y"   # written as the input
+    assert main([str(path), "-o", str(tmp_path / "z.ply"), "--up", "z", "--point", "0", "0", "4",
+                 "--points", "2000", "--threads", "1", "-q", "--no-cache"]) == 0
+    assert "warning" in capsys.readouterr().err    # with --up z, z = 4 is far above the 0.5-deep box
