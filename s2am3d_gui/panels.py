@@ -619,7 +619,8 @@ class Panel:
             psim.TextColored((1.0, 0.35, 0.3, 1.0), self.status)
         else:
             psim.TextUnformatted(self.status)
-        feats = "features from cache" if ctl.encode_source in ("disk", "memory") else "encoder"
+        feats = "cached features" if ctl.encode_source in ("disk", "memory") else "encoder"
+        feats += " + atoms" if ctl.mesh_aware else ""
         psim.TextDisabled(f"{feats} {ctl.encode_seconds:.2f} s | decoder {ctl.decode_seconds * 1000:.0f} ms | "
                           f"colours {ctl.color_seconds * 1000:.0f} ms")
         psim.PopTextWrapPos()
