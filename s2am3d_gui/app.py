@@ -121,6 +121,16 @@ def _out_dir(args, shape_path: Path) -> Path:
     return folder if os.access(folder, os.W_OK) else Path.cwd()
 
 
+def base_stem(path: Path) -> str:
+    """Stem for output names: ``chair`` for chair.glb, and for our own results chair_labelled.ply,
+    chair_edited.ply or the folder chair_parts (so reopening one does not pile up suffixes)."""
+    stem = Path(path).stem if Path(path).suffix else Path(path).name
+    for suffix in ("_labelled", "_edited", "_parts"):
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
 def load_input(path: Path, up: str | None):
     """(LoadedShape, labelled or None): a labelled PLY / part folder also brings its labels."""
     from s2am3d_core.io import load_shape
@@ -228,7 +238,7 @@ def run(args) -> int:
     _init_polyscope(args.backend, size, headless=args.screenshot is not None)
     scene = Scene(ctl)
     scene.frame(margin_right_px=PANEL_WIDTH + 20)
-    stem = Path(args.session).name.split(".")[0] if args.session else shape_path.stem
+    stem = Path(args.session).name.split(".")[0] if args.session else base_stem(shape_path)
     panel = Panel(ctl, scene, out_dir / stem, background=args.screenshot is None)
     if args.segment_all is not None:
         panel.granularity = args.segment_all

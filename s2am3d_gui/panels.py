@@ -86,6 +86,8 @@ class Panel:
         if self.output(self.export_path) == Path(str(ctl.shape.path)).resolve():  # reopened export
             self.export_path = f"{stem.name}_edited.ply"
         self.parts_dir = f"{stem.name}_parts"
+        if self.output(self.parts_dir) == Path(str(ctl.shape.path)).resolve():  # reopened part folder
+            self.parts_dir = f"{stem.name}_parts_edited"
         self.session_path = f"{stem.name}.session.json"
         self.part_name = ""
         self.part_color = part_color(ctl.state.next_label())

@@ -150,3 +150,10 @@ def test_output_folder_defaults_next_to_the_input(chair_file, tmp_path):
     assert app._out_dir(args, chair_file) == (tmp_path / "o").resolve()
     with pytest.raises(InputError, match="folder without parts.json"):
         app.load_input(tmp_path, None)
+
+
+def test_output_names_do_not_pile_up_suffixes():
+    assert app.base_stem(Path("chair.glb")) == "chair"
+    assert app.base_stem(Path("chair_labelled.ply")) == "chair"
+    assert app.base_stem(Path("out/chair_parts")) == "chair"
+    assert app.base_stem(Path("_labelled.ply")) == "_labelled"
