@@ -384,9 +384,8 @@ class Controller:
         hi = [g for g in grid if g >= s]
         if not lo or not hi:
             return None
-        a, b = lo[-1], hi[0]
-        i_a, i_b = SWEEP_SCALES.index(a) if a in SWEEP_SCALES else -9, SWEEP_SCALES.index(b) if b in SWEEP_SCALES else -9
-        if b != a and i_b - i_a != 1:  # only between neighbouring grid scales
+        a, b = lo[-1], hi[0]  # grid scales (the sweep holds nothing else)
+        if b != a and SWEEP_SCALES.index(b) - SWEEP_SCALES.index(a) != 1:  # only between grid neighbours
             return None
         w = 0.0 if b == a else (np.log(s) - np.log(a)) / (np.log(b) - np.log(a))
         logits = (1.0 - w) * self._sweep[a] + w * self._sweep[b]
