@@ -15,6 +15,7 @@ from .config import ModelConfig
 from .errors import CheckpointError
 from .io.atomic import atomic_path
 from .modeling.model import S2AM3D
+from .resources import weights_path
 
 FORMAT = "s2am3d-model/1"
 DEFAULT_WEIGHTS_NAME = "s2am3d-small.safetensors"
@@ -24,7 +25,7 @@ REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 def default_weights_path() -> Path:
     """$S2AM3D_WEIGHTS if set, else the shipped ``models/s2am3d-small.safetensors``."""
     env = os.environ.get("S2AM3D_WEIGHTS")
-    return Path(env) if env else REPO_MODELS_DIR / DEFAULT_WEIGHTS_NAME
+    return Path(env) if env else weights_path(DEFAULT_WEIGHTS_NAME)
 
 
 def save_model(model: S2AM3D, path: str | os.PathLike, extra_metadata: dict[str, str] | None = None) -> Path:

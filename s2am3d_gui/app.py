@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 from s2am3d_core.errors import CheckpointError, InputError, S2AM3DError
+from s2am3d_core.examples import example_path
 from s2am3d_core.io.up import UP_AXES
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
-DEFAULT_EXAMPLE = ASSETS / "example_chair.glb"
+DEFAULT_EXAMPLE = example_path("chair")
 DEFAULT_POINTS = 20000
 
 EPILOG = f"""examples:
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("shape", nargs="?", type=Path, default=None,
                     help="mesh (.glb .gltf .obj .ply .stl .off .urdf), point cloud (.ply .npy .xyz .txt), "
                          "a labelled PLY or part folder (opens with its parts); "
-                         f"default: the session's shape, else assets/{DEFAULT_EXAMPLE.name}")
+                         f"default: the session's shape, else the bundled {DEFAULT_EXAMPLE.name}")
     ap.add_argument("--up", choices=list(UP_AXES), default=None,
                     help="the file's up axis (default: the session's, else the format's convention: "
                          "y for glTF, z otherwise); the viewer shows it z up")
