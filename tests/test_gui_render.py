@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from s2am3d_core.examples import example_path
+
 REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = textwrap.dedent(r"""
@@ -151,7 +153,7 @@ def test_app_without_display_exits_2_cleanly(tmp_path, tiny_weights):
 
 def test_slider_to_colours_latency_under_egl():
     """The latency bench's app-loop columns with real (software) drawing, in a child process."""
-    cmd = [sys.executable, "-m", "s2am3d_gui.bench_latency", str(REPO / "assets" / "example_chair.glb"),
+    cmd = [sys.executable, "-m", "s2am3d_gui.bench_latency", str(example_path("chair")),
            "--points", "2000", "--repeats", "3", "--threads", "1", "--random-weights", "--config", "test-tiny",
            "--backend", "openGL3_egl"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO)

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+import polyscope as ps
+import polyscope.imgui as psim
+
 from s2am3d_core.checkpoint import save_model
 from s2am3d_core.config import get_config
 from s2am3d_core.data import procedural
@@ -17,8 +20,6 @@ from s2am3d_core.predictor import PartPredictor
 from s2am3d_gui import app
 from s2am3d_gui.controller import Controller
 
-ps = pytest.importorskip("polyscope")
-psim = pytest.importorskip("polyscope.imgui")
 
 
 @pytest.fixture(scope="module")
