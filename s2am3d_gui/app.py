@@ -13,10 +13,10 @@ from pathlib import Path
 
 from s2am3d_core.errors import CheckpointError, InputError, S2AM3DError
 from s2am3d_core.examples import example_path
+from s2am3d_core.io.sample import DEFAULT_POINTS
 from s2am3d_core.io.up import UP_AXES
 
 DEFAULT_EXAMPLE = example_path("chair")
-DEFAULT_POINTS = 20000
 
 EPILOG = f"""examples:
   s2am3d-gui                          open the bundled example ({DEFAULT_EXAMPLE.name})

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from s2am3d_core.config import CONFIGS
+
 
 def percentile_ms(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values) * 1000.0, q))
@@ -161,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, nargs="+", default=[10000, 20000, 50000], help="model point counts")
     ap.add_argument("--repeats", type=int, default=20, help="timed updates per point count")
     ap.add_argument("--weights", type=Path, default=None, help="weights (default: the shipped model if present)")
-    ap.add_argument("--config", default="cpu-small", help="architecture timed when there are no weights")
+    ap.add_argument("--config", default="cpu-small", choices=sorted(CONFIGS),
+                    help="architecture timed when there are no weights (default cpu-small)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: cores - 1, as the GUI)")
     ap.add_argument("--random-weights", action="store_true", help="time --config with random weights")
     ap.add_argument("--backend", default="openGL_mock",

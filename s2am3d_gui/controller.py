@@ -31,6 +31,7 @@ from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, v
                             write_labelled_mesh, write_labelled_points, write_part_meshes)
 from s2am3d_core.io.atomic import atomic_path
 from s2am3d_core.io.load import LoadedShape
+from s2am3d_core.io.sample import DEFAULT_POINTS
 from s2am3d_core.predictor import PartPredictor
 from s2am3d_core.segment.segmenter import Mask, ShapeSegmenter
 
@@ -38,7 +39,6 @@ from .state import Color, Part, SessionState, ShapeData
 
 ProgressFn = Callable[[float, str], None]
 
-DEFAULT_POINTS = 20000
 DISPLAY_LIMIT = 1_000_000            # a larger point cloud is shown subsampled (export keeps every point)
 UNLABELLED_COLOR = (0.78, 0.78, 0.76)
 MASK_COLOR = (0.95, 0.12, 0.05)      # the live mask is blended towards this saturated red

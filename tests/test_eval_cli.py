@@ -123,8 +123,11 @@ def test_bench_cli_tiny(tmp_path, capsys):
 def test_bench_cli_errors(tmp_path, capsys):
     assert benchmark.main(["--weights", str(tmp_path / "no.safetensors"), "--sizes", "100"]) == 2
     assert "no.safetensors: weights file not found" in capsys.readouterr().err
-    assert benchmark.main(["--config", "huge", "--sizes", "100"]) == 2
-    assert "--config: unknown config" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        benchmark.main(["--config", "huge", "--sizes", "100"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--config: invalid choice: 'huge'" in err and "cpu-base" in err and "test-tiny" in err
 
 
 def test_eval_cli_real_glb(weights, tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..eval.cliutil import (ArgumentParser, Progress, UsageError, check_min, check_threshold, device_arg,
+from .util import (ArgumentParser, Progress, UsageError, check_min, check_threshold, device_arg,
                             human_seconds, run_main, set_threads)
 
 EXAMPLES = """\

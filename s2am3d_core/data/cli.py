@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import S2AM3DError
-from ..eval.cliutil import UsageError, check_min
+from ..cli.util import UsageError, check_min
 
 DESCRIPTION = """\
 Build hierarchical part datasets for S2AM3D training, following the paper's pipeline:

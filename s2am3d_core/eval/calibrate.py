@@ -22,7 +22,8 @@ import sys
 import numpy as np
 import torch
 
-from .cliutil import ArgumentParser, UsageError, check_min, device_arg, run_main, set_threads
+from ..cli.util import ArgumentParser, UsageError, check_min, device_arg, run_main, set_threads
+from ..data.splits import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 
 EXAMPLES = """\
 examples:
@@ -31,8 +32,8 @@ examples:
   s2am3d-calibrate runs/dec/model.safetensors --out runs/dec/calibrated.safetensors --data my_shards/
 """
 
-# procedural_items adds its own 1,000,000 offset: validation seeds start at 2,000,000.
-VALIDATION_SEED = 1_000_000
+# procedural_items adds EVAL_SEED_OFFSET: this base moves the objects to VALIDATION_SEED_OFFSET.
+VALIDATION_SEED = VALIDATION_SEED_OFFSET - EVAL_SEED_OFFSET
 
 
 def fit_alpha(logits: list[np.ndarray], targets: list[np.ndarray], scales: np.ndarray,

@@ -18,13 +18,12 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-
+from ..cli.util import ArgumentParser, UsageError, check_min, check_threshold, device_arg, human_seconds, run_main, set_threads
+from ..data.splits import EVAL_SEED_OFFSET
 from ..errors import S2AM3DError
 from .baselines import BASELINES
-from .cliutil import ArgumentParser, UsageError, check_min, check_threshold, device_arg, human_seconds, run_main, set_threads
 from .evaluate import aggregate, evaluate_object, prepare, public
 
-PROCEDURAL_SEED_OFFSET = 1_000_000
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 EXAMPLES = """\
@@ -104,12 +103,13 @@ def _import_data(flag: str, module: str):
 
 
 def procedural_items(n: int, seed: int, points: int) -> Iterator:
-    """Held-out procedural objects as PartPoints: seeds offset by 1,000,000, eval-split names only."""
+    """Held-out procedural objects: seeds offset by :data:`~s2am3d_core.data.splits.EVAL_SEED_OFFSET`,
+    eval-split names only."""
     procedural = _import_data("--procedural", "procedural")
     shards = _import_data("--procedural", "shards")
     tries = 50 * n + 100
     kept = 0
-    for i, pm in enumerate(procedural.generate_many(tries, seed=seed + PROCEDURAL_SEED_OFFSET)):
+    for i, pm in enumerate(procedural.generate_many(tries, seed=seed + EVAL_SEED_OFFSET)):
         if shards.split_of(pm.name) != "eval":
             continue
         yield pm
@@ -245,7 +245,7 @@ def _run(args) -> int:
         "settings": {"points": args.points, "seed": args.seed, "threshold": args.threshold, "clicks": args.clicks,
                      "num_prompts": args.num_prompts, "min_part_points": args.min_part_points,
                      "baselines": list(baselines), "device": str(device),
-                     "procedural_seed_offset": PROCEDURAL_SEED_OFFSET},
+                     "procedural_seed_offset": EVAL_SEED_OFFSET},
         "datasets": results,
         "elapsed_s": round(time.perf_counter() - t_start, 2),
     }

@@ -30,7 +30,7 @@ import dataclasses
 import sys
 
 from ..errors import S2AM3DError
-from ..eval.cliutil import fail
+from ..cli.util import fail
 from .config import TrainConfig, field_help
 
 MODEL_CONFIGS = ["cpu-small", "cpu-base", "gpu-base", "paper", "test-tiny"]

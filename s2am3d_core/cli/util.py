@@ -1,4 +1,4 @@
-"""Small helpers shared by the command-line tools: argparse that exits 2 with ``error: ...``,
+"""Helpers shared by every command-line tool (s2am3d-segment, -eval, -bench, -calibrate, -data, -train): argparse that exits 2 with ``error: ...``,
 a stderr progress bar, and the common error exit."""
 from __future__ import annotations
 
