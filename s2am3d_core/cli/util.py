@@ -1,5 +1,6 @@
-"""Helpers shared by every command-line tool (s2am3d-segment, -eval, -bench, -calibrate, -data, -train): argparse that exits 2 with ``error: ...``,
-a stderr progress bar, and the common error exit."""
+"""Helpers shared by every command-line tool (s2am3d-segment, -eval, -bench, -calibrate, -data,
+-train, and the viewer): argparse that exits 2 with ``error: ...``, a stderr progress bar, and the
+common error exit. Every CLI imports downward from here."""
 from __future__ import annotations
 
 import argparse
