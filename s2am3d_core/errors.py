@@ -21,3 +21,8 @@ class PromptError(S2AM3DError):
 
 class CheckpointError(S2AM3DError):
     """A weights file that cannot be read or does not match the model it is loaded into."""
+
+
+class OutputError(S2AM3DError):
+    """An output that cannot be written (full disk, read-only folder, bad name) or that would
+    overwrite an input or a folder holding other files."""
