@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     src = common.add_argument_group("data (one of)").add_mutually_exclusive_group(required=True)
     src.add_argument("--data", metavar="DIR", help="shard folder from `s2am3d-data build`")
-    src.add_argument("--procedural", type=int, metavar="N", help="generate N procedural objects (cached in a temp folder)")
+    src.add_argument("--procedural", type=int, metavar="N", help="generate N procedural objects (cached in the user cache folder)")
     src.add_argument("--user-dir", metavar="DIR", help="folder of your labelled PLY/GLB files (fine-tuning)")
     g = common.add_argument_group("model and run")
     g.add_argument("--config", choices=["cpu-small", "gpu-base", "paper", "test-tiny"], default=None,

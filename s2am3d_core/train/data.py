@@ -1,13 +1,12 @@
 """Training data for s2am3d-train: lists of PartPoints, augmentation and batching.
 
 Sources: shards written by ``s2am3d-data build`` (``--data``), procedural objects generated on the
-fly and cached in a temp folder (``--procedural N``), or a folder of the user's labelled PLY/GLB
+fly and cached in the user cache folder (``--procedural N``), or a folder of the user's labelled PLY/GLB
 files (``--user-dir``). Objects are split into train/eval by a stable hash of their name.
 """
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -88,26 +87,66 @@ def _from_shards(root: Path) -> tuple[list[PartPoints], list[PartPoints]]:
     return items("train"), items("eval") if "eval" in splits else []
 
 
+PROCEDURAL_FORMAT = "s2am3d-procedural/1"
+
+
 def procedural_points(n: int, points: int, seed: int = 0, cache_dir: str | Path | None = None) -> list[PartPoints]:
-    """``n`` procedural objects as PartPoints, cached as an .npz in a temp folder (same n/points/seed = reuse)."""
+    """``n`` procedural objects as PartPoints, cached as an .npz in the user cache folder
+    (same n/points/seed = reuse; a bad cache file is deleted and rebuilt, a failed write is a warning)."""
+    from ..cache import procedural_cache_dir
     from ..data import procedural
-    cache = Path(cache_dir or Path(tempfile.gettempdir()) / "s2am3d-procedural") / f"n{n}-p{points}-s{seed}.npz"
-    if cache.is_file():
-        try:
-            z = np.load(cache)
-            return [PartPoints(z["points"][i], z[f"labels{i}"], str(z["names"][i]), str(z["cats"][i]))
-                    for i in range(n)]
-        except (OSError, KeyError, ValueError):
-            pass  # corrupt cache: rebuild
+    cache = Path(cache_dir or procedural_cache_dir()) / f"n{n}-p{points}-s{seed}.npz"
+    items = _read_procedural_cache(cache, n, points)
+    if items is not None:
+        return items
     items = [mesh_to_points(m, points, seed=seed + i) for i, m in
              enumerate(tqdm(procedural.generate_many(n, seed=seed), total=n, desc="procedural", leave=False))]
-    from ..io.atomic import atomic_path
-    with atomic_path(cache) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, points=np.stack([it.points for it in items]), names=np.array([it.name for it in items]),
-                     cats=np.array([it.category for it in items]),
-                     **{f"labels{i}": it.labels for i, it in enumerate(items)})
+    _write_procedural_cache(cache, items)
     return items
+
+
+def _read_procedural_cache(path: Path, n: int, points: int) -> list[PartPoints] | None:
+    """The cached objects, or None (a missing, foreign, truncated or malformed file: deleted)."""
+    from ..cache import check_arrays, warn
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        spec = {"format": ((), "U"), "points": ((n, points, 3), "f"), "names": ((n,), "U"), "cats": ((n,), "U")}
+        spec.update({f"labels{i}": ((None, points), "i") for i in range(n)})
+        problem = check_arrays(arrays, spec)
+        if problem is None and str(arrays["format"]) != PROCEDURAL_FORMAT:
+            problem = f"format {str(arrays['format'])!r} is not {PROCEDURAL_FORMAT!r}"
+        if problem is None:
+            bad = [i for i in range(n) if arrays[f"labels{i}"].size and arrays[f"labels{i}"].min() < -1]
+            problem = f"labels{bad[0]} holds ids below -1" if bad else None
+        if problem is None and np.abs(arrays["points"]).max() > 1.0 + 1e-3:
+            problem = "points are not normalised to [-1, 1]"
+    except Exception as exc:  # noqa: BLE001 - an unreadable cache file is rebuilt, never fatal
+        problem = f"unreadable ({type(exc).__name__}: {exc})"
+    if problem is not None:
+        warn(f"procedural cache: {path}: {problem}; deleted, the objects are regenerated")
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        return None
+    return [PartPoints(arrays["points"][i].astype(np.float32), arrays[f"labels{i}"].astype(np.int64),
+                       str(arrays["names"][i]), str(arrays["cats"][i])) for i in range(n)]
+
+
+def _write_procedural_cache(path: Path, items: list[PartPoints]) -> None:
+    from ..cache import warn
+    from ..io.atomic import atomic_path
+    try:
+        with atomic_path(path, fsync=False) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, format=np.array(PROCEDURAL_FORMAT), points=np.stack([it.points for it in items]),
+                         names=np.array([it.name for it in items]), cats=np.array([it.category for it in items]),
+                         **{f"labels{i}": it.labels for i, it in enumerate(items)})
+    except Exception as exc:  # noqa: BLE001 - the cache is optional
+        warn(f"procedural cache: could not write {path} ({exc}); continuing without the cache")
 
 
 def user_meshes(folder: Path) -> list:
