@@ -233,6 +233,11 @@ def _cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one ``warning: ...`` line (they name the file and element themselves)."""
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``s2am3d-data``; returns the exit status (0 ok, 2 usage/input error)."""
     parser = _parser()
@@ -243,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("choose a command: build, train-validator or info (see s2am3d-data --help)")
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
             handler = {"build": _cmd_build, "train-validator": _cmd_train_validator, "info": _cmd_info}[a.command]
             return handler(a)
     except SystemExit as e:  # --help
