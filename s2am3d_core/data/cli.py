@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import S2AM3DError
-from ..eval.cliutil import UsageError, check_min
+from ..eval.cliutil import UsageError, check_common, check_min
 
 DESCRIPTION = """\
 Build hierarchical part datasets for S2AM3D training, following the paper's pipeline:
@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.command is None:
             parser.print_usage(sys.stderr)
             raise UsageError("choose a command: build, train-validator or info (see s2am3d-data --help)")
+        check_common(a)
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning

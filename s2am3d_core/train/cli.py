@@ -25,7 +25,7 @@ import argparse
 import sys
 
 from ..errors import S2AM3DError
-from ..eval.cliutil import UsageError, check_min, fail
+from ..eval.cliutil import UsageError, check_common, check_min, fail
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +99,7 @@ def main(argv=None) -> int:
     try:
         for name in ("steps", "batch_size", "points", "procedural"):
             check_min(f"--{name.replace('_', '-')}", getattr(args, name))
+        check_common(args)
     except UsageError as exc:
         return fail(str(exc))
     from .trainer import run
