@@ -25,7 +25,8 @@ from scipy.spatial import cKDTree
 from s2am3d_core.errors import InputError, PromptError
 from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
                             write_labelled_mesh, write_labelled_points, write_part_meshes)
-from s2am3d_core.io.atomic import atomic_path
+from s2am3d_core.io.atomic import atomic_dir, atomic_path
+from s2am3d_core.io.outputs import OutDir, OutFile, check_outputs
 from s2am3d_core.io.load import LoadedShape
 from s2am3d_core.predictor import PartPredictor
 
@@ -391,6 +392,8 @@ class Controller:
         point cloud (all of its points; -1 = unlabelled). Part names and colours go to
         ``<out>.parts.json`` beside it. Returns the PLY path."""
         out = Path(out_path)
+        check_outputs({"shape": self.shape.path}, files=[OutFile("export", out, (".ply",)),
+                                                         OutFile("export", out.with_suffix(".parts.json"))])
         labels, parts = self.export_labels()
         if self.shape.is_mesh:
             faces = self.faces_from_points(labels)
@@ -412,9 +415,16 @@ class Controller:
         labels, parts = self.export_labels()
         if not parts:
             raise PromptError("no parts to export yet: accept a part (A) or segment all (S) first")
+        # a re-export replaces the folder as a whole (only if it holds nothing but our part files)
+        check_outputs({"shape": self.shape.path}, dirs=[OutDir("export parts", out)], overwrite=True)
+        with atomic_dir(out, replace=True) as tmp:
+            names = self._export_parts_into(tmp, labels, parts, fmt)
+        return [out / n for n in names]
+
+    def _export_parts_into(self, out: Path, labels: np.ndarray, parts: list[Part], fmt: str) -> list[str]:
         if self.shape.is_mesh:
             faces = self.faces_from_points(labels)
-            files = write_part_meshes(out, self.shape.vertices, self.shape.faces, faces, fmt=fmt)
+            files = write_part_meshes(out, self.shape.vertices, self.shape.faces, faces, fmt=fmt, atomic=False)
             index_path = out / "parts.json"
             index = json.loads(index_path.read_text(encoding="utf-8"))
             for entry in index.get("parts", []):
@@ -422,7 +432,7 @@ class Controller:
                     p = parts[entry["label"]]
                     entry["name"], entry["color"] = p.name, [round(c, 4) for c in p.color]
             self._write_json(index_path, index)
-            return files
+            return [f.name for f in files]
         cloud = self.shape.vertices
         point_labels = self.cloud_from_points(labels)
         files = []
@@ -431,7 +441,7 @@ class Controller:
             sel = point_labels == entry["label"]
             if sel.any():
                 entry["file"] = f"part_{entry['label']:03d}.ply"
-                files.append(write_labelled_points(out / entry["file"], cloud[sel], point_labels[sel]))
+                files.append(write_labelled_points(out / entry["file"], cloud[sel], point_labels[sel]).name)
         self._write_json(out / "parts.json", {"format": "ply", "parts": entries})
         return files
 
@@ -441,7 +451,8 @@ class Controller:
             tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
     def save_session(self, path: str | os.PathLike) -> Path:
-        """Save shape path, clicks, scale, threshold and parts (JSON, atomic)."""
+        """Save shape path, clicks, scale, threshold and parts (JSON, atomic; never over the shape)."""
+        check_outputs({"shape": self.shape.path}, files=[OutFile("save session", path, (".json",))])
         return self.state.save(path)
 
     def load_session(self, path: str | os.PathLike, decode: bool = True) -> None:
