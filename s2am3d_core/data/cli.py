@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import S2AM3DError
 from ..eval.cliutil import UsageError, check_common, check_min
+from ..io.outputs import OutDir, OutFile, check_outputs
 
 DESCRIPTION = """\
 Build hierarchical part datasets for S2AM3D training, following the paper's pipeline:
@@ -147,6 +148,8 @@ def _cmd_build(a: argparse.Namespace) -> int:
         raise UsageError(f"--validator: {a.validator}: file not found")
     if not (a.procedural or glbs or urdfs or a.user_dir):
         raise UsageError("choose at least one source: --procedural N, --glb, --urdf or --user-dir")
+    check_outputs({"--glb": a.glb, "--urdf": a.urdf, "--user-dir": a.user_dir, "--validator": a.validator},
+                  dirs=[OutDir("OUT_DIR", a.out_dir, replaced=False)])
     progress = not a.quiet
     sources = itertools.chain(
         _procedural(a.procedural, a.seed, a.categories),
@@ -179,6 +182,7 @@ def _cmd_train_validator(a: argparse.Namespace) -> int:
     out = Path(a.out)
     if out.is_dir():
         raise UsageError(f"{out}: is a folder; give the output .safetensors file")
+    check_outputs({"--glb": a.glb}, files=[OutFile("OUT", out, (".safetensors",))])
     objects = list(itertools.chain(_procedural(a.procedural, a.seed, None), toy_many(a.toy, seed=a.seed),
                                    (load_gltf_parts(p) for p in glbs)))
     objects = [o for o in objects if split_of(o.name) == "train" and o.num_levels > 0]

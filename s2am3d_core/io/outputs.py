@@ -6,7 +6,7 @@ and the path:
 
 * an output file that is an input (same path after resolving ``..`` and symbolic links, or the
   same file through a hard link);
-* an output folder that is, contains or lies inside an input;
+* an output folder that is or contains an input;
 * two outputs that name the same file, or an output file inside an output folder;
 * an output whose extension is wrong, that is a folder where a file is wanted (or the
   reverse), that exists but is not a regular file (a device, a pipe), or whose folder cannot
@@ -44,12 +44,15 @@ class OutFile:
 
 @dataclass(frozen=True)
 class OutDir:
-    """An output folder replaced as a whole. ``owned`` matches the file names s2am3d writes
-    there; an existing folder holding anything else is never replaced."""
+    """An output folder. ``replaced`` (default): written with ``atomic_dir`` as a whole, and
+    ``owned`` matches the file names s2am3d writes there (an existing folder holding anything else
+    is never replaced). ``replaced=False``: a folder the tool updates file by file (a dataset or
+    run folder); only its overlap with inputs and other outputs is checked."""
 
     flag: str
     path: PathLike
     owned: re.Pattern | None = PARTS_DIR_FILES
+    replaced: bool = True
 
 
 def resolved(path: PathLike) -> Path:
@@ -123,7 +126,7 @@ def check_output_dir(out: OutDir, overwrite: bool = False) -> Path:
     p = Path(raw).expanduser()
     if p.exists() and not p.is_dir():
         raise OutputError(f"{flag} {raw}: exists and is not a folder")
-    if p.is_dir():
+    if p.is_dir() and out.replaced:
         entries = sorted(os.listdir(p))
         if entries and not overwrite:
             raise OutputError(f"{flag} {raw}: folder exists and is not empty; pass --overwrite to replace it "
@@ -182,7 +185,7 @@ def check_outputs(
         rp = resolved(p)
         for iflag, ip in ins:
             rip = resolved(ip)
-            if _inside(rip, rp) or _inside(rp, rip) and rip.is_dir():
+            if _inside(rip, rp):
                 raise OutputError(f"{d.flag} {d.path}: overlaps the input {ip} ({iflag}); the folder is "
                                   "replaced as a whole, choose a folder apart from the inputs")
             if rp.is_dir() and rip.exists():
@@ -195,7 +198,7 @@ def check_outputs(
             if same_file(p, q):
                 raise OutputError(f"{g.flag} {g.path}: names the same file as {f.flag} {f.path}")
         for d, q in out_dirs:
-            if _inside(resolved(p), resolved(q)):
+            if d.replaced and _inside(resolved(p), resolved(q)):
                 raise OutputError(f"{f.flag} {f.path}: lies inside the output folder {d.flag} {d.path}, "
                                   "which is replaced as a whole; put it elsewhere")
     for i, (d, p) in enumerate(out_dirs):

@@ -94,13 +94,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _check_run_outputs(args) -> None:
+    """The run folder's files must not be (or hold) the run's inputs (e.g. --init RUN/model.safetensors)."""
+    from pathlib import Path
+
+    from ..io.outputs import OutDir, OutFile, check_outputs
+
+    out = Path(args.out)
+    check_outputs({"--data": args.data, "--user-dir": args.user_dir, "--init": args.init,
+                   "--encoder": getattr(args, "encoder", None)},
+                  files=[OutFile("--out", out / n) for n in ("last.safetensors", "last_state.pt",
+                                                              "model.safetensors", "log.jsonl")],
+                  dirs=[OutDir("--out", out, replaced=False)])
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         for name in ("steps", "batch_size", "points", "procedural"):
             check_min(f"--{name.replace('_', '-')}", getattr(args, name))
         check_common(args)
-    except UsageError as exc:
+        _check_run_outputs(args)
+    except (UsageError, S2AM3DError) as exc:
         return fail(str(exc))
     from .trainer import run
     try:
