@@ -23,6 +23,20 @@ from .modeling.model import S2AM3D
 ProgressFn = Callable[[float, str], None]
 
 
+def check_scale(scale: float | None) -> float | None:
+    """The one check of a scale prompt: ``scale`` (the part's fraction of the shape) as a float in
+    [0, 1], or None ("no scale"); PromptError otherwise."""
+    if scale is None:
+        return None
+    try:
+        s = float(scale)
+    except (TypeError, ValueError):
+        raise PromptError(f"scale {scale!r} is not a number in [0, 1] (or None for no scale)") from None
+    if not 0.0 <= s <= 1.0 or math.isnan(s):
+        raise PromptError(f"scale {s} is outside [0, 1] (or pass None for no scale)")
+    return s
+
+
 class PartPredictor:
     """Interactive part segmentation of one shape at a time.
 
@@ -137,15 +151,8 @@ class PartPredictor:
 
     @staticmethod
     def _check_scale(scale: float | None) -> float:
-        if scale is None:
-            return math.nan
-        try:
-            s = float(scale)
-        except (TypeError, ValueError):
-            raise PromptError(f"scale {scale!r} is not a number in [0, 1] (or None for no scale)") from None
-        if not 0.0 <= s <= 1.0:
-            raise PromptError(f"scale {s} is outside [0, 1] (or pass None for no scale)")
-        return s
+        s = check_scale(scale)
+        return math.nan if s is None else s
 
     @torch.inference_mode()
     def predict_logits(self, positive: Sequence[int] | int, negative: Sequence[int] = (),

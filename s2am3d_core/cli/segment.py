@@ -2,7 +2,8 @@
 
 A point prompt selects one part (output labels: 1 = selected part, 0 = the rest); ``--auto``
 labels the whole shape at a chosen granularity. Meshes get per-face labels, point clouds
-per-point labels, written as a labelled PLY.
+per-point labels, written as a labelled PLY. Masks follow the mesh's own structure (atoms: welded
+pieces split at creases, :mod:`s2am3d_core.segment`) unless ``--points-only`` is given.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ examples:
   s2am3d-segment engine.glb -o engine_parts.ply --auto --scale 0.02 --parts-dir parts/ --tree tree.json
   # a point cloud (.ply without faces, .npy, .xyz, .txt): per-point labels
   s2am3d-segment scan.npy -o scan_parts.ply --auto
+  # today's point-level masks (decoder only, faces take the label of the nearest sampled point)
+  s2am3d-segment chair.glb -o seat_points.ply --point 0.1 0.45 0.0 --scale 0.05 --points-only
 
 --point X Y Z snaps to the nearest sampled point; --point-index / --negative-index are indices of
 the input's vertices (mesh) or points (point cloud). With a prompt the output labels are
@@ -75,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, metavar="T",
                      help="torch CPU threads (default: torch's choice; 1 is fastest on busy shared cores)")
     run.add_argument("--no-cache", action="store_true", help="do not read/write the on-disk feature cache")
+    run.add_argument("--points-only", action="store_true",
+                     help="masks from the decoder's point probabilities alone, not snapped to the mesh's atoms")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -129,10 +134,11 @@ def _run(args) -> int:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     from ..checkpoint import load_model
-    from ..io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
-                      write_labelled_mesh, write_labelled_points, write_part_meshes)
+    from ..io import (load_shape, vertices_from_point_labels, write_labelled_mesh, write_labelled_points,
+                      write_part_meshes)
     from ..io.atomic import atomic_path
     from ..predictor import PartPredictor
+    from ..segment import ShapeSegmenter
 
     set_threads(args.threads)
     device = device_arg(args.device)
@@ -147,54 +153,50 @@ def _run(args) -> int:
     progress = Progress(enabled=not args.quiet, desc="s2am3d-segment")
     try:
         t = time.perf_counter()
-        progress.stage(0.0, 0.05, "sampling points")
-        points, face_index = shape_points(shape, args.points, seed=args.seed)
         predictor = PartPredictor(model, device=device, cache=not args.no_cache)
-        predictor.set_shape(points, progress=progress.stage(0.05, 0.4, "encoding"))
+        seg = ShapeSegmenter(predictor, mesh_aware=not args.points_only)
+        seg.set_shape(shape.vertices, shape.faces, num_points=args.points, seed=args.seed,
+                      progress=progress.stage(0.0, 0.4, "encoding"))
+        points = seg.points
         timings["encode"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        from scipy.spatial import cKDTree
-
-        tree = cKDTree(points)
-
         diag = float(np.linalg.norm(points.max(0) - points.min(0)))
 
         def snap(coords, flag: str | None = None) -> list[int]:
-            if not coords:
-                return []
-            dist, idx = tree.query(np.asarray(coords, dtype=np.float64))
-            for c, d in zip(coords, np.atleast_1d(dist)):
+            out = []
+            for c in coords:
+                i = seg.nearest_point(c)
+                d = float(np.linalg.norm(points[i] - np.asarray(c, dtype=np.float64)))
                 if flag and d > 0.1 * diag:
                     sys.stderr.write(f"warning: {flag} {' '.join(f'{v:g}' for v in c)} is {d:.3g} away from the "
                                      f"shape (bounding-box diagonal {diag:.3g}); snapped to the nearest point\n")
-            return [int(i) for i in np.atleast_1d(idx)]
+                out.append(i)
+            return out
 
         scale = None if args.no_scale else args.scale
+        mode = "points-only" if args.points_only else ("mesh-aware" if shape.is_mesh else "atoms")
         if args.auto:
-            from ..segment.autoseg import segment_all
-
-            labels = segment_all(predictor, scale, num_prompts=args.num_prompts, threshold=args.threshold,
-                                 seed=args.seed, progress=progress.stage(0.4, 0.8 if args.tree else 0.9, "auto"))
-            summary = f"{int(labels.max()) + 1} parts (auto, scale {'none' if scale is None else f'{scale:g}'})"
+            result = seg.segment_all(scale, threshold=args.threshold, num_prompts=args.num_prompts, seed=args.seed,
+                                     progress=progress.stage(0.4, 0.8 if args.tree else 0.9, "auto"))
+            labels, face_labels = result.points, result.faces
+            summary = (f"{result.num_parts} parts (auto, {mode}, scale "
+                       f"{'none' if scale is None else f'{scale:g}'})")
         else:
             src = shape.vertices
             positive = snap(args.point, "--point") + snap([src[i] for i in args.point_index])
             negative = snap(args.negative_point, "--negative-point") + snap([src[i] for i in args.negative_index])
             progress.stage(0.4, 0.9, "decoding")
-            prob = predictor.predict(positive, negative, scale=scale)
-            labels = (prob > args.threshold).astype(np.int64)
-            sel = int(labels.sum())
-            summary = (f"selected {sel}/{len(labels)} points ({100.0 * sel / len(labels):.1f}%), "
+            mask = seg.predict(positive, negative, scale=scale, threshold=args.threshold)
+            labels = mask.points.astype(np.int64)
+            face_labels = None if mask.faces is None else mask.faces.astype(np.int64)
+            summary = (f"selected {100.0 * mask.fraction:.1f}% of the shape ({mode}), "
                        f"{len(positive)} positive/{len(negative)} negative click(s), "
                        f"scale {'none' if scale is None else f'{scale:g}'}")
         part_tree_dict = None
         if args.tree:
-            from ..segment.autoseg import part_tree
-
-            part_tree_dict = part_tree(predictor, args.tree_scales, num_prompts=args.num_prompts,
-                                       threshold=args.threshold, seed=args.seed,
-                                       progress=progress.stage(0.8, 0.9, "part tree"))
+            part_tree_dict = seg.part_tree(args.tree_scales, threshold=args.threshold, num_prompts=args.num_prompts,
+                                           seed=args.seed, progress=progress.stage(0.8, 0.9, "part tree"))
         timings["segment"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -203,8 +205,6 @@ def _run(args) -> int:
         out = Path(args.output)
         written: list[Path] = []
         if shape.is_mesh:
-            centers = shape.vertices[shape.faces].mean(axis=1)
-            face_labels = faces_from_point_labels(len(shape.faces), face_index, labels, points, centers)
             if args.parts_dir:
                 written += write_part_meshes(args.parts_dir, shape.vertices, shape.faces, face_labels,
                                              fmt=args.parts_format)
@@ -229,9 +229,13 @@ def _run(args) -> int:
     times = ", ".join(f"{k} {human_seconds(v)}" for k, v in timings.items())
     extra = f" (+{len(written)} more file(s))" if written else ""
     print(f"{args.input}: {summary} -> {args.output}{extra} "
-          f"[{len(points)} points, features from {predictor.last_encode_source}; {times}; "
+          f"[{len(points)} points, features {_source_words(predictor.last_encode_source)}; {times}; "
           f"total {human_seconds(total)}]")
     return 0
+
+
+def _source_words(source: str) -> str:
+    return {"encoder": "computed", "memory": "from memory", "disk": "from the disk cache"}.get(source, source)
 
 
 def _write_point_parts(out_dir: Path, points: np.ndarray, labels: np.ndarray, atomic_path, write_points) -> list[Path]:

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import PromptError
+from ..predictor import check_scale as _check_scale
 
 ProgressFn = Callable[[float, str], None]
 
@@ -173,16 +174,6 @@ def decode_many(predictor, indices: Sequence[int], scale) -> np.ndarray:
     return predictor.predict_many(indices, scale)
 
 
-def _check_scale(scale: float | None) -> float | None:
-    if scale is None:
-        return None
-    try:
-        s = float(scale)
-    except (TypeError, ValueError):
-        raise PromptError(f"scale {scale!r} is not a number in [0, 1] (or None for no scale)") from None
-    if not 0.0 <= s <= 1.0 or math.isnan(s):
-        raise PromptError(f"scale {s} is outside [0, 1] (or pass None for no scale)")
-    return s
 
 
 def segment_all(predictor, scale: float | None, num_prompts: int = 64, threshold: float = 0.5,
@@ -241,21 +232,8 @@ def segment_all(predictor, scale: float | None, num_prompts: int = 64, threshold
 
 def part_tree(predictor, scales: Sequence[float] = (0.02, 0.08, 0.25, 0.6), include_labels: bool = False,
               progress: ProgressFn | None = None, **kwargs) -> dict:
-    """A hierarchical part tree: one full segmentation per scale, finer parts nested in coarser ones.
-
-    Each part of a finer level is the child of the part of the next coarser level it overlaps most
-    (``overlap`` = that fraction of its points). All levels hang under a root holding every point.
-
-    Args:
-        scales: granularities (sorted ascending here; finest level first).
-        include_labels: also return the per-level point labels (large: L x N ints).
-        **kwargs: passed to :func:`segment_all`.
-
-    Returns:
-        JSON-serialisable dict {"num_points", "scales", "levels": [{"level", "scale", "num_parts"}],
-        "root": {"id", "num_points", "children": [{"id", "level", "scale", "label", "num_points",
-        "overlap", "children": [...]}, ...]}, optionally "labels"}.
-    """
+    """A hierarchical part tree of the predictor's points: one :func:`segment_all` per scale,
+    nested by :func:`tree_from_levels`. ``**kwargs`` go to :func:`segment_all`."""
     scales = sorted(float(s) for s in scales)
     if not scales:
         raise PromptError("part_tree needs at least one scale")
@@ -267,26 +245,51 @@ def part_tree(predictor, scales: Sequence[float] = (0.02, 0.08, 0.25, 0.6), incl
         def sub(frac, msg, li=li, s=s):
             report((li + frac) / len(scales), f"scale {s:g}: {msg}")
         levels.append(segment_all(predictor, s, progress=sub, **kwargs))
+    return tree_from_levels(levels, scales, include_labels=include_labels)
+
+
+def tree_from_levels(levels: Sequence[np.ndarray], scales: Sequence[float], include_labels: bool = False,
+                     weights: np.ndarray | None = None) -> dict:
+    """A hierarchical part tree from one full segmentation per scale (finest first).
+
+    Each part of a finer level is the child of the part of the next coarser level it overlaps most
+    (``overlap`` = that fraction of its points, or of its ``weights``). All levels hang under a root
+    holding every point.
+
+    Args:
+        levels: per scale, (M,) int64 labels 0..K-1 of the same M items (points or atoms).
+        scales: the granularity of each level, ascending.
+        include_labels: also return the per-level labels (large: L x M ints).
+        weights: optional (M,) size of each item (e.g. atom areas); default 1 each.
+
+    Returns:
+        JSON-serialisable dict {"num_points", "scales", "levels": [{"level", "scale", "num_parts"}],
+        "root": {"id", "num_points", "children": [{"id", "level", "scale", "label", "num_points",
+        "overlap", "children": [...]}, ...]}, optionally "labels"}. ``num_points`` counts items.
+    """
     n = int(len(levels[0]))
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     nodes: list[dict[int, dict]] = []
     for li, (s, lab) in enumerate(zip(scales, levels)):
         counts = np.bincount(lab)
-        nodes.append({k: {"id": f"L{li}P{k}", "level": li, "scale": s, "label": k, "num_points": int(counts[k]),
-                          "overlap": 1.0, "children": []} for k in range(len(counts)) if counts[k] > 0})
+        nodes.append({k: {"id": f"L{li}P{k}", "level": li, "scale": float(s), "label": k,
+                          "num_points": int(counts[k]), "overlap": 1.0, "children": []}
+                      for k in range(len(counts)) if counts[k] > 0})
     for li in range(len(levels) - 1):
         fine, coarse = levels[li], levels[li + 1]
         for k, node in nodes[li].items():
-            hist = np.bincount(coarse[fine == k], minlength=coarse.max() + 1)
+            inside = fine == k
+            hist = np.bincount(coarse[inside], weights=w[inside], minlength=coarse.max() + 1)
             parent = int(np.argmax(hist))
-            node["overlap"] = float(hist[parent] / max(node["num_points"], 1))
+            node["overlap"] = float(hist[parent] / max(w[inside].sum(), 1e-300))
             nodes[li + 1][parent]["children"].append(node)
     for level in nodes:
         for node in level.values():
             node["children"].sort(key=lambda c: (-c["num_points"], c["label"]))
     root = {"id": "root", "num_points": n,
             "children": sorted(nodes[-1].values(), key=lambda c: (-c["num_points"], c["label"]))}
-    tree = {"num_points": n, "scales": scales,
-            "levels": [{"level": li, "scale": s, "num_parts": int(lab.max() + 1)}
+    tree = {"num_points": n, "scales": [float(s) for s in scales],
+            "levels": [{"level": li, "scale": float(s), "num_parts": int(lab.max() + 1)}
                        for li, (s, lab) in enumerate(zip(scales, levels))],
             "root": root}
     if include_labels:

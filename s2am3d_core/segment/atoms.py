@@ -1,0 +1,322 @@
+"""Atoms: the smallest surface regions a mask is built from.
+
+A mask that follows the shape's real parts is a union of atoms. Atoms come from geometry only
+(never from scene-graph nodes or links):
+
+* meshes: coincident vertices are welded; faces that share an edge are joined unless the edge is
+  a crease (dihedral angle above ``crease_deg``) or non-manifold (more than two faces). The
+  resulting regions are the atoms; regions too small to matter (slivers from T-junctions, the
+  chamfer strip of a bolt) are merged into the welded neighbour they touch most. Separate
+  connected pieces never share an atom, and a piece that spans several parts (welded CAD,
+  characters, scans) is split along its creases.
+* point clouds: the same on a k-nearest-neighbour graph with normals estimated by local PCA:
+  neighbours closer than a gap distance are joined unless their normals differ by more than the
+  crease angle.
+
+Every sampled point, face and vertex knows its atom.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from ..errors import InputError
+
+DEFAULT_CREASE_DEG = 60.0
+DEFAULT_MIN_ATOM_AREA = 2e-4  # atoms below this fraction of the surface merge into a neighbour
+
+
+@dataclass
+class Atoms:
+    """Atoms of one shape.
+
+    Attributes:
+        point_atom: (N,) int64 atom of each sampled point.
+        area: (A,) float64 fraction of the shape's surface (point clouds: of its points); sums to 1.
+        piece: (A,) int64 connected piece of each atom (atoms of one piece touch each other).
+        centroid: (A, 3) float64 area-weighted centre of each atom (the shape's coordinates).
+        neighbors: (A, A) sparse bool, atoms that touch (share a welded vertex or are kNN neighbours).
+        face_atom: (F,) int64 atom of each face, or None for a point cloud.
+        vertex_atom: (V,) int64 atom of each input vertex (meshes: of one of its faces; clouds: of the
+            input point), or None when unknown.
+    """
+
+    point_atom: np.ndarray
+    area: np.ndarray
+    piece: np.ndarray
+    centroid: np.ndarray
+    neighbors: sp.csr_matrix
+    face_atom: np.ndarray | None = None
+    vertex_atom: np.ndarray | None = None
+
+    @property
+    def num_atoms(self) -> int:
+        return int(len(self.area))
+
+    @property
+    def num_pieces(self) -> int:
+        return int(self.piece.max() + 1) if len(self.piece) else 0
+
+    def points_of(self) -> list[np.ndarray]:
+        """Indices of the sampled points of each atom (A lists)."""
+        order = np.argsort(self.point_atom, kind="stable")
+        bounds = np.searchsorted(self.point_atom[order], np.arange(self.num_atoms + 1))
+        return [order[bounds[a]:bounds[a + 1]] for a in range(self.num_atoms)]
+
+
+# --------------------------------------------------------------------------- union-find helpers
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label (n,) of the graph with edges (a[i], b[i])."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    g = sp.coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    return connected_components(g, directed=False)[1].astype(np.int64)
+
+
+def weld_vertices(vertices: np.ndarray) -> np.ndarray:
+    """(V,) index of each vertex's welded (exactly coincident) representative, 0..W-1."""
+    v = np.ascontiguousarray(np.asarray(vertices, dtype=np.float64))
+    if len(v) == 0:
+        return np.zeros(0, dtype=np.int64)
+    v = v + 0.0  # -0.0 and 0.0 weld
+    rows = v.view(np.dtype((np.void, v.dtype.itemsize * 3))).reshape(-1)
+    _, inv = np.unique(rows, return_inverse=True)
+    return inv.reshape(-1).astype(np.int64)
+
+
+def face_normals_areas(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit normals (F, 3) (zero for degenerate faces) and areas (F,) in float64."""
+    p = np.asarray(vertices, dtype=np.float64)[faces]
+    n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    length = np.linalg.norm(n, axis=1)
+    area = 0.5 * length
+    n = n / np.maximum(length, 1e-300)[:, None]
+    n[length <= 0] = 0.0
+    return n, area
+
+
+def _merge_small(labels: np.ndarray, area: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray,
+                 weight: np.ndarray, min_area: float) -> np.ndarray:
+    """Merge regions with ``area < min_area`` into the touching region with the largest ``weight``
+    (summed over touching pairs); repeated until no small region has a neighbour. Returns new labels."""
+    for _ in range(8):
+        k = int(labels.max()) + 1
+        reg_area = np.bincount(labels, weights=area, minlength=k)
+        ra, rb = labels[pair_a], labels[pair_b]
+        keep = ra != rb
+        ra, rb, w = ra[keep], rb[keep], weight[keep]
+        if len(ra) == 0:
+            break
+        # both directions, summed per (small region, neighbour)
+        src = np.concatenate([ra, rb])
+        dst = np.concatenate([rb, ra])
+        ww = np.concatenate([w, w])
+        small = reg_area[src] < min_area
+        if not small.any():
+            break
+        src, dst, ww = src[small], dst[small], ww[small]
+        key = src * k + dst
+        ukey, inv = np.unique(key, return_inverse=True)
+        tot = np.bincount(inv.reshape(-1), weights=ww)
+        # prefer heavier contact, then the larger neighbour
+        s, d = ukey // k, ukey % k
+        order = np.lexsort((-reg_area[d], -tot, s))
+        s, d = s[order], d[order]
+        first = np.r_[True, s[1:] != s[:-1]]
+        s, d = s[first], d[first]
+        # merge smallest first; a region already merged into is not merged away in the same round
+        order = np.argsort(reg_area[s], kind="stable")
+        target = np.arange(k)
+        absorbed = np.zeros(k, dtype=bool)
+        moved = np.zeros(k, dtype=bool)
+        for i in order:
+            a, b = int(s[i]), int(d[i])
+            if absorbed[a] or moved[b]:
+                continue
+            target[a] = b
+            moved[a] = True
+            absorbed[b] = True
+        # resolve chains
+        for _ in range(4):
+            target = target[target]
+        _, labels = np.unique(target[labels], return_inverse=True)
+        labels = labels.reshape(-1)
+    return labels.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- meshes
+def mesh_atoms(vertices: np.ndarray, faces: np.ndarray, face_index: np.ndarray, points: np.ndarray,
+               crease_deg: float = DEFAULT_CREASE_DEG, min_area: float = DEFAULT_MIN_ATOM_AREA) -> Atoms:
+    """Atoms of a triangle mesh (module docstring).
+
+    Args:
+        vertices: (V, 3) coordinates.
+        faces: (F, 3) int vertex indices.
+        face_index: (N,) face of each sampled point.
+        points: (N, 3) the sampled points (same coordinates as ``vertices``).
+        crease_deg: dihedral angle (degrees) above which a shared edge separates two atoms.
+        min_area: atoms below this fraction of the total surface area merge into a neighbour.
+
+    Returns:
+        Atoms with ``face_atom`` and ``vertex_atom`` set.
+    """
+    faces = np.asarray(faces, dtype=np.int64)
+    nf = len(faces)
+    if nf == 0:
+        raise InputError("mesh atoms: the mesh has no faces")
+    if not 0.0 < crease_deg <= 180.0:
+        raise InputError(f"crease angle {crease_deg} must be in (0, 180] degrees")
+    weld = weld_vertices(vertices)
+    wf = weld[faces]
+    normals, area = face_normals_areas(vertices, faces)
+    total = float(area.sum())
+    if not total > 0:
+        raise InputError("mesh atoms: the mesh has zero surface area")
+    frac = area / total
+    nw = int(weld.max()) + 1
+
+    # pieces: faces joined through shared welded vertices
+    fv_face = np.repeat(np.arange(nf), 3)
+    piece_all = _components(nf + nw, fv_face, nf + wf.reshape(-1))
+    _, piece = np.unique(piece_all[:nf], return_inverse=True)
+    piece = piece.reshape(-1)
+
+    # edges shared by exactly two faces, joined unless they form a crease
+    e = np.stack([wf[:, [0, 1]], wf[:, [1, 2]], wf[:, [2, 0]]], axis=1).reshape(-1, 2)
+    e.sort(axis=1)
+    key = e[:, 0] * nw + e[:, 1]
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    counts = np.diff(np.r_[starts, len(ks)])
+    two = starts[counts == 2]
+    f1 = order[two] // 3
+    f2 = order[two + 1] // 3
+    cos = (normals[f1] * normals[f2]).sum(1)
+    degenerate = (area[f1] <= 0) | (area[f2] <= 0)
+    join = degenerate | (cos >= np.cos(np.radians(crease_deg)))
+    region = _components(nf, f1[join], f2[join])
+
+    # tiny regions merge into the neighbour of the same piece they share most vertices with
+    pa, pb, w = _vertex_contacts(wf, region, nw)
+    region = _merge_small(region, frac, pa, pb, w, min_area)
+    _, region = np.unique(region, return_inverse=True)
+    face_atom = region.reshape(-1).astype(np.int64)
+    return _finish_atoms(face_atom, frac, piece, np.asarray(vertices, dtype=np.float64), faces,
+                         np.asarray(face_index, dtype=np.int64), wf, nw)
+
+
+def _vertex_contacts(wf: np.ndarray, region: np.ndarray, nw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of faces (a, b) of different regions that share a welded vertex, with weight 1 each
+    (one representative face per (region, vertex))."""
+    nf = len(wf)
+    fv = wf.reshape(-1)
+    fr = np.repeat(region, 3)
+    fidx = np.repeat(np.arange(nf), 3)
+    # one face per (vertex, region)
+    k = fv.astype(np.int64) * (int(region.max()) + 1) + fr
+    _, first = np.unique(k, return_index=True)
+    fv, fr, fidx = fv[first], fr[first], fidx[first]
+    order = np.argsort(fv, kind="stable")
+    fv, fr, fidx = fv[order], fr[order], fidx[order]
+    new_group = np.r_[True, fv[1:] != fv[:-1]]
+    starts = np.flatnonzero(new_group)
+    gid = np.cumsum(new_group) - 1
+    counts = np.diff(np.r_[starts, len(fv)])
+    # pair each region at a vertex with the first region there (a star; enough for contact counts)
+    members = np.flatnonzero((counts[gid] >= 2) & ~new_group)
+    reps = starts[gid[members]]
+    return fidx[reps], fidx[members], np.ones(len(members))
+
+
+def _finish_atoms(face_atom: np.ndarray, face_frac: np.ndarray, face_piece: np.ndarray, vertices: np.ndarray,
+                  faces: np.ndarray, face_index: np.ndarray, wf: np.ndarray, nw: int) -> Atoms:
+    na = int(face_atom.max()) + 1
+    area = np.bincount(face_atom, weights=face_frac, minlength=na)
+    centers = vertices[faces].mean(axis=1)
+    centroid = np.stack([np.bincount(face_atom, weights=face_frac * centers[:, j], minlength=na)
+                         for j in range(3)], axis=1) / np.maximum(area, 1e-300)[:, None]
+    piece = np.zeros(na, dtype=np.int64)
+    piece[face_atom] = face_piece
+    # neighbours: atoms sharing a welded vertex
+    fv = wf.reshape(-1)
+    fa = np.repeat(face_atom, 3)
+    inc = sp.csr_matrix((np.ones(len(fv), dtype=np.float32), (fa, fv)), shape=(na, nw))
+    inc.data[:] = 1.0
+    nb = (inc @ inc.T).tocsr()
+    nb.setdiag(0)
+    nb.eliminate_zeros()
+    nb = (nb > 0).astype(bool).tocsr()
+    vertex_atom = np.full(len(vertices), -1, dtype=np.int64)
+    vertex_atom[faces.reshape(-1)] = np.repeat(face_atom, 3)
+    return Atoms(point_atom=face_atom[face_index], area=area, piece=piece, centroid=centroid, neighbors=nb,
+                 face_atom=face_atom, vertex_atom=vertex_atom)
+
+
+# --------------------------------------------------------------------------- point clouds
+def estimate_normals(points: np.ndarray, k: int = 12, tree: cKDTree | None = None) -> np.ndarray:
+    """Unoriented unit normals (N, 3) by PCA of each point's k nearest neighbours."""
+    pts = np.asarray(points, dtype=np.float64)
+    k = int(min(k, len(pts)))
+    if k < 3:
+        return np.tile([0.0, 0.0, 1.0], (len(pts), 1))
+    tree = tree or cKDTree(pts)
+    _, nn = tree.query(pts, k=k)
+    nb = pts[nn] - pts[nn].mean(axis=1, keepdims=True)
+    cov = np.einsum("nki,nkj->nij", nb, nb)
+    _, vecs = np.linalg.eigh(cov)
+    return vecs[:, :, 0]
+
+
+def cloud_atoms(points: np.ndarray, k: int = 10, crease_deg: float = DEFAULT_CREASE_DEG,
+                min_area: float = DEFAULT_MIN_ATOM_AREA, gap: float | None = None) -> Atoms:
+    """Atoms of a point cloud (module docstring); ``area`` is the fraction of points.
+
+    Args:
+        points: (N, 3).
+        k: neighbours per point in the graph.
+        gap: neighbours farther apart than this are never joined (default 3 x the mean
+            nearest-neighbour distance).
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    n = len(pts)
+    if n == 0:
+        raise InputError("point-cloud atoms: no points")
+    tree = cKDTree(pts)
+    kk = int(min(k + 1, n))
+    dist, nn = tree.query(pts, k=kk)
+    dist, nn = np.atleast_2d(dist)[:, 1:], np.atleast_2d(nn)[:, 1:]
+    if gap is None:
+        gap = 3.0 * float(dist[:, 0].mean()) if dist.size else 1.0
+    a = np.repeat(np.arange(n), dist.shape[1])
+    b = nn.reshape(-1)
+    d = dist.reshape(-1)
+    close = d <= gap
+    a, b = a[close], b[close]
+    piece = _components(n, a, b)
+    normals = estimate_normals(pts, tree=tree)
+    cos = np.abs((normals[a] * normals[b]).sum(1))
+    smooth = cos >= np.cos(np.radians(min(crease_deg, 90.0)))
+    region = _components(n, a[smooth], b[smooth])
+    frac = np.full(n, 1.0 / n)
+    region = _merge_small(region, frac, a, b, np.ones(len(a)), min_area)
+    _, region = np.unique(region, return_inverse=True)
+    atom = region.reshape(-1).astype(np.int64)
+    na = int(atom.max()) + 1
+    area = np.bincount(atom, weights=frac, minlength=na)
+    centroid = np.stack([np.bincount(atom, weights=frac * pts[:, j], minlength=na) for j in range(3)],
+                        axis=1) / area[:, None]
+    # pieces after the merge: an atom's piece is the piece of its points (merging stays inside pieces
+    # because only neighbours closer than the gap are paired)
+    ap = np.zeros(na, dtype=np.int64)
+    ap[atom] = piece
+    ia, ib = atom[a], atom[b]
+    keep = ia != ib
+    nb = sp.coo_matrix((np.ones(int(keep.sum()), dtype=bool), (ia[keep], ib[keep])), shape=(na, na)).tocsr()
+    nb = ((nb + nb.T) > 0).tocsr()
+    return Atoms(point_atom=atom, area=area, piece=ap, centroid=centroid, neighbors=nb,
+                 face_atom=None, vertex_atom=None)

@@ -1,0 +1,153 @@
+"""Segment everything on atoms: every face gets exactly one label at a chosen granularity.
+
+A part tree is built bottom-up from the atoms, guided by the decoder (granularity ``s`` = a part's
+fraction of the shape):
+
+1. every connected piece up to ``SPLIT * s`` is one part: pieces are what CAD assemblies are made of;
+2. a larger piece is covered by interactive selections restricted to it: its largest atom not yet
+   labelled is the next seed (its own sampled point nearest its centroid is the click), and the seed
+   grows over the piece's free atoms exactly as an interactive click with scale ``s`` does, ordered
+   by decoder score and distance (the ``num_prompts`` largest seeds are decoded; smaller ones grow
+   by distance alone, which bounds the cost);
+3. small parts merge bottom-up: pairs of parts are visited by the distance between their nearest
+   sampled points (a k-nearest-neighbour graph), and two parts are joined when one of them is
+   smaller than ``MIN_PART * s`` and together they stay within ``MAX_MERGE * s`` (joining every
+   pair that fits within ``s`` instead scored worse on the CAD GLBs: saw 64.7 -> 52.2 mIoU);
+4. atoms left without a label (no sampled point) join a touching part, isolated specks the part of
+   the nearest atom;
+5. parts are numbered 0..K-1 by decreasing area.
+
+Without a scale, every piece is a part (step 1 without splitting) and step 3 only merges specks
+below 0.1 % of the surface. A part tree stacks one labelling per scale (finest first) with
+:func:`.autoseg.tree_from_levels`.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .autoseg import decode_many
+from .select import atom_scores, select_with_scale, select_without_scale
+
+ProgressFn = Callable[[float, str], None]
+
+NO_SCALE_MIN_PART = 1e-3  # without a scale, parts below this fraction of the surface merge
+SPLIT = 2.0      # pieces larger than SPLIT * s are split into parts
+MIN_PART = 0.25  # parts smaller than MIN_PART * s merge with their nearest part ...
+MAX_MERGE = 2.0  # ... while the union stays within MAX_MERGE * s
+NEIGHBORS = 8    # k of the point graph that measures the gap between parts
+
+
+def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_prompts: int = 64,
+               progress: ProgressFn | None = None) -> np.ndarray:
+    """(A,) int64 part label of every atom of the segmenter's shape (module docstring).
+
+    Args:
+        segmenter: a :class:`~s2am3d_core.segment.segmenter.ShapeSegmenter` in mesh-aware mode with
+            its shape set.
+        scale: the wanted part size as a fraction of the shape, or None.
+        num_prompts: at most this many decoder prompts (seeds of large pieces).
+    """
+    report = progress or (lambda frac, msg: None)
+    a = segmenter.atoms
+    piece_area = np.bincount(a.piece, weights=a.area, minlength=a.num_pieces)
+    big = piece_area > SPLIT * scale if scale is not None else np.zeros(a.num_pieces, dtype=bool)
+    labels = np.where(big[a.piece], -1, a.piece).astype(np.int64)
+    k = a.num_pieces
+    own = segmenter.own_points()
+    order = [int(i) for i in np.argsort(-a.area, kind="stable")
+             if big[a.piece[i]] and own[i] >= 0 and a.area[i] >= MIN_PART * scale]
+    report(0.05, f"{int((~big).sum())} pieces, {int(big.sum())} to split")
+    prompted = [int(own[i]) for i in order[:num_prompts]]
+    decoded = decode_many(segmenter.predictor, prompted, scale) if prompted else np.zeros((0, 0))
+    flat = np.full(segmenter.num_points, 0.5, dtype=np.float32)  # seeds past num_prompts: distance only
+    for j, seed in enumerate(order):
+        if labels[seed] >= 0:
+            continue
+        report(0.1 + 0.7 * j / len(order), f"splitting large pieces ({j}/{len(order)} seeds)")
+        probs = decoded[j] if j < len(decoded) else flat
+        free = (labels < 0) & (a.piece == a.piece[seed])
+        score = atom_scores(a, probs, segmenter._representative)
+        dist = segmenter.distance.euclidean(segmenter.points[own[seed]])
+        sel = select_with_scale(a, np.array([seed]), ~free, score, dist, scale, allowed=free)
+        labels[sel & free] = k
+        k += 1
+    report(0.85, "merging small parts")
+    min_part = MIN_PART * scale if scale is not None else NO_SCALE_MIN_PART
+    max_merge = MAX_MERGE * scale if scale is not None else 2 * NO_SCALE_MIN_PART
+    _merge_small_parts(segmenter, labels, min_part, max_merge)
+    _fill_leftovers(a, labels)
+    report(1.0, f"{len(np.unique(labels))} parts")
+    return _relabel_by_area(labels, a.area)
+
+
+def _merge_small_parts(segmenter, labels: np.ndarray, min_part: float, max_merge: float) -> None:
+    """In place: step 3 of the module docstring (union-find over the part-gap graph)."""
+    a = segmenter.atoms
+    pts = segmenter.points
+    plab = labels[a.point_atom]
+    k = int(labels.max()) + 1
+    if k < 2 or len(pts) < 2:
+        return
+    d, nn = cKDTree(pts).query(pts, k=min(NEIGHBORS + 1, len(pts)))
+    i = np.repeat(np.arange(len(pts)), nn.shape[1] - 1)
+    j = nn[:, 1:].reshape(-1)
+    dd = d[:, 1:].reshape(-1)
+    li, lj = plab[i], plab[j]
+    keep = (li != lj) & (li >= 0) & (lj >= 0)
+    li, lj, dd = li[keep], lj[keep], dd[keep]
+    if not len(li):
+        return
+    lo, hi = np.minimum(li, lj), np.maximum(li, lj)
+    key = lo * k + hi
+    order = np.lexsort((dd, key))
+    key, dd = key[order], dd[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    key, dd = key[first], dd[first]
+    pairs = key[np.argsort(dd, kind="stable")]
+    area = np.bincount(labels[labels >= 0], weights=a.area[labels >= 0], minlength=k)
+    parent = np.arange(k)
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p, q in zip(pairs // k, pairs % k):
+        rp, rq = find(int(p)), find(int(q))
+        if rp == rq:
+            continue
+        if min(area[rp], area[rq]) < min_part and area[rp] + area[rq] <= max_merge:
+            parent[rp] = rq
+            area[rq] += area[rp]
+    roots = np.array([find(x) for x in range(k)])
+    labels[labels >= 0] = roots[labels[labels >= 0]]
+
+
+def _fill_leftovers(atoms, labels: np.ndarray) -> None:
+    """In place: unlabelled atoms take the label of a touching labelled atom (repeated), then of the
+    nearest labelled atom centroid; all 0 when nothing is labelled."""
+    if (labels < 0).all():
+        labels[:] = 0
+        return
+    nb = atoms.neighbors.tocoo()
+    for _ in range(256):
+        grab = (labels[nb.row] < 0) & (labels[nb.col] >= 0)
+        if not grab.any():
+            break
+        labels[nb.row[grab]] = labels[nb.col[grab]]
+    free = labels < 0
+    if free.any():
+        _, nn = cKDTree(atoms.centroid[~free]).query(atoms.centroid[free])
+        labels[free] = labels[~free][nn]
+
+
+def _relabel_by_area(labels: np.ndarray, area: np.ndarray) -> np.ndarray:
+    ids, inv = np.unique(labels, return_inverse=True)
+    tot = np.bincount(inv.reshape(-1), weights=area)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(-tot, kind="stable")] = np.arange(len(ids))
+    return rank[inv.reshape(-1)]

@@ -1,0 +1,101 @@
+"""Masks on atoms: from decoder probabilities and a click to a set of atoms.
+
+With a scale ``s`` (the part's fraction of the shape, what the decoder was trained on) the clicked
+atoms are always in. Then, in order, the other atoms of the clicked connected piece (by surface
+distance from the click), then the other pieces as whole units (by distance from the click divided
+by how strongly the decoder scores them: ``d * (1.5 - score)``); each unit is added while it brings
+the selected area closer to ``s``, and the first unit that would not stops the growth. Without a
+scale, the atoms whose score passes the threshold and that connect to the clicked atoms through
+touching atoms are taken. Negatively clicked atoms are never taken.
+
+Measured on the five CAD GLBs (10k points, centroid clicks, distinct parts, shipped weights):
+piece-first growth beats growing atom by atom in any order (about 71 % vs 40-43 % IoU), and
+stopping at the first unit that overshoots beats skipping it (70.7 vs 66.2).
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order
+
+from .atoms import Atoms
+
+SCORE_WEIGHT = 1.5  # distance multiplier is (SCORE_WEIGHT - score): high-scoring pieces come nearer
+
+
+def atom_scores(atoms: Atoms, probs: np.ndarray, representative: np.ndarray) -> np.ndarray:
+    """(A,) mean probability of each atom's sampled points; atoms without points take the
+    probability of their ``representative`` point (the sampled point nearest their centroid)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    na = atoms.num_atoms
+    total = np.bincount(atoms.point_atom, weights=probs, minlength=na)
+    count = np.bincount(atoms.point_atom, minlength=na)
+    return np.where(count > 0, total / np.maximum(count, 1), probs[representative])
+
+
+def growth_units(atoms: Atoms, clicked: np.ndarray, allowed: np.ndarray, score: np.ndarray,
+                 distance: np.ndarray) -> list[np.ndarray]:
+    """The order in which a scaled selection grows: atoms of the clicked piece one by one by
+    distance, then every other piece (its allowed atoms together) by ``distance * (1.5 - score)``
+    (piece distance = its nearest atom's, piece score = area-weighted mean)."""
+    piece0 = atoms.piece[clicked[0]] if len(clicked) else -1
+    inside = np.flatnonzero((atoms.piece == piece0) & allowed)
+    units = [np.array([i]) for i in inside[np.argsort(distance[inside], kind="stable")]]
+    other = np.flatnonzero((atoms.piece != piece0) & allowed)
+    if len(other):
+        pieces, inv = np.unique(atoms.piece[other], return_inverse=True)
+        inv = inv.reshape(-1)
+        area = np.bincount(inv, weights=atoms.area[other])
+        pscore = np.bincount(inv, weights=atoms.area[other] * score[other]) / np.maximum(area, 1e-300)
+        pdist = np.full(len(pieces), np.inf)
+        np.minimum.at(pdist, inv, distance[other])
+        key = pdist * (SCORE_WEIGHT - np.clip(pscore, 0.0, 1.0))
+        order = np.argsort(inv, kind="stable")
+        bounds = np.searchsorted(inv[order], np.arange(len(pieces) + 1))
+        members = [other[order[bounds[k]:bounds[k + 1]]] for k in range(len(pieces))]
+        units += [members[k] for k in np.argsort(key, kind="stable")]
+    return units
+
+
+def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, score: np.ndarray,
+                      distance: np.ndarray, scale: float, allowed: np.ndarray | None = None) -> np.ndarray:
+    """(A,) bool: the clicked atoms, then :func:`growth_units` while each brings the selected area
+    closer to ``scale`` (the first that does not ends the growth). ``blocked`` atoms (negative
+    clicks) and atoms outside ``allowed`` (default all) are never added."""
+    sel = np.zeros(atoms.num_atoms, dtype=bool)
+    sel[clicked] = True
+    sel[blocked] = False
+    ok = ~blocked & ~sel
+    if allowed is not None:
+        ok &= allowed
+    current = float(atoms.area[sel].sum())
+    target = float(scale)
+    for unit in growth_units(atoms, clicked, ok, score, distance):
+        if current >= target:
+            break
+        new = current + float(atoms.area[unit].sum())
+        if abs(new - target) >= abs(current - target):
+            break
+        sel[unit] = True
+        current = new
+    return sel
+
+
+def select_without_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, score: np.ndarray,
+                         threshold: float = 0.5) -> np.ndarray:
+    """(A,) bool: clicked atoms plus the atoms with ``score > threshold`` connected to them through
+    touching atoms that also pass (negatively clicked atoms never pass)."""
+    ok = (score > threshold) & ~blocked
+    ok[clicked] = True
+    ok[blocked] = False
+    idx = np.flatnonzero(ok)
+    sub = atoms.neighbors[idx][:, idx]
+    sel = np.zeros(atoms.num_atoms, dtype=bool)
+    local = {int(a): i for i, a in enumerate(idx)}
+    for a in np.atleast_1d(clicked):
+        if int(a) not in local or sel[a]:
+            continue
+        reached = breadth_first_order(sp.csr_matrix(sub), local[int(a)], directed=False,
+                                      return_predecessors=False)
+        sel[idx[reached]] = True
+    return sel
