@@ -240,11 +240,14 @@ def test_segment_outputs_never_touch_inputs(W, tmp_path, capsys):
         ([src, "-o", tmp_path / "o.txt"], "o.txt"),
         ([src, "-o", tmp_path], "-o"),
         ([src, "-o", tmp_path / "afile" / "o.ply"], "afile"),
-        ([src, "-o", tmp_path / "o.ply", "--weights", tmp_path / "o.ply"], "o.ply"),
         ([src, "-o", w], "tiny.safetensors"),
     ]
     for argv, token in cases:
         expect_error(capsys, segment.main, argv + base, token, [tmp_path, W])
+    wply = tmp_path / "weights.ply"  # the weights are an input too
+    wply.write_bytes(w.read_bytes())
+    expect_error(capsys, segment.main, [src, "-o", wply, "--auto", "--weights", wply, "-q", "--no-cache"],
+                 "weights.ply", [tmp_path, W])
 
 
 EVAL_ARGS = [

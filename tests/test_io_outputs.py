@@ -146,3 +146,13 @@ def test_atomic_dir_write_error_names_the_final_folder(tmp_path):
     msg = str(ei.value)
     assert str(d / "part_000.ply") in msg and TMP_TAG not in msg
     assert not d.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_nested_atomic_write_error_names_the_target(tmp_path):
+    target = tmp_path / "out.ply"
+    with pytest.raises(OutputError) as ei:
+        with atomic_path(target) as tmp:
+            with atomic_path(tmp) as inner:
+                raise OSError(errno.EROFS, "Read-only file system", str(inner))
+    assert str(target) in str(ei.value) and TMP_TAG not in str(ei.value)
+    assert list(tmp_path.iterdir()) == []

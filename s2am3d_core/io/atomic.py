@@ -156,6 +156,10 @@ def atomic_path(path: str | os.PathLike, fsync: bool = True) -> Iterator[Path]:
     try:
         try:
             yield tmp_path
+        except OutputError as exc:  # from a nested atomic write onto tmp_path: name the user's path
+            if str(tmp_path) in str(exc):
+                raise OutputError(str(exc).replace(str(tmp_path), str(target))) from None
+            raise
         except BaseException as exc:
             if _is_write_error(exc, tmp_path):
                 raise _output_error(target, exc) from None
