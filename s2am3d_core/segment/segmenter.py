@@ -226,9 +226,7 @@ class ShapeSegmenter:
                         fraction=float(pts.mean()))
         a = self.atoms
         clicked = np.unique(a.point_atom[np.asarray(positive, dtype=np.int64)])
-        blocked = np.zeros(a.num_atoms, dtype=bool)
-        if len(negative):
-            blocked[a.point_atom[np.asarray(negative, dtype=np.int64)]] = True
+        blocked = negative_atoms(a, clicked, a.point_atom[np.asarray(negative, dtype=np.int64)])
         clicked = clicked[~blocked[clicked]]
         score = atom_scores(a, probs, self._representative)
         if scale is None:
@@ -320,6 +318,19 @@ class ShapeSegmenter:
         empty = counts.sum(1) == 0
         out[empty] = lab[self._representative[empty]]
         return out.astype(np.int64)
+
+
+def negative_atoms(atoms: Atoms, clicked: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """(A,) bool atoms a negative click removes: its own atom, and its whole connected piece when no
+    positive click lies on that piece (other pieces join a mask as whole units)."""
+    blocked = np.zeros(atoms.num_atoms, dtype=bool)
+    if len(negative) == 0:
+        return blocked
+    blocked[negative] = True
+    positive_pieces = atoms.piece[np.asarray(clicked, dtype=np.int64)]
+    other = atoms.piece[negative][~np.isin(atoms.piece[negative], positive_pieces)]
+    blocked |= np.isin(atoms.piece, other)
+    return blocked
 
 
 def _subsample(points: np.ndarray, n: int, seed: int) -> np.ndarray:

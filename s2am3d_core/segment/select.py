@@ -6,7 +6,10 @@ distance from the click), then the other pieces as whole units (by distance from
 by how strongly the decoder scores them: ``d * (1.5 - score)``); each unit is added while it brings
 the selected area closer to ``s``, and the first unit that would not stops the growth. Without a
 scale, the atoms whose score passes the threshold and that connect to the clicked atoms through
-touching atoms are taken. Negatively clicked atoms are never taken.
+touching atoms are taken, and a clicked piece up to ``NO_SCALE_PIECE`` of the shape is taken whole
+(on the CAD GLBs the clicked piece alone scores 69 % where connected above-threshold atoms score
+29-68 %; a larger piece, such as a single-piece scan, is not a part on its own). Negatively
+clicked atoms are never taken.
 
 Measured on the five CAD GLBs (10k points, centroid clicks, distinct parts, shipped weights):
 piece-first growth beats growing atom by atom in any order (about 71 % vs 40-43 % IoU), and
@@ -20,6 +23,7 @@ from scipy.sparse.csgraph import breadth_first_order
 
 from .atoms import Atoms
 
+NO_SCALE_PIECE = 0.25  # without a scale, a clicked piece up to this fraction of the shape is taken whole
 SCORE_WEIGHT = 1.5  # distance multiplier is (SCORE_WEIGHT - score): high-scoring pieces come nearer
 
 
@@ -84,9 +88,13 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
 def select_without_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, score: np.ndarray,
                          threshold: float = 0.5) -> np.ndarray:
     """(A,) bool: clicked atoms plus the atoms with ``score > threshold`` connected to them through
-    touching atoms that also pass (negatively clicked atoms never pass)."""
+    touching atoms that also pass; every atom of a clicked piece no larger than ``NO_SCALE_PIECE``
+    passes (negatively clicked atoms never pass)."""
     ok = (score > threshold) & ~blocked
     ok[clicked] = True
+    piece_area = np.bincount(atoms.piece, weights=atoms.area, minlength=atoms.num_pieces)
+    small = piece_area[atoms.piece[np.atleast_1d(clicked)]] <= NO_SCALE_PIECE
+    ok[np.isin(atoms.piece, atoms.piece[np.atleast_1d(clicked)[small]])] = True
     ok[blocked] = False
     idx = np.flatnonzero(ok)
     sub = atoms.neighbors[idx][:, idx]
