@@ -25,7 +25,7 @@ import argparse
 import sys
 
 from ..errors import S2AM3DError
-from ..eval.cliutil import UsageError, check_common, check_min, fail
+from ..eval.cliutil import UsageError, check_min, check_points, check_seed, fail
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,7 +113,8 @@ def main(argv=None) -> int:
     try:
         for name in ("steps", "batch_size", "points", "procedural"):
             check_min(f"--{name.replace('_', '-')}", getattr(args, name))
-        check_common(args)
+        check_seed(args.seed)  # (--num-workers 0 = torch's default threads, so no check_common here)
+        check_points(args.points)
         _check_run_outputs(args)
     except (UsageError, S2AM3DError) as exc:
         return fail(str(exc))
