@@ -62,6 +62,16 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
+def write_failure(exc: BaseException) -> str:
+    """The reason of a failed cache write, without repeating the path an OutputError already names."""
+    text = str(exc)
+    marker = ": could not write "
+    if marker not in text:
+        return f"{type(exc).__name__}: {text}"
+    reason = text.split(marker, 1)[1]
+    return reason[1:-1] if reason.startswith("(") and reason.endswith(")") else reason
+
+
 def points_key(points: np.ndarray) -> str:
     """Content hash of an (N, 3) float32 array."""
     arr = np.ascontiguousarray(points, dtype=np.float32)
@@ -153,7 +163,7 @@ class FeatureCache:
                 save_file(half, str(tmp), metadata=meta)
         except Exception as exc:  # noqa: BLE001 - a cache write never stops the run
             if not self._write_warned:
-                warn(f"feature cache: could not write {path} ({exc}); continuing without the cache")
+                warn(f"feature cache: could not write {path} ({write_failure(exc)}); continuing without the cache")
                 self._write_warned = True
             return None
         self.evict(keep=path)

@@ -137,7 +137,7 @@ def _read_procedural_cache(path: Path, n: int, points: int) -> list[PartPoints] 
 
 
 def _write_procedural_cache(path: Path, items: list[PartPoints]) -> None:
-    from ..cache import warn
+    from ..cache import warn, write_failure
     from ..io.atomic import atomic_path
     try:
         with atomic_path(path, fsync=False) as tmp:
@@ -146,7 +146,7 @@ def _write_procedural_cache(path: Path, items: list[PartPoints]) -> None:
                          names=np.array([it.name for it in items]), cats=np.array([it.category for it in items]),
                          **{f"labels{i}": it.labels for i, it in enumerate(items)})
     except Exception as exc:  # noqa: BLE001 - the cache is optional
-        warn(f"procedural cache: could not write {path} ({exc}); continuing without the cache")
+        warn(f"procedural cache: could not write {path} ({write_failure(exc)}); continuing without the cache")
 
 
 def user_meshes(folder: Path) -> list:
