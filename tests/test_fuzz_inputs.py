@@ -624,7 +624,7 @@ def test_unwritable_cache_is_a_warning(W, tmp_path, capsys, monkeypatch, where):
 @pytest.fixture(scope="module")
 def procedural_cache(tmp_path_factory):
     d = tmp_path_factory.mktemp("proc")
-    items = train_data.procedural_points(2, 64, seed=0, cache_dir=d)
+    items = train_data.procedural_points(2, 64, seed=0, cache_dir=d, progress=False)
     (path,) = list(d.glob("*.npz"))
     return path, items
 
@@ -661,7 +661,7 @@ def test_bad_procedural_cache_is_rebuilt(tmp_path, capsys, procedural_cache, how
             arrays["evil"] = np.zeros(3)
         with open(path, "wb") as f:
             np.savez(f, **arrays)
-    got = train_data.procedural_points(2, 64, seed=0, cache_dir=tmp_path)
+    got = train_data.procedural_points(2, 64, seed=0, cache_dir=tmp_path, progress=False)
     assert "warning: procedural cache" in capsys.readouterr().err
     assert all(np.array_equal(a.points, b.points) and np.array_equal(a.labels, b.labels) for a, b in zip(items, got))
     assert path.read_bytes() == src.read_bytes()

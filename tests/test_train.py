@@ -7,7 +7,9 @@ from s2am3d_core.config import get_config
 from s2am3d_core.data import procedural
 from s2am3d_core.modeling import S2AM3D, contrastive_loss, mask_loss
 from s2am3d_core.train import cli
-from s2am3d_core.train.data import augment, collate_prompts, level_stack, mesh_to_points, sample_prompt
+from s2am3d_core.data.prompts import collate_prompts, sample_prompt
+from s2am3d_core.data.sampling import mesh_to_points
+from s2am3d_core.train.data import augment, level_stack
 
 torch.set_num_threads(1)
 
@@ -42,8 +44,8 @@ def test_decoder_steps_reduce_mask_loss():
     model = S2AM3D(get_config("test-tiny"))
     items = _items()
     rng = np.random.default_rng(0)
-    prompts = [sample_prompt(it.labels, rng) for it in items]
-    idx, lab, scale, target = collate_prompts(prompts, 5)
+    b = collate_prompts([sample_prompt(it.labels, rng) for it in items], 5)
+    idx, lab, scale, target = b["click_idx"], b["click_label"], b["scale"], b["target"]
     pts = torch.from_numpy(np.stack([it.points for it in items]))
     with torch.no_grad():
         feats = model.encode(pts)
@@ -74,12 +76,14 @@ def test_resume_continues_exactly(tmp_path):
     assert cli.main(_args("encoder", tmp_path / "a")) == 0
     assert cli.main(_args("encoder", tmp_path / "b", "--stop-at", "2")) == 0
     assert cli.main(_args("encoder", tmp_path / "b", "--resume")) == 0
-    a, b = load_file(str(tmp_path / "a/last.safetensors")), load_file(str(tmp_path / "b/last.safetensors"))
+    a, b = load_file(str(tmp_path / "a/model.safetensors")), load_file(str(tmp_path / "b/model.safetensors"))
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    state = torch.load(tmp_path / "b/last_state.pt", weights_only=True)
+    state = torch.load(tmp_path / "b/checkpoint.pt", weights_only=True)
     assert state["step"] == 4
+    for k, v in state["model"].items():  # weights and optimiser state live in one file, same step
+        assert torch.equal(v, b[k]), k
     # decoder resume too
     assert cli.main(_args("decoder", tmp_path / "da", "--encoder", str(tmp_path / "a"))) == 0
     assert cli.main(_args("decoder", tmp_path / "db", "--encoder", str(tmp_path / "a"), "--stop-at", "3")) == 0

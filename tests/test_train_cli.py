@@ -83,4 +83,4 @@ def test_max_minutes_stops_cleanly(tmp_path):
                      "--out", str(out)] + TINY) == 0
     log = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
     assert log[-1]["stopped"].startswith("time limit") and log[-1]["steps"] < 1000
-    assert (out / "model.safetensors").is_file() and (out / "last_state.pt").is_file()
+    assert (out / "model.safetensors").is_file() and (out / "checkpoint.pt").is_file()

@@ -28,7 +28,7 @@ def _stage(rank, out, stage, run, cli):
             "--steps", "3", "--out", str(out / stage), "--device", "cpu", "--quiet", "--eval-every", "2"]
     if stage == "decoder":
         argv += ["--encoder", str(out / "encoder")]
-    model, summary = run(cli.parse_args(argv))
+    model, summary = run(cli.parse_config(argv))
     torch.save({k: v.clone() for k, v in model.state_dict().items()}, out / f"{stage}_rank{rank}.pt")
 
 

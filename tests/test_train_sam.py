@@ -91,6 +91,6 @@ def test_encoder_with_synthetic_sam(tmp_path, monkeypatch):
     ck.write_bytes(b"x")
     out = tmp_path / "r"
     code = cli.main(["encoder", "--procedural", "4", "--config", "test-tiny", "--points", "256", "--batch-size", "2",
-                     "--steps", "2", "--out", str(out), "--sam-checkpoint", str(ck), "--sam-views", "1", "--quiet",
+                     "--steps", "2", "--out", str(out), "--sam-checkpoint", str(ck), "--sam-views", "1", "--quiet", "--realism", "0",
                      "--num-workers", "1"])
     assert code == 0 and (out / "model.safetensors").is_file()

@@ -4,9 +4,16 @@ Point tokens X = Linear(F) + PE(P) are modulated by FiLM from an embedding of th
 click tokens (plus one output token) and the point tokens exchange information through
 bidirectional cross-attention; the mask logit of each point is the similarity of the final
 output token and that point's token.
+
+Two options of :class:`~s2am3d_core.config.DecoderConfig` make it fast and better at ranking:
+``context_points`` (the layers attend to a fixed subset of the point tokens; every point's logit
+uses its own scale-modulated token, so a click on 20k points costs a few million multiply-adds)
+and ``feature_skip`` (the logit adds a learned multiple of the cosine similarity between a point's
+encoder feature and the clicked feature, plus a learned per-prompt bias).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -100,6 +107,17 @@ class BidirectionalLayer(nn.Module):
         return q, y
 
 
+def context_subset(n: int, m: int, device: torch.device) -> torch.Tensor:
+    """A fixed pseudo-random subset of ``m`` of ``n`` point indices (same n, m -> same subset), sorted."""
+    return _subset(n, m).to(device)
+
+
+@functools.lru_cache(maxsize=16)
+def _subset(n: int, m: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(n * 7919 + m)
+    return torch.randperm(n, generator=g)[:m].sort().values
+
+
 class ScaleAwareDecoder(nn.Module):
     """(features, points, clicks, scale) -> per-point mask logits.
 
@@ -121,20 +139,34 @@ class ScaleAwareDecoder(nn.Module):
         self.final_attn = CrossAttention(c, config.heads)
         self.query_head = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, c), nn.GELU(), nn.Linear(c, c))
         self.point_head = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, c))
+        if config.feature_skip:
+            self.skip_gain = nn.Parameter(torch.tensor(8.0))
+            self.skip_bias = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, 1))
 
     def prepare(self, features: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-        """features (B, N, D), points (B, N, 3) -> point tokens X0 (B, N, C)."""
-        return self.in_proj(features) + self.pe_proj(sinusoidal_pe(points, self.config.pe_frequencies))
+        """features (B, N, D), points (B, N, 3) -> point tokens X0 (B, N, C), or (B, N, C + D) with
+        ``feature_skip`` (the unit-length features ride along for the similarity term)."""
+        x0 = self.in_proj(features) + self.pe_proj(sinusoidal_pe(points, self.config.pe_frequencies))
+        if self.config.feature_skip:
+            return torch.cat([x0, nn.functional.normalize(features.to(x0.dtype), dim=-1)], dim=-1)
+        return x0
 
     def decode_prepared(self, x0: torch.Tensor, click_idx: torch.Tensor, click_label: torch.Tensor,
                         scale: torch.Tensor) -> torch.Tensor:
         """x0 (B, N, C) from ``prepare``; click_idx, click_label (B, K) with label -1 = padding;
         scale (B,) with NaN = no scale. Returns mask logits (B, N)."""
+        unit = None
+        if self.config.feature_skip:
+            x0, unit = x0[..., : self.config.dim], x0[..., self.config.dim:]
         b, n, c = x0.shape
         cond = self.scale_embed(scale)
         y = self.film(x0, cond)
+        m = self.config.context_points
+        y_all = y
+        if m:  # fast decoder: attention over a fixed subset of the point tokens
+            y = y[:, context_subset(n, m, y.device)] if n > m else y
         valid = click_label >= 0
-        gathered = torch.gather(y, 1, click_idx.clamp(0, n - 1).unsqueeze(-1).expand(-1, -1, c))
+        gathered = torch.gather(y_all, 1, click_idx.clamp(0, n - 1).unsqueeze(-1).expand(-1, -1, c))
         clicks = gathered + self.click_label_embed(click_label.clamp(min=0))
         pos = (click_label == 1).unsqueeze(-1).to(y.dtype)
         pos_mean = (gathered * pos).sum(1) / pos.sum(1).clamp(min=1)
@@ -145,8 +177,13 @@ class ScaleAwareDecoder(nn.Module):
             q, y = layer(q, y, token_pad, cond)
         q = q + self.final_attn(q, y)
         query = self.query_head(q[:, 0])  # (B, C)
-        keys = self.point_head(y)  # (B, N, C)
+        keys = self.point_head(y_all if m else y)  # (B, N, C)
         logits = torch.einsum("bc,bnc->bn", query, keys) / math.sqrt(c)
+        if unit is not None:
+            g = torch.gather(unit, 1, click_idx.clamp(0, n - 1).unsqueeze(-1).expand(-1, -1, unit.shape[-1]))
+            ref = nn.functional.normalize((g * pos).sum(1), dim=-1)  # mean positive click feature
+            sim = torch.einsum("bd,bnd->bn", ref, unit)
+            logits = logits + self.skip_gain * sim + self.skip_bias(q[:, 0])
         return logits - self.prior_shift(scale)[:, None]
 
     def prior_shift(self, scale: torch.Tensor) -> torch.Tensor:

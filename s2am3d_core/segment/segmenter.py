@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError, PromptError
 from ..io.labels import faces_from_point_labels
 from ..io.sample import sample_surface
-from .atoms import DEFAULT_CREASE_DEG, Atoms, cloud_atoms, mesh_atoms
+from .atoms import DEFAULT_CREASE_DEG, DEFAULT_MIN_ATOM_AREA, Atoms, cloud_atoms, mesh_atoms
 from .autoseg import segment_all as segment_points, tree_from_levels
 from .everything import atom_cover
 from .geodesic import SurfaceDistance
@@ -36,7 +36,6 @@ from .select import atom_scores, select_with_scale, select_without_scale
 ProgressFn = Callable[[float, str], None]
 
 DEFAULT_POINTS = 20000
-DEFAULT_MIN_ATOM_AREA = 1e-5
 
 
 @dataclass

@@ -10,11 +10,15 @@ examples:
   # fine-tune the shipped model on your own labelled PLY/GLB files
   s2am3d-train decoder --user-dir my_parts/ --init models/s2am3d-small.safetensors --steps 300 --out runs/ft
   # stop cleanly after 20 minutes; continue an interrupted run exactly
-  s2am3d-train encoder --procedural 2000 --steps 5000 --max-minutes 20 --out runs/enc
-  s2am3d-train encoder --procedural 2000 --steps 5000 --out runs/enc --resume
+  s2am3d-train encoder --procedural 2000 --steps 100000 --max-minutes 20 --out runs/enc
+  s2am3d-train encoder --procedural 2000 --steps 100000 --max-minutes 20 --out runs/enc --resume
+  # the shipped model's recipe: models/train_small.sh; one GPU in 8 minutes: models/train_gpu.sh
 
-Every run writes RUN_DIR/log.jsonl, RUN_DIR/last.safetensors + last_state.pt (resume) and, at the
-end, RUN_DIR/model.safetensors: a full S2AM3D model that s2am3d-segment / PartPredictor load.
+With --max-minutes the learning-rate schedule spans the wall-clock budget (or --steps, whichever
+ends first), so a budgeted run ends annealed. Every run writes RUN_DIR/log.jsonl, RUN_DIR/checkpoint.pt
+(weights, optimiser and step in one file, written atomically: --resume) and, at the end,
+RUN_DIR/model.safetensors: a full S2AM3D model that s2am3d-segment / PartPredictor load.
+Defaults live in s2am3d_core/train/config.py (TrainConfig).
 Training always runs on uncorrected logits; after a decoder run, fit the mask-size correction on
 validation shapes (not your test shapes) with
   s2am3d-calibrate runs/ft/model.safetensors --out runs/ft/calibrated.safetensors --data my_shards/
@@ -22,113 +26,119 @@ validation shapes (not your test shapes) with
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from ..errors import S2AM3DError
-from ..eval.cliutil import UsageError, check_min, check_points, check_seed, fail
+from ..eval.cliutil import UsageError, check_points, check_seed, fail
+from .config import TrainConfig, field_help
+
+MODEL_CONFIGS = ["cpu-small", "cpu-base", "gpu-base", "paper", "test-tiny"]
+ENCODER_ONLY = ("tau", "contrast_points", "level_mode", "hard_negative_weight", "hard_negative_radius",
+                "augment", "sam_checkpoint", "sam_model", "sam_views")
+DECODER_ONLY = ("encoder", "scale_dropout", "max_pos", "max_neg", "size_power", "hard_negative_prob")
+GROUPS = {
+    "model and run": ("config", "init", "out", "resume", "device", "seed", "threads", "quiet"),
+    "data": ("points", "realism", "data_workers"),
+    "optimisation": ("steps", "max_minutes", "batch_size", "lr", "weight_decay", "warmup", "min_lr_frac",
+                     "grad_clip", "eval_every", "save_every", "log_every"),
+}
+METAVARS = {"init": "WEIGHTS", "out": "RUN_DIR", "encoder": "RUN_or_WEIGHTS", "sam_checkpoint": "PATH"}
+
+
+def _add(group, name: str, helps: dict[str, str]) -> None:
+    """One TrainConfig field -> one option with the dataclass default."""
+    f = {x.name: x for x in dataclasses.fields(TrainConfig)}[name]
+    default = f.default
+    flag = "--" + name.replace("_", "-")
+    text = helps.get(name, "")
+    if name == "augment":
+        group.add_argument("--no-augment", dest="augment", action="store_false", help="no " + text)
+    elif isinstance(default, bool):
+        group.add_argument(flag, action="store_true", help=text)
+    elif name == "config":
+        group.add_argument(flag, choices=MODEL_CONFIGS, default=None, help=text)
+    elif name == "level_mode":
+        group.add_argument(flag, choices=["mean", "random"], default=default, help=text)
+    elif name == "threads":
+        group.add_argument(flag, "--num-workers", dest="threads", type=int, default=default, help=text)
+    else:
+        kind = {"max_minutes": float, "batch_size": int, "init": str, "encoder": str, "sam_checkpoint": str,
+                "out": str}.get(name, type(default))
+        group.add_argument(flag, type=kind, default=default, metavar=METAVARS.get(name),
+                           required=name == "out",
+                           help=text + (f" (default {default})" if default is not None and name != "out" else ""))
 
 
 def build_parser() -> argparse.ArgumentParser:
+    helps = field_help()
     ap = argparse.ArgumentParser(prog="s2am3d-train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="stage", required=True, metavar="{encoder,decoder}")
     common = argparse.ArgumentParser(add_help=False)
-    src = common.add_argument_group("data (one of)").add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", metavar="DIR", help="shard folder from `s2am3d-data build`")
-    src.add_argument("--procedural", type=int, metavar="N", help="generate N procedural objects (cached in the user cache folder)")
-    src.add_argument("--user-dir", metavar="DIR", help="folder of your labelled PLY/GLB files (fine-tuning)")
-    g = common.add_argument_group("model and run")
-    g.add_argument("--config", choices=["cpu-small", "gpu-base", "paper", "test-tiny"], default=None,
-                   help="model size for a fresh model (default cpu-small; checkpoints carry their own)")
-    g.add_argument("--init", metavar="WEIGHTS", help="start from a full model checkpoint (fine-tuning)")
-    g.add_argument("--out", metavar="RUN_DIR", required=True, help="run folder (log, checkpoints, model)")
-    g.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR exactly where it stopped")
-    g.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--num-workers", type=int, default=0, help="CPU threads for torch (0 = torch default)")
-    g.add_argument("--quiet", action="store_true", help="no progress bar")
-    o = common.add_argument_group("optimisation")
-    o.add_argument("--steps", type=int, default=2000, help="optimizer steps (the cosine schedule spans them)")
-    o.add_argument("--max-minutes", type=float, default=None, help="stop and save cleanly after this wall time")
-    o.add_argument("--stop-at", type=int, default=None, help=argparse.SUPPRESS)  # split a run (tests)
-    o.add_argument("--batch-size", type=int, default=8)
-    o.add_argument("--points", type=int, default=2048, help="points per object")
-    o.add_argument("--lr", type=float, default=1e-3)
-    o.add_argument("--weight-decay", type=float, default=0.01)
-    o.add_argument("--warmup", type=float, default=0.05, help="warmup, as a fraction of --steps")
-    o.add_argument("--grad-clip", type=float, default=1.0)
-    o.add_argument("--eval-every", type=int, default=500, help="evaluate on held-out objects every N steps (0 = end only)")
-    o.add_argument("--save-every", type=int, default=250, help="write last.safetensors/last_state.pt every N steps")
-    o.add_argument("--log-every", type=int, default=10)
-
+    src = common.add_argument_group("data source (one of)").add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", metavar="DIR", help=helps.get("data"))
+    src.add_argument("--procedural", type=int, metavar="N", help=helps.get("procedural"))
+    src.add_argument("--user-dir", metavar="DIR", help=helps.get("user_dir"))
+    for title, names in GROUPS.items():
+        g = common.add_argument_group(title)
+        for name in names:
+            _add(g, name, helps)
+    common.add_argument("--stop-at", type=int, default=None, help=argparse.SUPPRESS)  # split a run (tests)
     enc = sub.add_parser("encoder", parents=[common], help="stage 1: contrastive encoder training",
-                         description="Stage 1: intra-instance contrastive training of the point encoder.",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    enc.add_argument("--tau", type=float, default=0.07, help="contrastive temperature")
-    enc.add_argument("--contrast-points", type=int, default=512, help="points per object in the loss")
-    enc.add_argument("--level-mode", choices=["mean", "random"], default="mean",
-                     help="average the loss over hierarchy levels, or one random level per object")
-    enc.add_argument("--no-augment", dest="augment", action="store_false", help="no rotation/scale/jitter")
-    enc.add_argument("--sam-checkpoint", metavar="PATH", help="segment-anything checkpoint: add multiview SAM distillation")
-    enc.add_argument("--sam-model", default="vit_b", help="segment-anything model type of the checkpoint")
-    enc.add_argument("--sam-views", type=int, default=4, help="rendered views per object for SAM")
-
+                         description="Stage 1: intra-instance contrastive training of the point encoder.")
+    g = enc.add_argument_group("stage 1")
+    for name in ENCODER_ONLY:
+        _add(g, name, helps)
     dec = sub.add_parser("decoder", parents=[common], help="stage 2: prompt decoder training (encoder frozen)",
-                         description="Stage 2: train the scale-aware decoder on click prompts; the encoder is frozen.",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    dec.add_argument("--encoder", metavar="RUN_or_WEIGHTS", help="stage-1 run folder or weights with the encoder")
-    dec.add_argument("--scale-dropout", type=float, default=0.2, help="probability of training with 'no scale'")
-    dec.add_argument("--max-pos", type=int, default=3, help="max positive clicks per prompt")
-    dec.add_argument("--max-neg", type=int, default=2, help="max negative clicks per prompt")
+                         description="Stage 2: train the scale-aware decoder on click prompts; the encoder is frozen.")
+    g = dec.add_argument_group("stage 2")
+    for name in DECODER_ONLY:
+        _add(g, name, helps)
     return ap
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    """Parse and complete the arguments (stage-specific options get their defaults on both stages)."""
-    args = build_parser().parse_args(argv)
-    args.threads = args.num_workers
-    for k in ("tau", "contrast_points", "level_mode", "sam_checkpoint"):
-        if not hasattr(args, k):
-            setattr(args, k, {"tau": 0.07, "contrast_points": 512, "level_mode": "mean"}.get(k))
-    args.augment = getattr(args, "augment", False)
-    return args
+def parse_config(argv=None) -> TrainConfig:
+    """Command line -> TrainConfig (fields of the other stage keep their defaults)."""
+    ns = vars(build_parser().parse_args(argv))
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in ns.items() if k in names})
 
 
-def _check_run_outputs(args) -> None:
+def _check_run_outputs(cfg) -> None:
     """The run folder's files must not be (or hold) the run's inputs (e.g. --init RUN/model.safetensors)."""
     from pathlib import Path
 
     from ..io.outputs import OutDir, OutFile, check_outputs
 
-    out = Path(args.out)
-    check_outputs({"--data": args.data, "--user-dir": args.user_dir, "--init": args.init,
-                   "--encoder": getattr(args, "encoder", None)},
+    out = Path(cfg.out)
+    check_outputs({"--data": cfg.data, "--user-dir": cfg.user_dir, "--init": cfg.init,
+                   "--encoder": getattr(cfg, "encoder", None)},
                   files=[OutFile("--out", out / n) for n in ("last.safetensors", "last_state.pt",
                                                               "model.safetensors", "log.jsonl")],
                   dirs=[OutDir("--out", out, replaced=False)])
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    cfg = parse_config(argv)
     try:
-        for name in ("steps", "batch_size", "points", "procedural"):
-            check_min(f"--{name.replace('_', '-')}", getattr(args, name))
-        check_seed(args.seed)  # (--num-workers 0 = torch's default threads, so no check_common here)
-        check_points(args.points)
-        _check_run_outputs(args)
-    except (UsageError, S2AM3DError) as exc:
+        cfg = cfg.resolved()
+        check_seed(cfg.seed)
+        check_points(cfg.points)
+        _check_run_outputs(cfg)
+    except (ValueError, UsageError) as exc:  # OutputError is a ValueError too
         return fail(str(exc))
+    from . import dist
     from .trainer import run
     try:
-        run(args)
+        run(cfg)
     except (S2AM3DError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; continue with --resume", file=sys.stderr)
+        print(f"interrupted; continue with --resume --out {cfg.out}", file=sys.stderr)
         return 130
     finally:
-        from . import dist
         dist.cleanup()
     return 0
 

@@ -1,112 +1,97 @@
 """Training data for s2am3d-train: lists of PartPoints, augmentation and batching.
 
-Sources: shards written by ``s2am3d-data build`` (``--data``), procedural objects generated on the
-fly and cached in the user cache folder (``--procedural N``), or a folder of the user's labelled PLY/GLB
-files (``--user-dir``). Objects are split into train/eval by a stable hash of their name.
+Sources: shards written by ``s2am3d-data build`` (``--data``), procedural objects generated (in
+several processes with ``--data-workers``) and cached in the user cache folder (``--procedural N``), or a
+folder of the user's labelled PLY/GLB files (``--user-dir``). Objects are split into train/eval by
+:func:`s2am3d_core.data.shards.split_of` of their name. Prompts come from
+:mod:`s2am3d_core.data.prompts`, the one sampler of training, fine-tuning and evaluation.
 """
 from __future__ import annotations
 
 import hashlib
-import zlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
+from ..data import procedural
+from ..data.realism import random_rotation, realistic_points
+from ..data.sampling import mesh_to_points, to_points
+from ..data.shards import ShardDataset, available_splits, split_of
 from ..data.types import PartMesh, PartPoints
+from ..data.user import load_folder
 from ..errors import InputError
 from ..geometry import normalize_points
+from ..io.atomic import atomic_path
+
+__all__ = ["split_of", "user_points", "user_meshes", "procedural_points", "load_datasets", "fit_points",
+           "augment", "level_stack", "data_fingerprint"]
 
 
-# ----------------------------------------------------------------------------- helpers from data/
-def mesh_to_points(mesh: PartMesh, n: int, seed: int) -> PartPoints:
-    try:
-        from ..data.sampling import mesh_to_points as m2p
-    except ImportError:  # data/sampling.py not there yet: same thing via io.sample_surface
-        from .recipe_small import to_points
-        return to_points(mesh, n, seed)
-    return m2p(mesh, n, seed=seed)
-
-
-def user_points(item, n: int, seed: int) -> PartPoints:
+def user_points(item: PartMesh | PartPoints, n: int, seed: int) -> PartPoints:
     """A user's PartMesh (sampled) or PartPoints (resampled) -> PartPoints with n points."""
-    if isinstance(item, PartPoints):
-        from ..data.sampling import to_points
-        return to_points(item, n, seed=seed)
-    return mesh_to_points(item, n, seed)
+    return to_points(item, n, seed=seed)
 
 
-def split_of(name: str, eval_fraction: float = 0.1) -> str:
-    try:
-        from ..data.shards import split_of as so
-    except ImportError:
-        return "eval" if zlib.crc32(name.encode()) % 10_000 < eval_fraction * 10_000 else "train"
-    return so(name, eval_fraction)
+def user_meshes(folder: Path) -> list[PartMesh | PartPoints]:
+    """Every labelled file of ``folder`` (InputError when there is none)."""
+    items = load_folder(folder, progress=False)
+    if not items:
+        raise InputError(f"--user-dir {folder}: no labelled files found")
+    return items
 
 
-def sample_prompt(labels: np.ndarray, rng: np.random.Generator, max_pos: int = 3, max_neg: int = 2):
-    """-> (click_idx (K,), click_label (K,), scale float, target (N,) bool) via data.prompts when present."""
-    try:
-        from ..data.prompts import sample_prompt as sp
-    except ImportError:
-        from .recipe_small import sample_prompt as fallback
-        return fallback(labels, rng, max_pos=max_pos, max_neg=max_neg)
-    p = sp(labels, rng, max_pos=max_pos, max_neg=max_neg)
-    return (np.asarray(p.click_idx, np.int64), np.asarray(p.click_label, np.int64), float(p.scale),
-            np.asarray(p.target, bool))
+# ----------------------------------------------------------------------------- procedural
+def procedural_item(i: int, points: int, seed: int, realism: float) -> PartPoints:
+    """Procedural object ``seed + i`` sampled to ``points`` points; with probability ``realism`` it is
+    rotated (any up axis), unevenly sampled and noisy (:func:`s2am3d_core.data.realism.realistic_points`)."""
+    cats = procedural.CATEGORIES
+    mesh = procedural.generate(cats[i % len(cats)], seed + i)
+    rng = np.random.default_rng([seed, i, 7])
+    if rng.random() < realism:
+        return realistic_points(mesh_to_points(mesh, 2 * points, seed=seed + i), points, rng)
+    return mesh_to_points(mesh, points, seed=seed + i)
 
 
-def collate_prompts(prompts, k: int | None = None):
-    """List of prompts -> click_idx (B,K), click_label (B,K) (-1 = padding), scale (B,), target (B,N)."""
-    k = k or max(len(p[0]) for p in prompts)
-    idx = torch.zeros(len(prompts), k, dtype=torch.long)
-    lab = torch.full((len(prompts), k), -1, dtype=torch.long)
-    for i, (ci, cl, _, _) in enumerate(prompts):
-        idx[i, : len(ci)] = torch.from_numpy(ci[:k])
-        lab[i, : len(cl)] = torch.from_numpy(cl[:k])
-    scale = torch.tensor([p[2] for p in prompts], dtype=torch.float32)
-    target = torch.from_numpy(np.stack([p[3] for p in prompts])).float()
-    return idx, lab, scale, target
+def _item_args(a: tuple) -> PartPoints:
+    return procedural_item(*a)
 
 
-# ----------------------------------------------------------------------------- sources
-def _from_shards(root: Path) -> tuple[list[PartPoints], list[PartPoints]]:
-    try:
-        from ..data.shards import ShardDataset
-    except ImportError as exc:
-        raise InputError("--data needs s2am3d_core.data.shards, which is not installed in this checkout") from exc
-    from ..data.shards import available_splits
-    splits = available_splits(root)
-    if "train" not in splits:
-        raise InputError(f"--data {root}: no train split (index_train.json); build it with `s2am3d-data build`")
-
-    def items(split):
-        ds = ShardDataset(root, split)
-        return [ds[i] for i in range(len(ds))]
-    return items("train"), items("eval") if "eval" in splits else []
+PROCEDURAL_FORMAT = "s2am3d-procedural/2"
 
 
-PROCEDURAL_FORMAT = "s2am3d-procedural/1"
-
-
-def procedural_points(n: int, points: int, seed: int = 0, cache_dir: str | Path | None = None) -> list[PartPoints]:
-    """``n`` procedural objects as PartPoints, cached as an .npz in the user cache folder
-    (same n/points/seed = reuse; a bad cache file is deleted and rebuilt, a failed write is a warning)."""
+def procedural_points(n: int, points: int, seed: int = 0, realism: float = 0.0, workers: int = 1,
+                      cache_dir: str | Path | None = None, progress: bool = True) -> list[PartPoints]:
+    """``n`` procedural objects as PartPoints, generated by ``workers`` processes and cached as an .npz in
+    the user cache folder (``$S2AM3D_TRAIN_CACHE`` or :func:`s2am3d_core.cache.procedural_cache_dir`;
+    same n / points / seed / realism = reuse). A bad cache file is deleted and rebuilt; a failed write
+    is a warning."""
     from ..cache import procedural_cache_dir
-    from ..data import procedural
-    cache = Path(cache_dir or procedural_cache_dir()) / f"n{n}-p{points}-s{seed}.npz"
+
+    root = Path(cache_dir or os.environ.get("S2AM3D_TRAIN_CACHE") or procedural_cache_dir())
+    cache = root / f"n{n}-p{points}-s{seed}-r{realism:g}-v2.npz"
     items = _read_procedural_cache(cache, n, points)
     if items is not None:
         return items
-    items = [mesh_to_points(m, points, seed=seed + i) for i, m in
-             enumerate(tqdm(procedural.generate_many(n, seed=seed), total=n, desc="procedural", leave=False))]
+    jobs = [(i, points, seed, realism) for i in range(n)]
+    bar = dict(total=n, desc="procedural objects", leave=False, disable=not progress)
+    if workers > 1 and n > 1:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as ex:
+            items = list(tqdm(ex.map(_item_args, jobs, chunksize=max(1, min(64, n // (4 * workers)))), **bar))
+    else:
+        items = [procedural_item(*a) for a in tqdm(jobs, **bar)]
     _write_procedural_cache(cache, items)
     return items
 
 
 def _read_procedural_cache(path: Path, n: int, points: int) -> list[PartPoints] | None:
-    """The cached objects, or None (a missing, foreign, truncated or malformed file: deleted)."""
+    """The cached objects, or None (a missing, foreign, truncated or malformed file: deleted, with a warning).
+
+    Checked: the format version, the keys, shapes and dtypes, finite points in the normalised range,
+    labels >= -1."""
     from ..cache import check_arrays, warn
     if not path.is_file():
         return None
@@ -121,8 +106,8 @@ def _read_procedural_cache(path: Path, n: int, points: int) -> list[PartPoints] 
         if problem is None:
             bad = [i for i in range(n) if arrays[f"labels{i}"].size and arrays[f"labels{i}"].min() < -1]
             problem = f"labels{bad[0]} holds ids below -1" if bad else None
-        if problem is None and np.abs(arrays["points"]).max() > 1.0 + 1e-3:
-            problem = "points are not normalised to [-1, 1]"
+        if problem is None and np.abs(arrays["points"]).max() > 4.0:
+            problem = "points are not normalised"
     except Exception as exc:  # noqa: BLE001 - an unreadable cache file is rebuilt, never fatal
         problem = f"unreadable ({type(exc).__name__}: {exc})"
     if problem is not None:
@@ -138,56 +123,48 @@ def _read_procedural_cache(path: Path, n: int, points: int) -> list[PartPoints] 
 
 def _write_procedural_cache(path: Path, items: list[PartPoints]) -> None:
     from ..cache import warn, write_failure
-    from ..io.atomic import atomic_path
     try:
         with atomic_path(path, fsync=False) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, format=np.array(PROCEDURAL_FORMAT), points=np.stack([it.points for it in items]),
                          names=np.array([it.name for it in items]), cats=np.array([it.category for it in items]),
-                         **{f"labels{i}": it.labels for i, it in enumerate(items)})
-    except Exception as exc:  # noqa: BLE001 - the cache is optional
+                         **{f"labels{i}": it.labels.astype(np.int32) for i, it in enumerate(items)})
+    except Exception as exc:  # noqa: BLE001 - a cache is a convenience: go on without it
         warn(f"procedural cache: could not write {path} ({write_failure(exc)}); continuing without the cache")
 
 
-def user_meshes(folder: Path) -> list:
-    try:
-        from ..data.user import load_folder
-    except ImportError:  # data/user.py not there yet: our own labelled PLY files only
-        from ..io import read_labelled_ply
-        files = sorted(folder.glob("*.ply"))
-        if not files:
-            raise InputError(f"{folder}: no labelled .ply files found")
-        meshes = []
-        for f in files:
-            v, faces, lab = read_labelled_ply(f)
-            if faces is None:
-                raise InputError(f"{f}: labelled point clouds need s2am3d_core.data.user (not installed)")
-            meshes.append(PartMesh(v.astype(np.float32), faces.astype(np.int64), lab[None].astype(np.int64), f.stem))
-        return meshes
-    items = load_folder(folder, progress=False)
-    if not items:
-        raise InputError(f"--user-dir {folder}: no labelled files found")
-    return items
+# ----------------------------------------------------------------------------- sources
+def _from_shards(root: Path) -> tuple[list[PartPoints], list[PartPoints]]:
+    splits = available_splits(root)
+    if "train" not in splits:
+        raise InputError(f"--data {root}: no train split (index_train.json); build it with `s2am3d-data build`")
+
+    def items(split):
+        ds = ShardDataset(root, split)
+        return [ds[i] for i in range(len(ds))]
+    return items("train"), items("eval") if "eval" in splits else []
 
 
-def load_datasets(args) -> tuple[list[PartPoints], list[PartPoints], str]:
-    """From the CLI args -> (train items, eval items, description of the data)."""
-    if args.data:
-        root = Path(args.data)
+def load_datasets(cfg) -> tuple[list[PartPoints], list[PartPoints], str]:
+    """From a resolved :class:`~s2am3d_core.train.config.TrainConfig` -> (train items, eval items, description)."""
+    if cfg.data:
+        root = Path(cfg.data)
         if not root.is_dir():
             raise InputError(f"--data {root}: not a folder")
         train, held = _from_shards(root)
         desc = f"shards:{root}"
     else:
-        if args.user_dir:
-            folder = Path(args.user_dir)
+        if cfg.user_dir:
+            folder = Path(cfg.user_dir)
             if not folder.is_dir():
                 raise InputError(f"--user-dir {folder}: not a folder")
-            items = [user_points(m, args.points, seed=args.seed + i) for i, m in enumerate(user_meshes(folder))]
+            items = [user_points(m, cfg.points, seed=cfg.seed + i) for i, m in enumerate(user_meshes(folder))]
             desc = f"user:{folder} ({len(items)} objects)"
         else:
-            items = procedural_points(args.procedural, args.points, seed=args.seed)
-            desc = f"procedural:{args.procedural} objects x {args.points} points (seed {args.seed})"
+            items = procedural_points(cfg.procedural, cfg.points, seed=cfg.seed, realism=cfg.realism,
+                                      workers=cfg.data_workers, progress=not cfg.quiet)
+            desc = (f"procedural:{cfg.procedural} objects x {cfg.points} points (seed {cfg.seed}, "
+                    f"realism {cfg.realism:g})")
         train = [it for it in items if split_of(it.name) == "train"]
         held = [it for it in items if split_of(it.name) == "eval"]
     if not train and not held:
@@ -210,11 +187,9 @@ def fit_points(item: PartPoints, n: int, rng: np.random.Generator) -> tuple[np.n
 
 
 def augment(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random rotation about the up (z) axis, anisotropic scale 0.8-1.2, small jitter, renormalised."""
-    t = rng.uniform(0, 2 * np.pi)
-    c, s = np.cos(t), np.sin(t)
-    rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]], np.float32)
-    p = points @ rot.T * rng.uniform(0.8, 1.2, size=3).astype(np.float32)
+    """Random rotation (z-up, Y-up or any, see :func:`random_rotation`), anisotropic scale 0.8-1.2,
+    small jitter, renormalised."""
+    p = points @ random_rotation(rng).T.astype(np.float32) * rng.uniform(0.8, 1.2, size=3).astype(np.float32)
     p = p + np.clip(rng.normal(0, 0.005, p.shape), -0.02, 0.02).astype(np.float32)
     return normalize_points(p.astype(np.float32))[0]
 

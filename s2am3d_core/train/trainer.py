@@ -1,23 +1,28 @@
-"""The two training stages of S2AM3D in one loop (nanoGPT style).
+"""The two training stages of S2AM3D in one loop (nanoGPT style); defaults in :class:`.config.TrainConfig`.
 
-Stage 1 ("encoder"): intra-instance contrastive loss (tau 0.07) on the part labels. The loss is
-averaged over all hierarchy levels of each object (``--level-mode mean``, default), so two points
-in the same fine part are pulled together by every level and points that only share a coarse part
-by fewer: feature distance then reflects how deep in the hierarchy two points separate.
-``--level-mode random`` instead uses one random level per object and step. Light augmentation
-(rotation about z, anisotropic scale 0.8-1.2, jitter, renormalised). Optional SAM distillation.
+Stage 1 ("encoder"): intra-instance contrastive loss (tau 0.07) on the part labels, averaged over
+the hierarchy levels of each object (``level_mode="mean"``) or one random level per object
+(``"random"``). Negatives from an adjacent part (closer than ``hard_negative_radius``) weigh
+``1 + hard_negative_weight`` in the denominator: distance alone cannot separate them, so the
+features must. Augmentation: any orientation (z-up, Y-up or random), anisotropic scale, jitter.
+Optional SAM distillation.
 
 Stage 2 ("decoder"): the encoder is frozen (its features are computed once per object), the
-decoder learns from sampled click prompts with the true part scale, replaced by NaN ("no scale")
-with probability ``--scale-dropout``; loss = weighted BCE + Dice. Eval: mean IoU of one-click
-prompts on held-out objects, with and without the scale, next to the whole-object baseline.
+decoder learns from click prompts of :func:`s2am3d_core.data.prompts.sample_prompt` (every part
+alike by default; clicks anywhere on the part; negative clicks mostly on sibling parts) with the
+true part scale, replaced by NaN ("no scale") with probability ``scale_dropout``; loss = weighted
+BCE + Dice. Eval: one-click IoU on held-out objects with and without the scale, the top-k IoU
+(k = true part size) and the ball baseline (the k points nearest the click).
 
-Both: AdamW, linear warmup + cosine decay over ``--steps``, grad clipping, bf16 autocast on CUDA,
-DDP under torchrun, resumable checkpoints (RUN_DIR/last.safetensors + last_state.pt), optional
-wall-clock limit (``--max-minutes``) after which the run saves and stops cleanly.
+Both: AdamW, linear warmup + cosine decay over the schedule, grad clipping, bf16 autocast on CUDA,
+DDP under torchrun. The schedule spans ``steps`` or, with ``max_minutes``, the wall-clock budget,
+whichever ends first, and the run saves and stops cleanly at its end. Resumable: RUN_DIR/checkpoint.pt
+holds the weights, the optimiser, the step, the elapsed time and the RNG states in one file,
+written atomically, so a crash can never leave weights and optimiser state of different steps.
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import sys
@@ -30,15 +35,19 @@ import torch
 from tqdm import tqdm
 
 from . import dist
-from .data import (augment, collate_prompts, fit_points, level_stack, load_datasets,
-                   sample_prompt)
+from .config import TrainConfig
+from .data import augment, fit_points, level_stack, load_datasets, user_meshes
 from ..checkpoint import load_model, load_state_strict, save_model
-from ..config import get_config
+from ..config import ModelConfig, get_config
+from ..data import procedural
+from ..data.prompts import collate_prompts, sample_prompt
 from ..data.types import PartPoints
 from ..device import pick_device
 from ..errors import CheckpointError, InputError
 from ..io.atomic import atomic_path
 from ..modeling import S2AM3D, contrastive_loss, mask_loss
+
+CHECKPOINT = "checkpoint.pt"
 
 
 # ----------------------------------------------------------------------------- model
@@ -46,26 +55,26 @@ def weights_path(p: str | Path) -> Path:
     """A run folder (-> its model.safetensors) or a weights file."""
     p = Path(p)
     if p.is_dir():
-        for name in ("model.safetensors", "last.safetensors"):
-            if (p / name).is_file():
-                return p / name
-        raise CheckpointError(f"{p}: run folder has no model.safetensors or last.safetensors")
+        if (p / "model.safetensors").is_file():
+            return p / "model.safetensors"
+        raise CheckpointError(f"{p}: run folder has no model.safetensors (an unfinished run: continue it with "
+                              f"--resume --out {p})")
     return p
 
 
-def build_model(args) -> S2AM3D:
-    """--encoder / --init / --config -> the model to train (checkpoint configs win over --config)."""
-    if args.stage == "decoder" and getattr(args, "encoder", None):
-        model = load_model(weights_path(args.encoder))
-        if args.init:  # decoder starts from --init, encoder from --encoder
-            init = load_model(weights_path(args.init))
-            load_state_strict(model.decoder, init.decoder.state_dict(), f"{args.init} (decoder)")
-    elif args.init:
-        model = load_model(weights_path(args.init))
-    elif args.stage == "decoder":
+def build_model(cfg) -> S2AM3D:
+    """encoder / init / config -> the model to train (checkpoint configs win over ``config``)."""
+    if cfg.stage == "decoder" and getattr(cfg, "encoder", None):
+        model = load_model(weights_path(cfg.encoder))
+        if cfg.init:  # decoder starts from init, encoder from encoder
+            init = load_model(weights_path(cfg.init))
+            load_state_strict(model.decoder, init.decoder.state_dict(), f"{cfg.init} (decoder)")
+    elif cfg.init:
+        model = load_model(weights_path(cfg.init))
+    elif cfg.stage == "decoder":
         raise InputError("decoder needs a trained encoder: pass --encoder RUN_DIR_or_WEIGHTS (or --init WEIGHTS)")
     else:
-        model = S2AM3D(get_config(args.config or "cpu-small"))
+        model = S2AM3D(get_config(cfg.config or "cpu-small"))
     return drop_calibration(model)
 
 
@@ -78,65 +87,109 @@ def drop_calibration(model: S2AM3D) -> S2AM3D:
     return model
 
 
-def lr_factor(step: int, warmup: int, total: int) -> float:
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+def lr_factor(progress: float, warmup: float, min_frac: float = 0.05) -> float:
+    """Learning-rate factor at ``progress`` in [0, 1] of the schedule: linear warmup, then cosine to ``min_frac``."""
+    if progress < warmup:
+        return max(progress / warmup, 1e-3)
+    t = min(1.0, (progress - warmup) / max(1e-9, 1 - warmup))
+    return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def progress_of(step: int, elapsed_s: float, cfg: TrainConfig) -> float:
+    """Fraction of the schedule done: steps, or the wall-clock budget when that ends first."""
+    p = step / cfg.steps
+    if cfg.max_minutes:
+        p = max(p, elapsed_s / (cfg.max_minutes * 60))
+    return min(1.0, p)
 
 
 # ----------------------------------------------------------------------------- batches
-def encoder_batch(items, rng, args):
+def encoder_batch(items, rng, cfg: TrainConfig):
+    """-> points (B, N, 3), labels (L, B, N)."""
     pts, labs = [], []
-    for i in rng.integers(len(items), size=args.batch_size):
+    for i in rng.integers(len(items), size=cfg.batch_size):
         it = items[i]
         if getattr(it, "sam", None) is not None:  # SAM views = extra label levels
             it = PartPoints(it.points, np.concatenate([it.labels, it.sam]), it.name)
-        p, lab = fit_points(it, args.points, rng)
-        pts.append(augment(p, rng) if args.augment else p)
-        labs.append(lab[rng.integers(len(lab))][None] if args.level_mode == "random" else lab)
+        p, lab = fit_points(it, cfg.points, rng)
+        pts.append(augment(p, rng) if cfg.augment else p)
+        labs.append(lab[rng.integers(len(lab))][None] if cfg.level_mode == "random" else lab)
     return torch.from_numpy(np.stack(pts)), torch.from_numpy(level_stack(labs))
 
 
-def decoder_batch(items, feats, rng, args):
-    which = rng.integers(len(items), size=args.batch_size)
-    prompts = [sample_prompt(items[i].labels, rng, max_pos=args.max_pos, max_neg=args.max_neg) for i in which]
-    idx, lab, scale, target = collate_prompts(prompts, args.max_pos + args.max_neg)
-    drop = torch.from_numpy(rng.random(len(which)) < args.scale_dropout)
-    scale = torch.where(drop, torch.full_like(scale, float("nan")), scale)
+def prompt_kwargs(cfg: TrainConfig) -> dict:
+    return {"max_pos": cfg.max_pos, "max_neg": cfg.max_neg, "size_power": cfg.size_power,
+            "hard_negative_prob": cfg.hard_negative_prob}
+
+
+def decoder_batch(items, feats, rng, cfg: TrainConfig):
+    which = rng.integers(len(items), size=cfg.batch_size)
+    b = collate_prompts([sample_prompt(items[i].labels, rng, **prompt_kwargs(cfg)) for i in which],
+                        cfg.max_pos + cfg.max_neg)
+    drop = torch.from_numpy(rng.random(len(which)) < cfg.scale_dropout)
+    scale = torch.where(drop, torch.full_like(b["scale"], float("nan")), b["scale"])
     pts = torch.from_numpy(np.stack([items[i].points for i in which]))
     f = torch.stack([feats[i] for i in which]).float()
-    return f, pts, idx, lab, scale, target
+    return f, pts, b["click_idx"], b["click_label"], scale, b["target"]
 
 
 @torch.no_grad()
-def encode_all(model: S2AM3D, items, device, desc="features") -> list[torch.Tensor]:
+def encode_all(model: S2AM3D, items, device, desc="features", batch: int | None = None) -> list[torch.Tensor]:
+    """Encoder features (float16; kept on the GPU when ``device`` is CUDA, else on the CPU) of every item;
+    items of equal size are encoded in batches (``batch``: default 32 on CUDA, 1 on the CPU)."""
     model.encoder.eval()
-    return [model.encode(torch.from_numpy(it.points)[None].to(device))[0].to("cpu", torch.float16)
-            for it in tqdm(items, desc=desc, leave=False, disable=len(items) < 20)]
+    cuda = torch.device(device).type == "cuda"
+    batch = batch or (32 if cuda else 1)
+    out: list[torch.Tensor] = []
+    bar = tqdm(total=len(items), desc=desc, leave=False, disable=len(items) < 20 or not sys.stderr.isatty())
+    i = 0
+    while i < len(items):
+        j = i + 1
+        while j < len(items) and j - i < batch and items[j].points.shape == items[i].points.shape:
+            j += 1
+        pts = torch.from_numpy(np.stack([it.points for it in items[i:j]])).to(device)
+        out.extend(model.encode(pts).to(pts.device if cuda else "cpu", torch.float16).unbind(0))
+        bar.update(j - i)
+        i = j
+    bar.close()
+    return out
+
+
+def _iou(pred: torch.Tensor, tgt: torch.Tensor) -> list[float]:
+    return ((pred & tgt).sum(1) / (pred | tgt).sum(1).clamp(min=1)).tolist()
 
 
 @torch.no_grad()
 def evaluate_decoder(model: S2AM3D, items, feats, device, prompts_per_object: int = 4, max_objects: int = 64) -> dict:
-    """Mean IoU of single positive-click prompts on held-out objects (fixed prompts, seed 123)."""
+    """Single positive-click prompts on held-out objects (fixed prompts, seed 123, every part alike):
+    mean IoU with and without the scale, of the top-k points by logit (k = true size), of the ball
+    baseline (the k points nearest the click) and of the whole object."""
     model.decoder.eval()
     rng = np.random.default_rng(123)
-    res = {"iou_scale": [], "iou_no_scale": [], "iou_whole_object": []}
+    res = {"iou_scale": [], "iou_no_scale": [], "iou_topk": [], "iou_ball": [], "iou_whole_object": []}
     for it, f in list(zip(items, feats))[:max_objects]:
-        prompts = [sample_prompt(it.labels, rng, max_pos=1, max_neg=0) for _ in range(prompts_per_object)]
-        idx, lab, scale, target = collate_prompts(prompts, 1)
+        prompts = [sample_prompt(it.labels, rng, max_pos=1, max_neg=0, size_power=0.0, whole_object_prob=0.0)
+                   for _ in range(prompts_per_object)]
+        b = collate_prompts(prompts, 1)
         k = len(prompts)
         pts = torch.from_numpy(it.points)[None].expand(k, -1, -1).to(device)
         fb = f[None].expand(k, -1, -1).float().to(device)
-        tgt = target.to(device) > 0
-        for key, s in (("iou_scale", scale), ("iou_no_scale", torch.full_like(scale, float("nan")))):
-            pred = model.decode(fb, pts, idx.to(device), lab.to(device), s.to(device)) > 0
-            res[key] += ((pred & tgt).sum(1) / (pred | tgt).sum(1).clamp(min=1)).tolist()
+        idx, lab, scale = b["click_idx"].to(device), b["click_label"].to(device), b["scale"].to(device)
+        tgt = b["target"].to(device) > 0
+        size = tgt.sum(1, keepdim=True)
+        logits = model.decode(fb, pts, idx, lab, scale).float()
+        res["iou_scale"] += _iou(logits > 0, tgt)
+        order = logits.argsort(1, descending=True).argsort(1)  # rank of every point
+        res["iou_topk"] += _iou(order < size, tgt)
+        d = (pts - pts[torch.arange(k), idx[:, 0]][:, None]).norm(dim=-1)
+        res["iou_ball"] += _iou(d.argsort(1).argsort(1) < size, tgt)
+        res["iou_no_scale"] += _iou(model.decode(fb, pts, idx, lab, torch.full_like(scale, float("nan"))) > 0, tgt)
         res["iou_whole_object"] += tgt.float().mean(1).tolist()
     return {k: round(float(np.mean(v)), 4) for k, v in res.items()}
 
 
 @torch.no_grad()
-def evaluate_encoder(model: S2AM3D, items, device, args, max_objects: int = 32) -> dict:
+def evaluate_encoder(model: S2AM3D, items, device, cfg: TrainConfig, max_objects: int = 32) -> dict:
     """Contrastive loss (mean over levels, no augmentation, fixed point subsets) on held-out objects."""
     model.encoder.eval()
     g = torch.Generator().manual_seed(0)
@@ -144,60 +197,80 @@ def evaluate_encoder(model: S2AM3D, items, device, args, max_objects: int = 32) 
     for it in items[:max_objects]:
         f = model.encode(torch.from_numpy(it.points)[None].to(device))
         for lab in it.labels:
-            losses.append(contrastive_loss(f.float().cpu(), torch.from_numpy(lab)[None], tau=args.tau,
-                                           max_points=args.contrast_points, generator=g).item())
+            losses.append(contrastive_loss(f.float().cpu(), torch.from_numpy(lab)[None], tau=cfg.tau,
+                                           max_points=cfg.contrast_points, generator=g).item())
     return {"eval_contrastive": round(float(np.mean(losses)), 4)}
 
 
 # ----------------------------------------------------------------------------- state
-def save_state(out: Path, model, opt, sched, step, rng, extra) -> None:
-    save_model(model, out / "last.safetensors", {"stage": extra["stage"], "step": str(step)})
-    state = {"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-             "torch_rng": torch.get_rng_state(), "np_rng": json.dumps(rng.bit_generator.state),
-             "stage": extra["stage"], "total_steps": extra["steps"]}
+def save_checkpoint(out: Path, model: S2AM3D, opt, step: int, elapsed_s: float, rng, cfg: TrainConfig) -> Path:
+    """Weights, optimiser, step, elapsed time and RNG states in ONE file, written atomically.
+
+    Raises:
+        CheckpointError: the file cannot be written (disk full, no permission); the previous
+            checkpoint is left intact.
+    """
+    state = {"format": "s2am3d-train/2", "stage": cfg.stage, "step": step, "elapsed_s": elapsed_s,
+             "model_config": model.config.to_json(),
+             "model": {k: v.detach().to("cpu") for k, v in model.state_dict().items()},
+             "optimizer": opt.state_dict(), "torch_rng": torch.get_rng_state(),
+             "np_rng": json.dumps(rng.bit_generator.state), "train_config": json.dumps(cfg.to_dict())}
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
-    with atomic_path(out / "last_state.pt") as tmp:
-        torch.save(state, tmp)
-
-
-def load_state(out: Path, model, opt, sched, rng, stage: str) -> int:
-    wp, sp = out / "last.safetensors", out / "last_state.pt"
-    if not (wp.is_file() and sp.is_file()):
-        raise CheckpointError(f"--resume: {out} has no last.safetensors + last_state.pt to resume from")
+    path = out / CHECKPOINT
     try:
-        state = torch.load(sp, map_location="cpu", weights_only=True)
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as exc:  # torch reports a full disk as RuntimeError
+        full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "No space" in str(exc)
+        why = "the disk is full" if full else str(exc)
+        raise CheckpointError(f"{path}: cannot write the training checkpoint ({why}); the previous checkpoint "
+                              f"is intact: free space and continue with --resume --out {out}") from exc
+    return path
+
+
+def load_checkpoint(out: Path, model: S2AM3D, opt, rng, stage: str) -> tuple[int, float]:
+    """Restore a :func:`save_checkpoint` file into model / optimiser / RNGs; returns (step, elapsed seconds)."""
+    path = out / CHECKPOINT
+    if not path.is_file():
+        raise CheckpointError(f"--resume: {out} has no {CHECKPOINT} to resume from")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"{sp}: unreadable training state ({exc})") from exc
+        raise CheckpointError(f"{path}: unreadable training checkpoint ({exc})") from exc
+    if not isinstance(state, dict) or state.get("format") != "s2am3d-train/2":
+        raise CheckpointError(f"{path}: not an s2am3d-train checkpoint")
     if state.get("stage") != stage:
         raise CheckpointError(f"--resume: {out} holds a {state.get('stage')!r} run, not {stage!r}")
-    load_state_strict(model, load_model(wp).state_dict(), str(wp))
+    if ModelConfig.from_json(state["model_config"]).to_json() != model.config.to_json():
+        raise CheckpointError(f"--resume: {path} was trained with another model config than the one built now")
+    load_state_strict(model, state["model"], str(path))
     opt.load_state_dict(state["optimizer"])
-    sched.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
     if "cuda_rng" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
     rng.bit_generator.state = json.loads(state["np_rng"])
-    return int(state["step"])
+    return int(state["step"]), float(state["elapsed_s"])
 
 
 # ----------------------------------------------------------------------------- loop
-def run(args) -> tuple[S2AM3D, dict]:
-    """Train one stage as described by the parsed CLI ``args``; returns (model, summary)."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rank, world, device = dist.setup(pick_device(args.device))
-    out = Path(args.out)
-    if args.resume and not (out / "last_state.pt").is_file():
-        raise CheckpointError(f"--resume: {out} has no last_state.pt to resume from")
-    torch.manual_seed(args.seed)                       # same init on every rank
-    model = build_model(args).to(device)
-    train, held, desc = load_datasets(args)
-    if args.stage == "encoder" and args.sam_checkpoint:
+def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
+    """Train one stage as described by ``cfg``; returns (model, summary)."""
+    cfg = cfg.resolved()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    rank, world, device = dist.setup(pick_device(cfg.device))
+    out = Path(cfg.out)
+    if cfg.resume and not (out / CHECKPOINT).is_file():
+        raise CheckpointError(f"--resume: {out} has no {CHECKPOINT} to resume from")
+    torch.manual_seed(cfg.seed)                        # same init on every rank
+    model = build_model(cfg).to(device)
+    train, held, desc = load_datasets(cfg)
+    if cfg.stage == "encoder" and cfg.sam_checkpoint:
         from .sam_distill import load_sam
-        attach_sam_labels(train, load_sam(args.sam_checkpoint, args.sam_model, str(device)), args)
-    torch.manual_seed(args.seed + rank)                # different point subsets per rank
-    rng = np.random.default_rng([args.seed, rank])
+        attach_sam_labels(train, load_sam(cfg.sam_checkpoint, cfg.sam_model, str(device)), cfg)
+    torch.manual_seed(cfg.seed + rank)                 # different point subsets per rank
+    rng = np.random.default_rng([cfg.seed, rank])
     log_f = None
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -208,69 +281,72 @@ def run(args) -> tuple[S2AM3D, dict]:
             log_f.write(json.dumps(rec) + "\n")
             log_f.flush()
 
-    trained = model.encoder if args.stage == "encoder" else model.decoder
-    frozen = model.decoder if args.stage == "encoder" else model.encoder
+    trained = model.encoder if cfg.stage == "encoder" else model.decoder
+    frozen = model.decoder if cfg.stage == "encoder" else model.encoder
     frozen.requires_grad_(False)
     feats = held_feats = None
-    if args.stage == "decoder":
+    if cfg.stage == "decoder":
         feats, held_feats = encode_all(model, train, device), encode_all(model, held, device, "eval features")
     net = dist.wrap(trained, device)
-    opt = torch.optim.AdamW(trained.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    warm = max(1, int(args.warmup * args.steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warm, args.steps))
-    step = load_state(out, model, opt, sched, rng, args.stage) if args.resume else 0
+    opt = torch.optim.AdamW(trained.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, elapsed0 = load_checkpoint(out, model, opt, rng, cfg.stage) if cfg.resume else (0, 0.0)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    evaluate = ((lambda: evaluate_encoder(model, held, device, args)) if args.stage == "encoder"
+    evaluate = ((lambda: evaluate_encoder(model, held, device, cfg)) if cfg.stage == "encoder"
                 else (lambda: evaluate_decoder(model, held, held_feats, device)))
     if rank == 0:
-        log({"event": "start", "stage": args.stage, "step": step, "steps": args.steps, "data": desc,
+        log({"event": "start", "stage": cfg.stage, "step": step, "steps": cfg.steps, "data": desc,
              "train_objects": len(train), "eval_objects": len(held), "world_size": world,
-             "device": str(device), "config": model.config.to_json()})
-    stop_at = min(args.steps, args.stop_at or args.steps)
+             "device": str(device), "config": model.config.to_json(), "train_config": cfg.to_dict()})
+    stop_at = min(cfg.steps, cfg.stop_at or cfg.steps)
     t0, last_eval, stopped = time.time(), {}, ""
-    bar = tqdm(total=args.steps, initial=step, desc=args.stage, disable=rank != 0 or args.quiet, unit="step")
+    elapsed = lambda: elapsed0 + time.time() - t0  # noqa: E731
+    bar = tqdm(total=cfg.steps, initial=step, desc=cfg.stage, disable=rank != 0 or cfg.quiet, unit="step")
     while step < stop_at:
-        if args.max_minutes and _time_up(t0, args.max_minutes, world):
-            stopped = f"time limit ({args.max_minutes} min)"
+        progress = progress_of(step, _shared_elapsed(elapsed(), world, device) if cfg.max_minutes else 0.0, cfg)
+        if progress >= 1.0:
+            stopped = f"time limit ({cfg.max_minutes} min)"
             break
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * lr_factor(progress, cfg.warmup, cfg.min_lr_frac)
         net.train()
         with amp:
-            if args.stage == "encoder":
-                pts, labels = encoder_batch(train, rng, args)
-                f = net(pts.to(device)).float()
-                loss = torch.stack([contrastive_loss(f, lab.to(device), tau=args.tau, max_points=args.contrast_points)
+            if cfg.stage == "encoder":
+                pts, labels = encoder_batch(train, rng, cfg)
+                pts = pts.to(device)
+                f = net(pts).float()
+                loss = torch.stack([contrastive_loss(f, lab.to(device), tau=cfg.tau, max_points=cfg.contrast_points,
+                                                     points=pts, hard_weight=cfg.hard_negative_weight,
+                                                     hard_radius=cfg.hard_negative_radius)
                                     for lab in labels]).mean()
             else:
-                f, pts, idx, lab, scale, target = (x.to(device) for x in decoder_batch(train, feats, rng, args))
+                f, pts, idx, lab, scale, target = (x.to(device) for x in decoder_batch(train, feats, rng, cfg))
                 loss = mask_loss(net(f, pts, idx, lab, scale).float(), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(trained.parameters(), args.grad_clip)
+        gnorm = torch.nn.utils.clip_grad_norm_(trained.parameters(), cfg.grad_clip)
         opt.step()
-        sched.step()
         step += 1
         bar.update()
         bar.set_postfix(loss=f"{loss.item():.3f}", **{k[4:]: v for k, v in last_eval.items() if k.startswith("iou_")})
-        if step % args.log_every == 0:
-            log({"step": step, "loss": round(loss.item(), 5), "lr": sched.get_last_lr()[0],
-                 "grad_norm": round(float(gnorm), 4), "elapsed_s": round(time.time() - t0, 1)})
-        if args.eval_every and step % args.eval_every == 0 and rank == 0:
+        if step % cfg.log_every == 0:
+            log({"step": step, "loss": round(loss.item(), 5), "lr": opt.param_groups[0]["lr"],
+                 "grad_norm": round(float(gnorm), 4), "elapsed_s": round(elapsed(), 1)})
+        if cfg.eval_every and step % cfg.eval_every == 0 and rank == 0:
             last_eval = evaluate()
             log({"step": step, "eval": last_eval})
             tqdm.write(f"step {step}: " + " ".join(f"{k}={v}" for k, v in last_eval.items()))
-        if args.save_every and step % args.save_every == 0 and rank == 0:
-            save_state(out, model, opt, sched, step, rng, {"stage": args.stage, "steps": args.steps})
+        if cfg.save_every and step % cfg.save_every == 0 and rank == 0:
+            save_checkpoint(out, model, opt, step, elapsed(), rng, cfg)
     bar.close()
-    wall = time.time() - t0
-    summary = {"stage": args.stage, "steps": step, "target_steps": args.steps, "wall_s": round(wall, 1),
+    summary = {"stage": cfg.stage, "steps": step, "target_steps": cfg.steps, "wall_s": round(elapsed(), 1),
                "data": desc, "train_objects": len(train), "eval_objects": len(held), "world_size": world,
-               "batch_size": args.batch_size, "points": args.points, "lr": args.lr, "stopped": stopped or "done"}
+               "batch_size": cfg.batch_size, "points": cfg.points, "lr": cfg.lr, "stopped": stopped or "done"}
     if rank == 0:
-        save_state(out, model, opt, sched, step, rng, {"stage": args.stage, "steps": args.steps})
+        save_checkpoint(out, model, opt, step, elapsed(), rng, cfg)
         summary["eval"] = evaluate()
         log({"event": "end", **summary})
-        meta = {"stage": args.stage, "steps": str(step), "data": desc, "eval": json.dumps(summary["eval"]),
-                "training": json.dumps(summary)}
+        meta = {"stage": cfg.stage, "steps": str(step), "data": desc, "eval": json.dumps(summary["eval"]),
+                "training": json.dumps(summary), "train_config": json.dumps(cfg.to_dict())}
         save_model(model, out / "model.safetensors", meta)
         log_f.close()
         print(json.dumps(summary))
@@ -278,23 +354,25 @@ def run(args) -> tuple[S2AM3D, dict]:
     return model, summary
 
 
-def _time_up(t0: float, minutes: float, world: int) -> bool:
-    up = torch.tensor([float(time.time() - t0 > minutes * 60)])
-    if world > 1:  # every rank stops at the same step (rank 0's clock decides)
-        torch.distributed.broadcast(up, 0)
-    return bool(up.item())
+def _shared_elapsed(seconds: float, world: int, device: torch.device) -> float:
+    """Rank 0's clock on every rank, so all ranks stop at the same step."""
+    if world <= 1:
+        return seconds
+    t = torch.tensor([seconds], dtype=torch.float64, device=device)
+    torch.distributed.broadcast(t, 0)
+    return float(t.item())
 
 
-def attach_sam_labels(items, mask_fn, args) -> None:
+def attach_sam_labels(items, mask_fn, cfg: TrainConfig) -> None:
     """Compute SAM pseudo labels (views, N) for every training object that has a mesh."""
     from .sam_distill import pseudo_labels
-    if args.data:
+    if cfg.data:
         raise InputError("--sam-checkpoint needs the meshes: use --procedural N or --user-dir DIR, not --data")
-    if args.user_dir:
-        from .data import user_meshes
-        meshes = {m.name: m for m in user_meshes(Path(args.user_dir)) if not isinstance(m, PartPoints)}
+    if cfg.procedural and cfg.realism > 0:
+        raise InputError("--sam-checkpoint maps views onto the meshes' own pose: use it with --realism 0")
+    if cfg.user_dir:
+        meshes = {m.name: m for m in user_meshes(Path(cfg.user_dir)) if not isinstance(m, PartPoints)}
     else:
-        from ..data import procedural
         meshes = {}
         for it in items:
             cat, seed = it.name.rsplit("_", 1)
@@ -303,4 +381,4 @@ def attach_sam_labels(items, mask_fn, args) -> None:
         mesh = meshes.get(it.name)
         if mesh is None:
             raise InputError(f"SAM distillation needs meshes; {it.name!r} is a point cloud")
-        it.sam = pseudo_labels(mesh.vertices, mesh.faces, it.points, mask_fn, views=args.sam_views, seed=args.seed + i)
+        it.sam = pseudo_labels(mesh.vertices, mesh.faces, it.points, mask_fn, views=cfg.sam_views, seed=cfg.seed + i)

@@ -12,7 +12,8 @@ assemblies (the chassis with its wheels). Nesting holds by construction (see :mo
 
 Modules: :mod:`.geom` (numpy primitives), :mod:`.builder` (PartBuilder, level derivation),
 :mod:`.parts` (wheels, drawers, doors, screws, ...), and the category modules :mod:`.furniture`,
-:mod:`.vehicles`, :mod:`.machines`, :mod:`.household`. ``python -m s2am3d_core.data.procedural.preview``
+:mod:`.vehicles`, :mod:`.machines`, :mod:`.household`, :mod:`.assemblies` (CAD-like: fasteners,
+fins, ribs, bevels, thin shells, welded pieces, long-tailed part sizes). ``python -m s2am3d_core.data.procedural.preview``
 renders a contact sheet.
 """
 from __future__ import annotations
@@ -23,11 +24,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..types import PartMesh
-from . import furniture, household, machines, vehicles
+from . import assemblies, furniture, household, machines, vehicles
 from .builder import PartBuilder
 
 _BUILDERS: dict[str, Callable[[PartBuilder], None]] = {}
-for _module in (furniture, vehicles, machines, household):
+for _module in (furniture, vehicles, machines, household, assemblies):
     _BUILDERS.update(_module.CATEGORIES)
 
 CATEGORIES: list[str] = sorted(_BUILDERS)
@@ -48,7 +49,8 @@ def generate(category: str, seed: int) -> PartMesh:
     _BUILDERS[category](b)
     pose = np.random.default_rng([int(seed), zlib.crc32(category.encode()), 1])
     noise = 0.0 if pose.random() < 0.6 else float(pose.uniform(0.001, 0.004))
-    return b.build(name=f"{category}_{seed:06d}", category=category, noise=noise,
+    weld = 0.0 if pose.random() < 0.4 else float(pose.uniform(0.005, 0.02))
+    return b.build(name=f"{category}_{seed:06d}", category=category, noise=noise, weld=weld,
                    scale=float(np.exp(pose.uniform(np.log(0.5), np.log(2.0)))),
                    yaw=float(pose.uniform(0.0, 2 * np.pi)))
 

@@ -34,6 +34,7 @@ class PartBuilder:
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
         self.items: list[tuple[np.ndarray, np.ndarray, tuple[str, ...]]] = []
+        self._seamed: set[int] = set()  # items cut from one continuous mesh (kept noise-free, welded)
         self._names: list[str] = []
         self._tfs: list[np.ndarray] = [np.eye(4)]
 
@@ -80,14 +81,32 @@ class PartBuilder:
         v, f = geom.transform(mesh, self._tfs[-1])
         self.items.append((v, np.asarray(f, np.int64), path))
 
+    def add_split(self, mesh: Mesh, face_part: np.ndarray, names: list[str | tuple[str, ...]]) -> None:
+        """Add ONE continuous mesh whose faces belong to several parts: face ``i`` to ``names[face_part[i]]``.
+
+        The parts share the mesh's vertices along their borders (welded in :meth:`build`), so the
+        object has one connected piece spanning several parts, as in welded CAD or a scan.
+        """
+        v, f = mesh
+        face_part = np.asarray(face_part)
+        for k, nm in enumerate(names):
+            sel = face_part == k
+            if sel.any():
+                self._seamed.add(len(self.items))
+                self.add((v, np.asarray(f)[sel]), *((nm,) if isinstance(nm, str) else nm))
+
     # ------------------------------------------------------------------ output
     def build(self, name: str, category: str, target_faces: int = 2500, max_faces: int = 20000,
-              noise: float = 0.0, scale: float = 1.0, yaw: float = 0.0) -> PartMesh:
+              noise: float = 0.0, scale: float = 1.0, yaw: float = 0.0, weld: float = 0.0) -> PartMesh:
         """Concatenate the parts, derive the nested label levels, pose and return a PartMesh.
 
         Parts whose triangles are much larger than ``total_area / target_faces`` are subdivided
         (1-to-4, at most 3 times, never beyond ``max_faces``) so faces are of comparable size.
-        ``noise`` is the std of Gaussian vertex noise relative to each part's bounding-box diagonal;
+        ``noise`` is the std of Gaussian vertex noise relative to each part's bounding-box diagonal
+        (not for parts of :meth:`add_split`, whose borders must stay shared). Vertices at the same
+        position are merged (parts of one continuous mesh become one connected piece); with ``weld``
+        > 0, touching parts are welded too: every vertex closer than ``weld`` x the object's
+        diagonal to a vertex of another part is snapped onto it, so pieces != parts.
         ``scale`` and ``yaw`` (rotation about z) are applied last.
         """
         if not self.items:
@@ -96,16 +115,70 @@ class PartBuilder:
         meshes = _equalise(meshes, target_faces, max_faces)
         if noise > 0:  # relative to each part's own size, so screws keep their shape
             meshes = [(v + self.rng.normal(0.0, noise * float(np.linalg.norm(v.max(0) - v.min(0))), v.shape), f)
-                      for v, f in meshes]
+                      if k not in self._seamed else (v, f) for k, (v, f) in enumerate(meshes)]
         paths = [p for _, _, p in self.items]
         v, f = geom.merge(*meshes)
         owner = np.repeat(np.arange(len(meshes)), [len(m[1]) for m in meshes])
+        v, f, keep = weld_vertices(v, f, owner, weld)
+        f, owner = f[keep], owner[keep]
         labels, names = derive_levels(paths)
         face_labels = labels[:, owner]
         v = geom.transform((v, f), geom.tf(rz=yaw))[0] * scale
         return PartMesh(vertices=v.astype(np.float32), faces=f.astype(np.int64),
                         face_labels=face_labels.astype(np.int64), name=name, category=category,
                         part_names=names)
+
+
+def weld_vertices(v: np.ndarray, f: np.ndarray, face_owner: np.ndarray,
+                  weld: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge vertices at the same position; with ``weld`` > 0 also snap a vertex onto a vertex of
+    another part closer than ``weld`` x the bounding-box diagonal and 10 % of the smaller part's
+    diagonal, never merging two vertices of one part (no face collapses). Unused vertices are dropped.
+
+    Returns:
+        (vertices, faces, keep (F,) bool: False for faces that became degenerate).
+    """
+    key = np.round(v / max(float(np.abs(v).max()), 1e-12), 9)
+    _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    target = first[inv.reshape(-1)]  # every vertex -> the first vertex at its position
+    if weld > 0:
+        from scipy.spatial import cKDTree
+
+        vowner = np.full(len(v), -1)
+        vowner[f.reshape(-1)] = np.repeat(face_owner, 3)
+        r = weld * float(np.linalg.norm(v.max(0) - v.min(0)))
+        n_own = int(face_owner.max()) + 1
+        lo = np.full((n_own, 3), np.inf)
+        hi = np.full((n_own, 3), -np.inf)
+        ok = vowner >= 0
+        np.minimum.at(lo, vowner[ok], v[ok])
+        np.maximum.at(hi, vowner[ok], v[ok])
+        size = np.linalg.norm(hi - lo, axis=1)
+        pairs = cKDTree(v).query_pairs(r, output_type="ndarray")
+        pairs = pairs[(vowner[pairs[:, 0]] != vowner[pairs[:, 1]]) & (vowner[pairs] >= 0).all(1)]
+        d = np.linalg.norm(v[pairs[:, 0]] - v[pairs[:, 1]], axis=1)
+        pairs = pairs[d < 0.1 * np.minimum(size[vowner[pairs[:, 0]]], size[vowner[pairs[:, 1]]])]
+        members: dict[int, set[int]] = {}
+        for i in np.unique(pairs):
+            members.setdefault(int(target[i]), set()).add(int(vowner[i]))
+        for a, b in pairs[np.argsort(np.linalg.norm(v[pairs[:, 0]] - v[pairs[:, 1]], axis=1))]:
+            ra, rb = int(target[a]), int(target[b])
+            while target[ra] != ra:
+                ra = int(target[ra])
+            while target[rb] != rb:
+                rb = int(target[rb])
+            # b's cluster joins a's, unless that would merge two vertices of one part (a face could collapse)
+            if ra != rb and not (members[ra] & members[rb]):
+                target[rb] = ra
+                members[ra] |= members.pop(rb)
+        for _ in range(8):  # flatten chains
+            target = target[target]
+    f = target[f]
+    keep = (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])
+    used = np.unique(f)
+    remap = np.full(len(v), -1)
+    remap[used] = np.arange(len(used))
+    return v[used], remap[f], keep
 
 
 def derive_levels(paths: list[tuple[str, ...]]) -> tuple[np.ndarray, list[dict[int, str]]]:

@@ -227,6 +227,86 @@ def _signed_area(poly) -> float:
     return 0.5 * float(np.sum(p[:, 0] * np.roll(p[:, 1], -1) - np.roll(p[:, 0], -1) * p[:, 1]))
 
 
+def beveled_box(extents, bevel: float, at=(0.0, 0.0, 0.0)) -> Mesh:
+    """Box with every edge chamfered by ``bevel`` (absolute, clipped to 45 % of the smallest side)."""
+    h = np.asarray(extents, float) / 2
+    b = min(float(bevel), 0.9 * float(h.min()))
+    pts = []
+    for axis in range(3):  # on each face: the face's corners pulled in by the bevel
+        for sa in (-1, 1):
+            for sb in (-1, 1):
+                for sc in (-1, 1):
+                    q = np.array([sa * (h[0] - b), sb * (h[1] - b), sc * (h[2] - b)])
+                    q[axis] = (sa, sb, sc)[axis] * h[axis]
+                    pts.append(q)
+    return convex_hull(np.unique(np.round(np.array(pts), 12), axis=0), at)
+
+
+def extrude_quads(verts2d, quads, depth: float) -> tuple[Mesh, np.ndarray]:
+    """Extrude a 2D quad mesh (in the xz plane, quads counter-clockwise seen from -y) along +y by ``depth``.
+
+    Quads that share vertices stay one continuous closed mesh (e.g. a comb: a base row of quads with
+    fins standing on it). Returns (mesh, quad index of every face).
+    """
+    p = np.asarray(verts2d, float)
+    q = np.asarray(quads, np.int64)
+    n = len(p)
+    v = np.concatenate([np.c_[p[:, 0], np.zeros(n), p[:, 1]], np.c_[p[:, 0], np.full(n, depth), p[:, 1]]])
+    front = np.concatenate([q[:, [0, 2, 1]], q[:, [0, 3, 2]]])
+    back = np.concatenate([q[:, [0, 1, 2]], q[:, [0, 2, 3]]]) + n
+    owner = [np.tile(np.arange(len(q)), 2), np.tile(np.arange(len(q)), 2)]
+    edges = np.stack([q, np.roll(q, -1, axis=1)], -1).reshape(-1, 2)  # directed edges of every quad
+    eq = np.repeat(np.arange(len(q)), 4)
+    key = np.sort(edges, 1)
+    _, inv, cnt = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    border = cnt[inv.reshape(-1)] == 1
+    a, b = edges[border, 0], edges[border, 1]
+    side = np.concatenate([np.stack([a, b, b + n], 1), np.stack([a, b + n, a + n], 1)])
+    owner.append(np.tile(eq[border], 2))
+    faces = np.concatenate([front, back, side])[:, ::-1]  # outward normals
+    return (v, np.ascontiguousarray(faces, dtype=np.int64)), np.concatenate(owner)
+
+
+def comb(width: float, base: float, fins: int, fin_height: float, fin_width: float, depth: float) -> tuple[Mesh, np.ndarray]:
+    """A finned block as ONE closed mesh: base (quad 0..) along x in [-width/2, width/2], z in [0, base],
+    ``fins`` fins of ``fin_width`` standing on it; y in [0, depth]. Returns (mesh, 0 = base / k = fin k)."""
+    centres = np.linspace(-width / 2, width / 2, fins + 2)[1:-1] if fins else np.zeros(0)
+    xs = np.unique(np.concatenate([[-width / 2, width / 2], centres - fin_width / 2, centres + fin_width / 2]))
+    nx = len(xs)
+    verts = [(x, 0.0) for x in xs] + [(x, base) for x in xs]
+    quads, part = [], []
+    for i in range(nx - 1):
+        quads.append([i, i + 1, nx + i + 1, nx + i])
+        part.append(0)
+    for k, c in enumerate(centres):
+        i0 = int(np.argmin(np.abs(xs - (c - fin_width / 2))))
+        i1 = int(np.argmin(np.abs(xs - (c + fin_width / 2))))
+        t0, t1 = len(verts), len(verts) + 1
+        verts += [(xs[i0], base + fin_height), (xs[i1], base + fin_height)]
+        quads.append([nx + i0, nx + i1, t1, t0])
+        part.append(k + 1)
+    (v, f), fq = extrude_quads(verts, quads, depth)
+    return (v, f), np.asarray(part)[fq]
+
+
+def convex_hull(points, at=(0.0, 0.0, 0.0)) -> Mesh:
+    """Closed, outward-oriented triangle mesh of the convex hull of ``points`` (scipy)."""
+    from scipy.spatial import ConvexHull
+
+    p = np.asarray(points, float)
+    hull = ConvexHull(p)
+    f = hull.simplices.copy()
+    c = p.mean(0)
+    t = p[f]
+    n = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+    flip = np.einsum("ij,ij->i", n, t[:, 0] - c) < 0
+    f[flip] = f[flip][:, ::-1]
+    used = np.unique(f)
+    remap = np.full(len(p), -1)
+    remap[used] = np.arange(len(used))
+    return p[used] + np.asarray(at, float), remap[f].astype(np.int64)
+
+
 # ----------------------------------------------------------------------------- mesh ops
 
 def subdivide(mesh: Mesh) -> Mesh:

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Train the cpu-base model (fast on 1 CPU thread) on ONE GPU within a total wall-clock budget.
+#
+#   models/train_gpu.sh OUT_DIR [TOTAL_MINUTES]        (default 7.5 minutes, all steps included)
+#
+# Needs: torch with CUDA, numpy, scipy, trimesh, safetensors, tqdm (no network). Steps:
+#   1. stage 1 encoder (it first generates the procedural objects in $WORKERS processes, default all
+#      cores, cached in OUT_DIR/cache for stage 2), 2. stage 2 decoder (both stages stop on their
+#      share of the wall-clock budget), 3. fit the scale prior correction, 4. held-out figures (s2am3d-eval on procedural objects of
+#      other seeds, and on ../shared/data when that folder exists).
+# Writes OUT_DIR/s2am3d-base.safetensors (the weights to ship), OUT_DIR/enc and OUT_DIR/dec (run
+# folders: log.jsonl, checkpoint.pt, model.safetensors), OUT_DIR/eval.json, OUT_DIR/log.txt.
+# Test it on a CPU with a tiny budget:
+#   CONFIG=test-tiny OBJECTS=60 POINTS=1024 CONTRAST=128 DEVICE=cpu WORKERS=2 CAL_OBJECTS=2 EVAL_OBJECTS=2 \
+#   EVAL_POINTS=2048 models/train_gpu.sh /tmp/t 1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:?usage: models/train_gpu.sh OUT_DIR [TOTAL_MINUTES]}
+TOTAL=${2:-7.5}
+CONFIG=${CONFIG:-cpu-base}
+OBJECTS=${OBJECTS:-8000}
+POINTS=${POINTS:-4096}
+DEVICE=${DEVICE:-cuda}
+WORKERS=${WORKERS:-$(nproc)}
+CONTRAST=${CONTRAST:-1024}     # points per object in the contrastive loss
+CAL_OBJECTS=${CAL_OBJECTS:-24}     # validation objects of the scale prior calibration
+EVAL_OBJECTS=${EVAL_OBJECTS:-40}   # held-out procedural objects of the final s2am3d-eval (0 = skip it)
+EVAL_POINTS=${EVAL_POINTS:-10000}  # points per object in that eval
+mkdir -p "$OUT"
+export S2AM3D_TRAIN_CACHE="$OUT/cache"
+exec > >(tee -a "$OUT/log.txt") 2>&1
+T0=$(date +%s)
+left() { python3 -c "import sys; print(max(0.2, round(($TOTAL * 60 - ($(date +%s) - $T0)) / 60 * $1, 2)))"; }
+echo "== $(date -u) config $CONFIG, $OBJECTS objects x $POINTS points, device $DEVICE, $WORKERS data workers, budget $TOTAL min"
+COMMON=(--procedural "$OBJECTS" --points "$POINTS" --realism 0.5 --device "$DEVICE" --data-workers "$WORKERS"
+        --steps 1000000 --eval-every 0 --save-every 500 --log-every 50 --quiet)
+# the remaining time: 52 % encoder, then 75 % of what is left to the decoder (features, calibration, eval after)
+python3 -m s2am3d_core.train.cli encoder "${COMMON[@]}" --config "$CONFIG" --batch-size 32 \
+    --contrast-points "$CONTRAST" --lr 2e-3 --max-minutes "$(left 0.52)" --out "$OUT/enc"
+python3 -m s2am3d_core.train.cli decoder "${COMMON[@]}" --encoder "$OUT/enc" --batch-size 64 \
+    --lr 1e-3 --max-minutes "$(left 0.75)" --out "$OUT/dec"
+python3 -m s2am3d_core.eval.calibrate "$OUT/dec/model.safetensors" --out "$OUT/s2am3d-base.safetensors" \
+    --procedural "$CAL_OBJECTS" --device "$DEVICE" -q
+echo "== weights after $(( $(date +%s) - T0 )) s: $OUT/s2am3d-base.safetensors"
+echo "held-out (training seeds, eval split): $(tail -n 1 "$OUT/dec/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["eval"])')"
+if [ "$EVAL_OBJECTS" -gt 0 ]; then
+    SHARED=()
+    [ -d ../shared/data ] && SHARED=(--shared-data)
+    python3 -m s2am3d_core.eval.cli --weights "$OUT/s2am3d-base.safetensors" --procedural "$EVAL_OBJECTS" \
+        "${SHARED[@]}" --points "$EVAL_POINTS" --baselines geometric --device "$DEVICE" -q --out "$OUT/eval.json" \
+        || echo "eval failed"
+fi
+echo "== done in $(( $(date +%s) - T0 )) s"
