@@ -255,6 +255,8 @@ def _naming(target):
 
     try:
         yield
+    except OutputError:
+        raise
     except OSError as exc:
         raise OutputError(f"{target}: could not write ({exc.strerror or exc})") from None
 
