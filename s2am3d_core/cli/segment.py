@@ -27,6 +27,8 @@ examples:
   s2am3d-segment chair.obj -o leg.ply --point-index 1234 --negative-index 77 --no-scale
   # full automatic segmentation at a fine granularity, one mesh file per part, plus a part tree
   s2am3d-segment engine.glb -o engine_parts.ply --auto --scale 0.02 --parts-dir parts/ --tree tree.json
+  # run it again at another scale: --overwrite replaces parts/ as a whole (no stale part files)
+  s2am3d-segment engine.glb -o engine_parts.ply --auto --scale 0.05 --parts-dir parts/ --overwrite
   # a point cloud (.ply without faces, .npy, .xyz, .txt): per-point labels
   s2am3d-segment scan.npy -o scan_parts.ply --auto
   # today's point-level masks (decoder only, faces take the label of the nearest sampled point)
@@ -35,6 +37,7 @@ examples:
 --point X Y Z snaps to the nearest sampled point; --point-index / --negative-index are indices of
 the input's vertices (mesh) or points (point cloud). With a prompt the output labels are
 1 = selected part, 0 = the rest. Errors print 'error: <file/arg>: <problem>' and exit with status 2.
+Outputs never replace an input (checked before any work) and appear all together or not at all.
 """
 
 
