@@ -120,8 +120,9 @@ class FeatureCache:
         Args:
             expected: {name: shape} the entry must hold exactly; without it, any non-empty set.
 
-        A bad entry (unreadable, other format version, key or weights, other names or shapes,
-        non-float16, NaN/inf values) is deleted, with a warning, and treated as a miss.
+        A bad entry (unreadable, other key or weights, other names or shapes, non-float16, NaN/inf
+        values) is deleted, with a warning, and treated as a miss; an entry of another format
+        version (an older s2am3d) is replaced without a warning.
         """
         path = self.path_for(points_hash, weights_id)
         if not path.is_file():
@@ -132,7 +133,8 @@ class FeatureCache:
         except Exception as exc:  # noqa: BLE001 - any unreadable entry is a miss, never a failure
             problem = f"unreadable ({type(exc).__name__}: {exc})"
         if problem is not None:
-            warn(f"feature cache: {path}: {problem}; deleted, the features are recomputed")
+            if not problem.startswith("format "):  # an entry of an older version: replaced silently
+                warn(f"feature cache: {path}: {problem}; deleted, the features are recomputed")
             try:
                 path.unlink(missing_ok=True)
             except OSError:
