@@ -35,7 +35,7 @@ from s2am3d_core.modeling.model import S2AM3D
 from s2am3d_core.train import cli as train_cli
 from s2am3d_core.train import data as train_data
 from s2am3d_gui import app as gui_app
-from s2am3d_gui.state import SESSION_FORMAT, SessionState, ShapeData
+from s2am3d_gui.state import SessionState, ShapeData
 
 REPO = Path(__file__).resolve().parents[1]
 
