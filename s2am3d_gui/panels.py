@@ -23,6 +23,8 @@ import polyscope.imgui as psim
 
 from s2am3d_core.errors import S2AM3DError
 
+from s2am3d_core.io.up import UP_AXES
+
 from .controller import Controller, part_color
 from .scene import SHAPE, Scene
 from .worker import Done, Worker
@@ -39,6 +41,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("drag", "rotate (left), pan (right / shift), zoom (wheel)"),
     ("[  ]", "scale down / up"),
     ("N", "toggle auto (no scale)"),
+    ("P", "toggle points-only masks (default: masks on atoms)"),
     ("A", "accept the mask as a part"),
     ("C", "clear the clicks"),
     ("Z  or  Ctrl+Z", "undo"),
@@ -47,6 +50,19 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("E", "export the labelled PLY"),
     ("H", "show / hide this help"),
 ]
+
+
+def fit_text(text: str, width_px: float) -> str:
+    """``text`` shortened in the middle ("long…name.glb") to fit ``width_px`` in the current font."""
+    if psim.CalcTextSize(text)[0] <= width_px:
+        return text
+    keep = len(text)
+    while keep > 4:
+        keep -= 1
+        short = text[:(keep + 1) // 2] + "..." + text[len(text) - keep // 2:]
+        if psim.CalcTextSize(short)[0] <= width_px:
+            return short
+    return text[:4] + "..."
 
 
 class Panel:
@@ -62,18 +78,31 @@ class Panel:
     def __init__(self, ctl: Controller, scene: Scene, out_stem: str | Path, background: bool = True):
         self.ctl, self.scene = ctl, scene
         self.worker: Worker | None = Worker() if background else None
-        stem = str(out_stem)
-        self.export_path = f"{stem}_labelled.ply"
-        self.parts_dir = f"{stem}_parts"
-        self.session_path = f"{stem}.session.json"
+        stem = Path(out_stem)
+        # outputs: file / folder names inside ``out_dir`` (an absolute name is used as it is)
+        self.out_dir = str(stem.parent.expanduser().resolve()) if str(stem.parent) not in ("", ".") \
+            else str(Path.cwd())
+        self.export_path = f"{stem.name}_labelled.ply"
+        if self.output(self.export_path) == Path(str(ctl.shape.path)).resolve():  # reopened export
+            self.export_path = f"{stem.name}_edited.ply"
+        self.parts_dir = f"{stem.name}_parts"
+        if self.output(self.parts_dir) == Path(str(ctl.shape.path)).resolve():  # reopened part folder
+            self.parts_dir = f"{stem.name}_parts_edited"
+        self.session_path = f"{stem.name}.session.json"
         self.part_name = ""
         self.part_color = part_color(ctl.state.next_label())
         self._color_edited = False
         self.granularity = 0.05
-        self.num_prompts = 48
+        self.num_prompts = 64              # as s2am3d-segment --auto
+        self.keep_parts = True             # segment all labels only what is unlabelled
+        self.preview = True                # slider preview from a background scale sweep
+        self.showing_preview = False       # the mask shown is a preview awaiting its exact decode
+        self.exact_applied = 0             # exact decodes shown so far
         self.show_help = False
-        self.status = (f"encoded {ctl.shape.num_points} points in {ctl.encode_seconds:.2f} s "
-                       f"({ctl.encode_source}); click the shape")
+        self.pending: tuple[str, Path, Callable[[], Any]] | None = None  # (what, path, action) awaiting "replace?"
+        n_parts = len(ctl.state.parts)
+        opened = f"; {n_parts} parts" if n_parts else ""
+        self.status = f"{ctl.features_text}{opened}; click the shape"
         self.status_is_error = False
         self._inline_decode = False        # background=False: decode once, at the end of the frame
         self._press: dict[int, tuple[float, float] | None] = {0: None, 1: None}
@@ -85,8 +114,8 @@ class Panel:
 
     @property
     def busy(self) -> bool:
-        """True while segment all runs (editing is disabled meanwhile)."""
-        return self.worker is not None and self.worker.has("segment")
+        """True while segment all, a re-orientation or an atom computation runs (editing is disabled)."""
+        return self.worker is not None and any(self.worker.has(t) for t in ("segment", "reorient", "atoms"))
 
     def _run(self, tag: str, fn: Callable[[], Any]) -> None:
         if self.worker is not None:
@@ -99,22 +128,40 @@ class Panel:
         self._finish(done)
 
     def request_decode(self) -> None:
-        """Decode the current prompt (latest wins); clears the mask when there is no positive click."""
+        """Decode the current prompt (latest wins); clears the mask when there is no positive click.
+
+        While the scale slider moves over a decoded sweep (see ``Controller.preview``) the
+        interpolated mask is shown at once and the exact decode replaces it."""
         prompt = self.ctl.prompt()
         if prompt is None:
             self.ctl.state.probs = None
             return
         if self.worker is not None:
             asked = time.perf_counter()
+            if prompt.scale is not None and self.preview:
+                quick = self.ctl.preview(prompt.scale)
+                if quick is not None:
+                    self.ctl.state.probs = quick
+                    self.showing_preview = True
             self.worker.submit("decode", lambda: (*self.ctl.decode(prompt), asked))
         else:
             self._inline_decode = True
+
+    def _schedule_sweep(self) -> None:
+        """When the worker is idle, decode one more grid scale of the preview sweep."""
+        if not self.preview or self.worker is None or self.worker.busy:
+            return
+        scale = self.ctl.sweep_next()
+        prompt = self.ctl.prompt()
+        if scale is not None and prompt is not None:
+            self.worker.submit("sweep", lambda: self.ctl.decode_sweep(prompt, scale))
 
     def poll(self) -> None:
         """Apply finished background jobs (call once per frame; the panel's __call__ does)."""
         if self.worker is not None:
             for done in self.worker.poll():
                 self._finish(done)
+            self._schedule_sweep()
         if self._inline_decode:
             self._inline_decode = False
             prompt, asked = self.ctl.prompt(), time.perf_counter()
@@ -131,14 +178,35 @@ class Panel:
         ctl = self.ctl
         if done.tag == "decode":
             prompt, probs, seconds, asked = done.value
+            now = ctl.prompt()
+            if self.showing_preview and now is not None and now.scale != prompt.scale:
+                return  # the preview shown is nearer the slider than this older exact mask
             if ctl.apply_decoded(prompt, probs, seconds):
+                self.showing_preview = False
+                self.exact_applied += 1
                 lag = time.perf_counter() - asked
                 self._set_status(f"decoded in {ctl.decode_seconds * 1000:.0f} ms ({lag * 1000:.0f} ms after the input)")
+        elif done.tag == "sweep":
+            ctl.add_sweep(*done.value)
         elif done.tag == "segment":
-            labels, seconds = done.value
-            k = ctl.apply_segment_all(labels)
+            labels, seconds, keep = done.value
+            kept = len(ctl.state.parts) if keep else 0
+            k = ctl.apply_segment_all(labels, keep_parts=keep)
             self._refresh_part_color()
-            self._set_status(f"segment all: {k} parts at granularity {self.granularity:.3f} in {seconds:.1f} s")
+            how = f", {kept} accepted parts kept" if kept else ""
+            self._set_status(f"segment all: {k} new parts at granularity {self.granularity:.3f} in {seconds:.1f} s"
+                             f"{how} (Z undoes)")
+        elif done.tag == "atoms":
+            self.request_decode()
+            self._set_status(f"masks on {'atoms (welded pieces split at creases)' if ctl.mesh_aware else 'points'}; "
+                             f"{ctl.features_text}")
+        elif done.tag == "reorient":
+            changed, seconds = done.value
+            self.scene.update_geometry()
+            self.scene.frame(margin_right_px=PANEL_WIDTH + 20)
+            self.request_decode()
+            if changed:
+                self._set_status(f"up axis {ctl.shape.up}: {ctl.features_text}")
 
     def wait(self, timeout: float | None = 60.0) -> None:
         """Finish pending background work and apply it (for scripts and tests)."""
@@ -211,6 +279,14 @@ class Panel:
         st = self.ctl.state
         self.set_scale(st.scale if not st.use_scale else None)
 
+    def scale_text(self) -> str:
+        """The requested scale next to what the mask covers, e.g. "asked 5.1 % of the shape, mask 2.1 %"."""
+        st, ctl = self.ctl.state, self.ctl
+        got = f"mask {100.0 * ctl.mask_fraction:.1f} %" if st.probs is not None else "no mask yet"
+        if not st.use_scale:
+            return f"auto scale (model's choice): {got}"
+        return f"asked {100.0 * st.scale:.1f} % of the shape, {got}"
+
     def set_threshold(self, t: float) -> None:
         self._do("threshold", lambda: self.ctl.set_threshold(t))
 
@@ -245,15 +321,38 @@ class Panel:
     def segment_all(self) -> None:
         if self.busy:
             return
-        scale, prompts, ctl = self.granularity, self.num_prompts, self.ctl
+        scale, prompts, ctl, keep = self.granularity, self.num_prompts, self.ctl, self.keep_parts
         report = self.worker.report if self.worker is not None else None
 
         def job():
             t = time.perf_counter()
             labels = ctl.compute_segment_all(scale, num_prompts=prompts, progress=report)
-            return labels, time.perf_counter() - t
-        self._set_status(f"segmenting everything at granularity {scale:.3f} ...")
+            return labels, time.perf_counter() - t, keep
+        what = "the unlabelled points" if keep and ctl.state.parts else "everything"
+        self._set_status(f"segmenting {what} at granularity {scale:.3f} ...")
         self._run("segment", job)
+
+    def set_mesh_aware(self, on: bool) -> None:
+        """Masks on atoms (True) or on points only (False); the first switch on finds the atoms."""
+        if self.busy or bool(on) == self.ctl.mesh_aware:
+            return
+        ctl = self.ctl
+        report = self.worker.report if self.worker is not None else None
+        self._set_status("finding the atoms ..." if on else "points-only masks")
+        self._run("atoms", lambda: ctl.set_mesh_aware(on, progress=report))
+
+    def set_up(self, up: str) -> None:
+        """Take ``up`` as the file's up axis: rotate the shape and re-encode it (on the worker)."""
+        if self.busy or up == self.ctl.shape.up:
+            return
+        ctl = self.ctl
+        report = self.worker.report if self.worker is not None else None
+
+        def job():
+            t = time.perf_counter()
+            return ctl.reorient(up, progress=report), time.perf_counter() - t
+        self._set_status(f"turning the shape: up axis {up}, re-encoding ...")
+        self._run("reorient", job)
 
     def delete_part(self, label: int) -> None:
         self._do("delete", lambda: (self.ctl.delete_part(label), self._refresh_part_color()))
@@ -264,27 +363,67 @@ class Panel:
     def recolor_part(self, label: int, color) -> None:
         self._do("colour", lambda: self.ctl.recolor_part(label, color, merge=True))
 
-    def export(self) -> None:
+    def output(self, name: str) -> Path:
+        """Absolute path of an output name (relative names live in ``out_dir``)."""
+        p = Path(name).expanduser()
+        return (p if p.is_absolute() else Path(self.out_dir).expanduser() / p).resolve()
+
+    def _replace_guard(self, what: str, path: Path, action: Callable[[], Any], exists: bool,
+                       force: bool) -> bool:
+        """True to go ahead; otherwise ask first (the panel shows Replace / Cancel)."""
+        if exists and not force:
+            self.pending = (what, path, action)
+            self._set_status(f"{path} exists: replace it?")
+            return False
+        return True
+
+    def confirm(self, replace: bool) -> None:
+        """Answer the pending "replace?" question."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        if replace:
+            pending[2]()
+        else:
+            self._set_status(f"kept {pending[1]}; nothing written")
+
+    def export(self, force: bool = False) -> None:
+        """Write the labelled PLY (asks before replacing an existing file; never the input)."""
         def act():
-            path = self.ctl.export(self.export_path)
-            self._set_status(f"wrote {path} ({len(self.ctl.state.parts)} parts) and {path.with_suffix('.parts.json').name}")
+            path = self.ctl.check_output(self.output(self.export_path))
+            if not self._replace_guard("export", path, lambda: self.export(force=True), path.exists(), force):
+                return
+            path = self.ctl.export(path)
+            self._set_status(f"wrote {path} ({len(self.ctl.state.parts)} parts) and "
+                             f"{path.with_suffix('.parts.json').name}")
         self._do("export", act)
 
-    def export_parts(self) -> None:
+    def export_parts(self, force: bool = False) -> None:
         def act():
-            files = self.ctl.export_parts(self.parts_dir)
-            self._set_status(f"wrote {len(files)} part files to {self.parts_dir}")
+            out = self.ctl.check_output(self.output(self.parts_dir), folder=True)
+            used = out.is_dir() and any(out.iterdir())
+            if not self._replace_guard("export parts", out, lambda: self.export_parts(force=True), used, force):
+                return
+            files = self.ctl.export_parts(out)
+            self._set_status(f"wrote {len(files)} part files and parts.json to {out}")
         self._do("export parts", act)
 
-    def save_session(self) -> None:
-        self._do("save session", lambda: self._set_status(f"saved {self.ctl.save_session(self.session_path)}"))
+    def save_session(self, force: bool = False) -> None:
+        def act():
+            path = self.ctl.check_output(self.output(self.session_path))
+            if not self._replace_guard("save session", path, lambda: self.save_session(force=True),
+                                       path.exists(), force):
+                return
+            self._set_status(f"saved {self.ctl.save_session(path)}")
+        self._do("save session", act)
 
     def load_session(self) -> None:
         def act():
-            self.ctl.load_session(self.session_path, decode=False)
+            path = self.output(self.session_path)
+            self.ctl.load_session(path, decode=False)
             self.request_decode()
             self._refresh_part_color()
-            self._set_status(f"loaded {self.session_path}")
+            self._set_status(f"loaded {path}")
         self._do("load session", act)
 
     def handle_key(self, key: str, ctrl: bool = False, shift: bool = False) -> bool:
@@ -306,6 +445,8 @@ class Panel:
             self.step_scale(up=key == "]")
         elif key == "S":
             self.segment_all()
+        elif key == "P":
+            self.set_mesh_aware(not self.ctl.mesh_aware)
         elif key == "E":
             self.export()
         elif key == "H":
@@ -329,6 +470,7 @@ class Panel:
 
     def _keys(self, io) -> None:
         keys = {"A": psim.ImGuiKey_A, "C": psim.ImGuiKey_C, "N": psim.ImGuiKey_N, "S": psim.ImGuiKey_S,
+                "P": psim.ImGuiKey_P,
                 "E": psim.ImGuiKey_E, "H": psim.ImGuiKey_H, "Z": psim.ImGuiKey_Z, "Y": psim.ImGuiKey_Y,
                 "[": psim.ImGuiKey_LeftBracket, "]": psim.ImGuiKey_RightBracket}
         for name, k in keys.items():
@@ -357,11 +499,18 @@ class Panel:
         psim.Begin("S2AM3D part segmentation", True, psim.ImGuiWindowFlags_AlwaysAutoResize)
         shape = ctl.shape
         kind = f"{len(shape.faces)} faces" if shape.is_mesh else f"{len(shape.vertices)} points"
-        psim.TextUnformatted(f"{Path(str(shape.path)).name} ({kind}), model: {shape.num_points} pts")
-        psim.SameLine()
-        if psim.SmallButton("help"):
+        # help first: a long file name is shortened, never pushes the button out of the panel
+        if psim.SmallButton("help (H)"):
             self.show_help = not self.show_help
+        psim.SameLine()
+        psim.TextUnformatted(fit_text(Path(str(shape.path)).name, PANEL_WIDTH - 110))
+        psim.TextDisabled(f"{kind}, model sees {shape.num_points} points")
         psim.BeginDisabled(self.busy)
+        psim.SameLine()
+        psim.SetNextItemWidth(-1)
+        changed, i = psim.Combo("##up", UP_AXES.index(shape.up), [f"{a} up" for a in UP_AXES])
+        if changed:
+            self.set_up(UP_AXES[i])
 
         # --- prompt: scale slider (live while dragging; the worker keeps only the newest value)
         psim.SeparatorText(f"Clicks: {len(st.positive)} positive, {len(st.negative)} negative")
@@ -376,14 +525,17 @@ class Panel:
         changed, auto = psim.Checkbox("auto [N]", not st.use_scale)
         if changed:
             self.set_scale(None if auto else st.scale)
+        changed, points_only = psim.Checkbox("points only (no atoms) [P]", not ctl.mesh_aware)
+        if changed:
+            self.set_mesh_aware(not points_only)
         psim.SetNextItemWidth(-130)
         changed, t = psim.SliderFloat("##threshold", st.threshold, v_min=0.05, v_max=0.95, format="threshold %.2f")
         if changed:
             self.set_threshold(t)
         psim.SameLine()
-        m = ctl.mask
         busy_decoding = self.worker is not None and self.worker.has("decode")
-        psim.TextUnformatted("decoding..." if busy_decoding else f"{100.0 * m.mean():.1f} % masked")
+        psim.TextUnformatted("decoding..." if busy_decoding else "")
+        psim.TextDisabled(self.scale_text())
 
         # --- accept
         psim.SeparatorText("Part")
@@ -420,6 +572,8 @@ class Panel:
         _, self.num_prompts = psim.SliderInt("##prompts", self.num_prompts, v_min=8, v_max=128, format="%d prompts")
         if psim.Button("Segment all (S)"):
             self.segment_all()
+        psim.SameLine()
+        _, self.keep_parts = psim.Checkbox("keep accepted parts", self.keep_parts)
         psim.EndDisabled()
         if self.busy:
             frac, msg = self.worker.progress
@@ -427,8 +581,12 @@ class Panel:
             psim.ProgressBar(frac, (-1.0, 0.0), msg or "segmenting...")
 
         # --- files
-        psim.BeginDisabled(self.busy)
+        psim.BeginDisabled(self.busy or self.pending is not None)
         psim.SeparatorText("Files")
+        psim.SetNextItemWidth(-110)
+        _, self.out_dir = psim.InputText("##out_dir", self.out_dir)
+        psim.SameLine()
+        psim.TextUnformatted("output folder")
         for label, attr, action in (("Export (E)", "export_path", self.export), ("Export parts", "parts_dir",
                                     self.export_parts)):
             psim.SetNextItemWidth(-110)
@@ -447,6 +605,15 @@ class Panel:
             self.load_session()
         psim.EndDisabled()
 
+        if self.pending is not None:
+            what, path, _ = self.pending
+            psim.TextColored((1.0, 0.75, 0.2, 1.0), f"{what}: {path.name} exists in {path.parent}")
+            if psim.Button("Replace"):
+                self.confirm(True)
+            psim.SameLine()
+            if psim.Button("Cancel"):
+                self.confirm(False)
+
         # --- status
         psim.Separator()
         psim.PushTextWrapPos(0.0)
@@ -454,9 +621,11 @@ class Panel:
             psim.TextColored((1.0, 0.35, 0.3, 1.0), self.status)
         else:
             psim.TextUnformatted(self.status)
+        feats = "cached features" if ctl.encode_source in ("disk", "memory") else "encoder"
+        feats += " + atoms" if ctl.mesh_aware else ""
+        psim.TextDisabled(f"{feats} {ctl.encode_seconds:.2f} s | decoder {ctl.decode_seconds * 1000:.0f} ms | "
+                          f"colours {ctl.color_seconds * 1000:.0f} ms")
         psim.PopTextWrapPos()
-        psim.TextDisabled(f"encode {ctl.encode_seconds:.2f} s ({ctl.encode_source}) | decode "
-                          f"{ctl.decode_seconds * 1000:.0f} ms | colours {ctl.color_seconds * 1000:.1f} ms")
         psim.End()
         if self.show_help:
             self._draw_help()

@@ -5,8 +5,8 @@ tested without a window. Every change the user can undo replaces ``SessionState.
 immutable-by-convention :class:`Snapshot`) and bumps ``revision``; the scale, threshold and the
 current mask probabilities are live settings, not history.
 
-Session files are JSON (``format: "s2am3d-session/1"``) holding the shape path, a fingerprint of
-the model points, clicks, scale, threshold, parts and the per-point labels.
+Session files are JSON (``format: "s2am3d-session/1"``) holding the shape path and its up axis, a
+fingerprint of the model points, clicks, scale, threshold, parts and the per-point labels.
 """
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ class ShapeData:
         point_face: (N,) int64 face each sample lies on (mesh), else None.
         vertices: (V, 3) float32 mesh vertices, or all the points of a point cloud.
         faces: (F, 3) int64 triangles, or None for a point cloud.
+        up: the file's up axis (coordinates here are Z-up; exports rotate back).
     """
 
     path: Path
@@ -64,6 +65,7 @@ class ShapeData:
     point_face: np.ndarray | None
     vertices: np.ndarray
     faces: np.ndarray | None
+    up: str = "z"
     _fingerprint: str | None = field(default=None, repr=False)
 
     @property
@@ -256,6 +258,33 @@ class SessionState:
         parts = tuple(Part(i, str(n), _color(c)) for i, (n, c) in enumerate(zip(names, colors)))
         self._commit(Snapshot(labels=labels.astype(np.int32), parts=parts, clicks=()))
 
+    def add_parts(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> list[Part]:
+        """Add K new parts on the still-unlabelled points (segment all keeping accepted parts):
+        ``labels`` (N,) in -1..K-1, where a point already in a part must be -1. One undo step;
+        the new parts get fresh label ids. Returns them."""
+        labels = np.asarray(labels)
+        if labels.shape != (self.num_points,):
+            raise InputError(f"labels have shape {labels.shape}, expected ({self.num_points},)")
+        if len(names) != len(colors):
+            raise InputError(f"got {len(names)} names for {len(colors)} colours")
+        if len(labels) and (labels.min() < -1 or labels.max() >= len(names)):
+            raise InputError(f"labels must lie in [-1, {len(names)}), got [{labels.min()}, {labels.max()}]")
+        if ((labels >= 0) & (self.current.labels >= 0)).any():
+            raise InputError("add_parts: new parts may only cover unlabelled points")
+        first = self.next_label()
+        new = tuple(Part(first + i, str(n), _color(c)) for i, (n, c) in enumerate(zip(names, colors)))
+        out = self.current.labels.copy()
+        sel = labels >= 0
+        out[sel] = labels[sel] + first
+        self._commit(Snapshot(labels=out.astype(np.int32), parts=self.current.parts + new, clicks=()))
+        return list(new)
+
+    def forget_history(self) -> None:
+        """Drop the undo/redo stacks (after opening a file: its parts are the starting point)."""
+        self._undo.clear()
+        self._redo.clear()
+        self._merge_tag = None
+
     def delete_part(self, label: int) -> None:
         """Remove a part; its points become unlabelled."""
         self.part(label)
@@ -284,6 +313,7 @@ class SessionState:
         return {
             "format": SESSION_FORMAT,
             "shape": str(Path(self.shape.path).resolve()),
+            "up": self.shape.up,
             "num_points": self.num_points,
             "points_fingerprint": self.shape.fingerprint,
             "scale": self.scale,

@@ -12,8 +12,10 @@ from s2am3d_core.eval import benchmark, cli
 from s2am3d_core.modeling import S2AM3D
 
 
-INTER_KEYS = {"ours_scale", "ours_noscale", "kmeans", "agglo", "geometric_scale", "geometric_noscale"}
-FULL_KEYS = {"ours", "ours_noscale", "kmeans", "agglo", "geometric"}
+MODE_KEYS = {"ours_scale", "ours_noscale", "ours_topk", "mesh_scale", "mesh_noscale", "piece_noscale",
+             "piece_dist_scale"}
+INTER_KEYS = MODE_KEYS | {"kmeans", "agglo", "geometric_scale", "geometric_noscale"}
+FULL_KEYS = {"ours", "ours_noscale", "mesh", "mesh_noscale", "kmeans", "agglo", "geometric"}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,8 @@ def check_report(report, dataset, n_objects, num_levels):
     assert set(ds["interactive"]) == INTER_KEYS and set(ds["full_seg"]) == FULL_KEYS
     for m in INTER_KEYS:
         assert 0.0 <= ds["interactive"][m]["overall"] <= 1.0
+        assert 0.0 <= ds["interactive"][m]["distinct"] <= 1.0
+        assert ds["interactive"][m]["num_distinct"] == ds["num_distinct"] <= ds["num_prompted"]
         assert len(ds["interactive"][m]["per_level"]) == ds["num_levels"]
     for m in FULL_KEYS:
         assert 0.0 <= ds["full_seg"][m]["overall"] <= 1.0
@@ -55,7 +59,8 @@ def test_eval_cli_synthetic_end_to_end(weights, tmp_path, monkeypatch, capsys):
     check_report(report, "procedural", 3, 2)
     assert report["datasets"]["procedural"]["objects"][0]["num_points"] == 256
     text = capsys.readouterr().out
-    assert "interactive IoU" in text and "full-seg mIoU" in text and "level 1" in text
+    assert "points-only IoU" in text and "mesh-aware IoU" in text and "full-seg mIoU" in text
+    assert "level 1" in text and "distinct" in text
 
 
 def test_eval_cli_procedural_end_to_end(weights, tmp_path):
@@ -129,7 +134,12 @@ def test_eval_cli_real_glb(weights, tmp_path):
     assert cli.main(["--weights", str(weights), "--glb", str(truck[0]), "--points", "256", "--out", str(out),
                      "--num-prompts", "8", "--baselines", "geometric", "-q"]) == 0
     ds = json.loads(out.read_text())["datasets"]["glb"]
-    assert ds["num_objects"] == 1 and set(ds["full_seg"]) == {"ours", "ours_noscale", "geometric"}
+    assert ds["num_objects"] == 1
+    assert set(ds["full_seg"]) == {"ours", "ours_noscale", "mesh", "mesh_noscale", "geometric"}
+    obj = ds["objects"][0]
+    assert obj["mesh"] and obj["num_atoms"] >= obj["num_pieces"] >= 1
+    # the truck has 5 finest and 3 coarser parts, one of them equal at both levels: 8 prompts, fewer distinct
+    assert ds["num_distinct"] < ds["num_prompted"]
 
 
 def test_eval_cli_shard_data(weights, tmp_path, capsys):
@@ -140,7 +150,8 @@ def test_eval_cli_shard_data(weights, tmp_path, capsys):
                      "--points", "256", "--num-prompts", "8", "--baselines", "kmeans", "--out", str(out), "-q"]) == 0
     ds = json.loads(out.read_text())["datasets"]["data:eval"]
     assert ds["num_objects"] == 2 and ds["objects"][0]["num_points"] == 256
-    assert set(ds["interactive"]) == {"ours_scale", "ours_noscale", "kmeans"}
+    assert set(ds["interactive"]) == MODE_KEYS | {"kmeans"}
+    assert not ds["objects"][0]["mesh"]  # shards are point clouds: atoms of the kNN graph
     # a split the folder does not have: a clear error, exit 2
     assert cli.main(["--weights", str(weights), "--data", str(tmp_path / "ds"), "--split", "train", "-q"]) == 2
     assert "no split 'train'" in capsys.readouterr().err

@@ -34,7 +34,8 @@ def chair():
 
 @pytest.fixture()
 def ctl(model, chair):
-    return Controller(PartPredictor(model, cache=False), chair, num_points=1500)
+    """Points-only masks: these tests drive the mask through the threshold (atoms: test_gui_atoms.py)."""
+    return Controller(PartPredictor(model, cache=False), chair, num_points=1500, mesh_aware=False)
 
 
 def test_module_has_no_polyscope_import():
@@ -82,7 +83,8 @@ def test_accept_undo_redo_clear(ctl):
     ctl.click(3)
     ctl.click(7, negative=True)
     part = ctl.accept_part("seat", (0.1, 0.2, 0.3))
-    assert part.name == "seat" and part.color == (0.1, 0.2, 0.3) and (ctl.state.labels == 0).all()
+    assert part.name == "seat" and part.color == (0.1, 0.2, 0.3)
+    assert (np.delete(ctl.state.labels, 7) == 0).all() and ctl.state.labels[7] == -1  # the negative stays out
     assert ctl.state.clicks == [] and ctl.accept_part() is None  # nothing left to accept
     ctl.undo()
     assert ctl.state.parts == [] and ctl.state.clicks == [(3, True), (7, False)] and ctl.probs is not None
@@ -157,7 +159,7 @@ def test_export_compacts_labels_and_keeps_unlabelled(ctl, tmp_path):
 def test_point_cloud_shape(model, tmp_path):
     pts = np.random.default_rng(0).uniform(-1, 1, size=(3000, 3)).astype(np.float32)
     cloud = LoadedShape(Path("cloud.npy"), pts, None)
-    ctl = Controller(PartPredictor(model, cache=False), cloud, num_points=1000)
+    ctl = Controller(PartPredictor(model, cache=False), cloud, num_points=1000, mesh_aware=False)
     assert ctl.points.shape == (1000, 3) and ctl.display_points.shape == (3000, 3)
     brute = np.linalg.norm(pts[:50, None] - ctl.points[None], axis=-1).argmin(1)  # nearest model point
     assert np.array_equal(ctl.display_to_point[:50], brute)
@@ -186,7 +188,7 @@ def test_session_roundtrip_and_errors(ctl, model, chair, tmp_path):
     ctl.state.threshold = 0.5  # a session holds a threshold in (0, 1), as the slider sets it
     path = ctl.save_session(tmp_path / "s.json")
     labels = ctl.state.labels.copy()
-    fresh = Controller(PartPredictor(model, cache=False), chair, num_points=1500)
+    fresh = Controller(PartPredictor(model, cache=False), chair, num_points=1500, mesh_aware=False)
     fresh.load_session(path)
     assert np.array_equal(fresh.state.labels, labels) and fresh.state.clicks == [(9, True)]
     assert fresh.state.scale == pytest.approx(0.3) and fresh.probs is not None

@@ -147,3 +147,19 @@ def test_app_without_display_exits_2_cleanly(tmp_path, tiny_weights):
     assert res.returncode == 2, res.stderr[-2000:]
     assert "error: could not open a window" in res.stderr and "Traceback" not in res.stderr
     assert "Exception ignored" not in res.stderr  # polyscope's exit hook stays quiet
+
+
+def test_slider_to_colours_latency_under_egl():
+    """The latency bench's app-loop columns with real (software) drawing, in a child process."""
+    cmd = [sys.executable, "-m", "s2am3d_gui.bench_latency", str(REPO / "assets" / "example_chair.glb"),
+           "--points", "2000", "--repeats", "3", "--threads", "1", "--random-weights", "--config", "test-tiny",
+           "--backend", "openGL3_egl"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO)
+    if res.returncode == 2 and "could not start" in res.stderr:
+        pytest.skip(res.stderr.strip())
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "app loop: openGL3_egl" in res.stdout
+    row = [ln for ln in res.stdout.splitlines() if ln.strip().startswith("2000 |")]
+    assert row, res.stdout
+    loop_p50 = float(row[0].split("|")[4].split()[0])
+    assert 0 < loop_p50 < 10_000

@@ -244,6 +244,13 @@ def test_points_only_mode_and_meshes_without_faces(predictor):
     mask = seg.predict([0], scale=0.1)
     assert mask.atoms is None and mask.faces.shape == (len(f),)
     assert np.array_equal(mask.points, mask.probs > 0.5)
+    # a negative click removes the points nearer to it than to the positive click
+    pos, neg = seg.nearest_point([0.1, 0.1, 0.5]), seg.nearest_point([1.1, 1.1, 0.5])
+    seg.predictor.predict = lambda *a, **k: np.ones(seg.num_points, dtype=np.float32)  # decoder says "all"
+    m = seg.predict([pos], [neg], scale=0.5)
+    near_neg = np.linalg.norm(seg.points - seg.points[neg], axis=1) < np.linalg.norm(seg.points - seg.points[pos], axis=1)
+    assert not m.points[near_neg].any() and m.points[~near_neg].all()
+    del seg.predictor.predict
     cloud = ShapeSegmenter(predictor)
     cloud.set_shape(v, np.zeros((0, 3), dtype=np.int64), num_points=500)
     assert not cloud.is_mesh and cloud.atoms.face_atom is None

@@ -33,6 +33,11 @@ examples:
   s2am3d-segment scan.npy -o scan_parts.ply --auto
   # today's point-level masks (decoder only, faces take the label of the nearest sampled point)
   s2am3d-segment chair.glb -o seat_points.ply --point 0.1 0.45 0.0 --scale 0.05 --points-only
+  # a URDF robot (links placed by their joints), and a .glb whose author ignored glTF's Y-up
+  s2am3d-segment arm.urdf -o arm_parts.ply --auto
+  s2am3d-segment machine.glb -o machine_parts.ply --auto --up z
+  # a batch: every shape in a folder (and more files), one labelled PLY each in out/; rerun to resume
+  s2am3d-segment scans/ extra.glb -o out/ --auto --scale 0.02
 
 --point X Y Z snaps to the nearest sampled point; --point-index / --negative-index are indices of
 the input's vertices (mesh) or points (point cloud). With a prompt the output labels are
@@ -46,9 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="s2am3d-segment",
         description="Segment a mesh or point cloud into parts with S2AM3D (point prompt or automatic).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", metavar="INPUT",
-                   help="mesh (.glb .gltf .obj .ply .stl .off) or point cloud (.ply .npy .xyz .txt)")
-    p.add_argument("-o", "--output", metavar="OUT.ply", required=True, help="labelled PLY to write")
+    p.add_argument("input", metavar="INPUT", nargs="+",
+                   help="mesh (.glb .gltf .obj .ply .stl .off .urdf) or point cloud (.ply .npy .xyz .txt); "
+                        "several files or a folder segment a batch (--auto, -o names a folder)")
+    p.add_argument("--up", choices=["x", "y", "z", "-x", "-y", "-z"], default=None,
+                   help="the input's up axis (default: its convention, y for glTF, else z); "
+                        "outputs keep the input's coordinates")
+    p.add_argument("-o", "--output", metavar="OUT.ply", required=True,
+                   help="labelled PLY to write (a batch: the folder for <name>_labelled.ply per input; inputs "
+                        "whose output exists are skipped, so an interrupted batch resumes)")
     prompt = p.add_argument_group("prompt (a point prompt or --auto)")
     prompt.add_argument("--point", nargs=3, type=float, action="append", metavar=("X", "Y", "Z"), default=[],
                         help="positive click at these coordinates (snapped to the nearest sampled point); repeatable")
@@ -134,7 +145,79 @@ def _check_indices(flag: str, indices, count: int, what: str, path: str) -> None
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return run_main(_run, args)
+    if len(args.input) == 1 and not Path(args.input[0]).is_dir():
+        args.input = args.input[0]
+        return run_main(_run, args)
+    return run_main(_run_batch, args)
+
+
+def _batch_inputs(inputs: list[str]) -> list[Path]:
+    """The files of a batch: the files given, and the shape files in the folders given (sorted; our
+    own labelled PLYs are results, not inputs)."""
+    from ..io import SUPPORTED_EXTENSIONS
+    from ..io.parts import is_labelled
+
+    files: list[Path] = []
+    for name in inputs:
+        p = Path(name)
+        if p.is_dir():
+            files += [f for f in sorted(p.iterdir())
+                      if f.is_file() and f.suffix.lower() in SUPPORTED_EXTENSIONS and not is_labelled(f)]
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UsageError(f"{p}: file not found")
+    if not files:
+        raise UsageError(f"INPUT: no shape files ({' '.join(SUPPORTED_EXTENSIONS)}) in {' '.join(inputs)}")
+    return files
+
+
+def _run_batch(args) -> int:
+    """Several inputs: one labelled PLY each in the -o folder, skipping inputs already done."""
+    import copy
+
+    from tqdm import tqdm
+
+    from ..errors import S2AM3DError
+
+    if not args.auto:
+        raise UsageError("INPUT: several inputs are segmented with --auto (clicks belong to one shape)")
+    if args.tree:
+        raise UsageError("--tree: give one input (a batch writes one labelled PLY per input)")
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{args.output}: with several inputs -o names a folder, and this is a file")
+    files = _batch_inputs(args.input)
+    stems = [f.stem for f in files]
+    names = [f"{f.stem}_{f.suffix.lstrip('.').lower()}" if stems.count(f.stem) > 1 else f.stem for f in files]
+    inputs = {f.resolve() for f in files}
+    done = skipped = 0
+    failed: list[str] = []
+    bar = tqdm(list(zip(files, names)), desc="s2am3d-segment", unit="file", file=sys.stderr,
+               disable=args.quiet, dynamic_ncols=True)
+    for f, name in bar:
+        target = out_dir / f"{name}_labelled.ply"
+        if target.resolve() in inputs:
+            failed.append(f"{f}: its output {target} would replace an input")
+            continue
+        if target.exists():
+            skipped += 1
+            continue
+        sub = copy.copy(args)
+        sub.input, sub.output = str(f), str(target)
+        sub.parts_dir = str(Path(args.parts_dir) / name) if args.parts_dir else None
+        sub.quiet = True
+        bar.set_postfix_str(f.name)
+        try:
+            _run(sub)
+            done += 1
+        except (UsageError, S2AM3DError, OSError) as exc:
+            msg = f"{exc.filename}: {exc.strerror or exc}" if isinstance(exc, OSError) and exc.filename else str(exc)
+            failed.append(msg)
+            tqdm.write(f"error: {msg}", file=sys.stderr)
+    bar.close()
+    print(f"batch: {done} segmented, {skipped} already done (skipped), {len(failed)} failed -> {out_dir}")
+    return 2 if failed else 0
 
 
 def _run(args) -> int:
@@ -142,21 +225,21 @@ def _run(args) -> int:
     _check_outputs(args)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    from ..checkpoint import load_model
     from ..io import (load_shape, vertices_from_point_labels, write_labelled_mesh, write_labelled_points,
                       write_part_meshes)
     from ..io.atomic import atomic_dir, atomic_path
+    from ..io.up import from_z_up, to_z_up
     from ..predictor import PartPredictor
     from ..segment import ShapeSegmenter
 
     set_threads(args.threads)
     device = device_arg(args.device)
-    shape = load_shape(args.input)
+    shape = load_shape(args.input, up=args.up)  # Z-up; --point coordinates and outputs are the input's
     count = len(shape.vertices)
     what = "vertices" if shape.is_mesh else "points"
     _check_indices("--point-index", args.point_index, count, what, args.input)
     _check_indices("--negative-index", args.negative_index, count, what, args.input)
-    model = load_model(args.weights, device=device)
+    model = _load_model(args.weights, device)
     timings["load"] = time.perf_counter() - t0
 
     progress = Progress(enabled=not args.quiet, desc="s2am3d-segment")
@@ -167,7 +250,8 @@ def _run(args) -> int:
         seg.set_shape(shape.vertices, shape.faces, num_points=args.points, seed=args.seed,
                       progress=progress.stage(0.0, 0.4, "encoding"))
         points = seg.points
-        timings["encode"] = time.perf_counter() - t
+        # "encode" only when the encoder ran; features read from a cache are timed as "features"
+        timings["encode" if predictor.last_encode_source == "encoder" else "features"] = time.perf_counter() - t
 
         t = time.perf_counter()
         diag = float(np.linalg.norm(points.max(0) - points.min(0)))
@@ -175,8 +259,9 @@ def _run(args) -> int:
         def snap(coords, flag: str | None = None) -> list[int]:
             out = []
             for c in coords:
-                i = seg.nearest_point(c)
-                d = float(np.linalg.norm(points[i] - np.asarray(c, dtype=np.float64)))
+                z_up = to_z_up(np.asarray(c, dtype=np.float64), shape.up)  # the input's coordinates -> Z-up
+                i = seg.nearest_point(z_up)
+                d = float(np.linalg.norm(points[i] - z_up))
                 if flag and d > 0.1 * diag:
                     sys.stderr.write(f"warning: {flag} {' '.join(f'{v:g}' for v in c)} is {d:.3g} away from the "
                                      f"shape (bounding-box diagonal {diag:.3g}); snapped to the nearest point\n")
@@ -193,8 +278,9 @@ def _run(args) -> int:
                        f"{'none' if scale is None else f'{scale:g}'})")
         else:
             src = shape.vertices
-            positive = snap(args.point, "--point") + snap([src[i] for i in args.point_index])
-            negative = snap(args.negative_point, "--negative-point") + snap([src[i] for i in args.negative_index])
+            own = from_z_up(src, shape.up)  # vertex positions in the input's coordinates, as --point takes them
+            positive = snap(args.point, "--point") + snap([own[i] for i in args.point_index])
+            negative = snap(args.negative_point, "--negative-point") + snap([own[i] for i in args.negative_index])
             progress.stage(0.4, 0.9, "decoding")
             mask = seg.predict(positive, negative, scale=scale, threshold=args.threshold)
             labels = mask.points.astype(np.int64)
@@ -225,9 +311,12 @@ def _run(args) -> int:
                 with _naming(args.parts_dir):
                     if shape.is_mesh:
                         names = [p.name for p in write_part_meshes(parts_tmp, shape.vertices, shape.faces,
-                                                                   face_labels, fmt=args.parts_format, atomic=False)]
+                                                                   face_labels, fmt=args.parts_format, up=shape.up,
+                                                                   atomic=False)]
                     else:
-                        names = _write_point_parts(parts_tmp, shape.vertices, all_labels, write_labelled_points)
+                        names = _write_point_parts(parts_tmp, shape.vertices, all_labels,
+                                                   lambda path, pts, lab: write_labelled_points(path, pts, lab,
+                                                                                                up=shape.up))
                 written += [Path(args.parts_dir) / n for n in names]
             if tree_tmp is not None:
                 part_tree_dict["input"] = str(args.input)
@@ -236,9 +325,9 @@ def _run(args) -> int:
                 written.append(Path(args.tree))
             with _naming(out):
                 if shape.is_mesh:
-                    write_labelled_mesh(out_tmp, shape.vertices, shape.faces, face_labels)
+                    write_labelled_mesh(out_tmp, shape.vertices, shape.faces, face_labels, up=shape.up)
                 else:
-                    write_labelled_points(out_tmp, shape.vertices, all_labels)
+                    write_labelled_points(out_tmp, shape.vertices, all_labels, up=shape.up)
         timings["write"] = time.perf_counter() - t
     finally:
         progress.close()
@@ -262,6 +351,20 @@ def _naming(target):
         raise
     except OSError as exc:
         raise OutputError(f"{target}: could not write ({exc.strerror or exc})") from None
+
+
+_MODELS: dict = {}
+
+
+def _load_model(weights, device):
+    """The model, loaded once per weights and device (a batch reuses it)."""
+    from ..checkpoint import load_model
+
+    key = (str(weights), str(device))
+    if key not in _MODELS:
+        _MODELS.clear()
+        _MODELS[key] = load_model(weights, device=device)
+    return _MODELS[key]
 
 
 def _source_words(source: str) -> str:

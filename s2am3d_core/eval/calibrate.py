@@ -144,7 +144,11 @@ def _run(args) -> int:
     before = model.config.decoder.scale_logit_adjust
     model.config.decoder.scale_logit_adjust = 0.0  # decode uncorrected logits, correct them here
     if args.procedural is not None:
-        items, total = procedural_items(args.procedural, VALIDATION_SEED, args.points), args.procedural
+        from ..data.sampling import mesh_to_points
+
+        meshes = procedural_items(args.procedural, VALIDATION_SEED, args.points)
+        items = (mesh_to_points(pm, args.points, seed=VALIDATION_SEED + i) for i, pm in enumerate(meshes))
+        total = args.procedural
     elif args.data is not None:
         items, total = shard_items(args.data, args.split, args.max_objects), None
     else:

@@ -218,9 +218,7 @@ class ShapeSegmenter:
         """A :class:`Mask` from decoder probabilities (N,) and the prompt that produced them."""
         probs = np.asarray(probs, dtype=np.float32)
         if not self.mesh_aware:
-            pts = probs > threshold
-            for j in negative:
-                pts[int(j)] = False
+            pts = (probs > threshold) & ~self.negative_region(positive, negative)
             return Mask(points=pts, faces=self._faces_from_points(pts), probs=probs, atoms=None,
                         fraction=float(pts.mean()))
         a = self.atoms
@@ -234,6 +232,17 @@ class ShapeSegmenter:
             dist = self.distances_from(int(positive[0]))
             sel = select_with_scale(a, clicked, blocked, score, dist, scale)
         return self._mask_from_atoms(sel, probs)
+
+    def negative_region(self, positive: Sequence[int], negative: Sequence[int]) -> np.ndarray:
+        """(N,) bool points a points-only mask excludes: those nearer to a negative click than to
+        every positive click (a hard exclusion around each negative click, on top of the decoder)."""
+        out = np.zeros(self.num_points, dtype=bool)
+        if len(negative) == 0:
+            return out
+        pts = self.points
+        d_pos = np.min([np.linalg.norm(pts - pts[int(i)], axis=1) for i in positive], axis=0)
+        d_neg = np.min([np.linalg.norm(pts - pts[int(j)], axis=1) for j in negative], axis=0)
+        return d_neg < d_pos
 
     def _mask_from_atoms(self, sel: np.ndarray, probs: np.ndarray) -> Mask:
         a = self.atoms
