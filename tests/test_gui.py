@@ -185,6 +185,7 @@ def test_session_roundtrip_and_errors(ctl, model, chair, tmp_path):
     ctl.accept_part("x")
     ctl.click(9)
     ctl.set_scale(0.3)
+    ctl.state.threshold = 0.5  # a session holds a threshold in (0, 1), as the slider sets it
     path = ctl.save_session(tmp_path / "s.json")
     labels = ctl.state.labels.copy()
     fresh = Controller(PartPredictor(model, cache=False), chair, num_points=1500, mesh_aware=False)
