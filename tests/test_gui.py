@@ -84,7 +84,9 @@ def test_accept_undo_redo_clear(ctl):
     ctl.click(7, negative=True)
     part = ctl.accept_part("seat", (0.1, 0.2, 0.3))
     assert part.name == "seat" and part.color == (0.1, 0.2, 0.3)
-    assert (np.delete(ctl.state.labels, 7) == 0).all() and ctl.state.labels[7] == -1  # the negative stays out
+    # the negative click excludes the points nearer to it than to the positive click; all others are in
+    out = ctl.segmenter.negative_region([3], [7])
+    assert out[7] and not out[3] and ((ctl.state.labels == -1) == out).all() and (ctl.state.labels[~out] == 0).all()
     assert ctl.state.clicks == [] and ctl.accept_part() is None  # nothing left to accept
     ctl.undo()
     assert ctl.state.parts == [] and ctl.state.clicks == [(3, True), (7, False)] and ctl.probs is not None
