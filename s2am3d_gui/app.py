@@ -104,8 +104,9 @@ def _resolve_inputs(args) -> tuple[Path, int, str | None]:
             up = data["up"]
     shape = shape if shape is not None else DEFAULT_EXAMPLE
     points = DEFAULT_POINTS if points is None else points
-    if points < 16:
-        raise InputError(f"--points {points}: need at least 16 points")
+    from .state import MAX_SESSION_POINTS
+    if not 16 <= points <= MAX_SESSION_POINTS:
+        raise InputError(f"--points {points}: must be in [16, {MAX_SESSION_POINTS}]")
     return shape, points, up
 
 

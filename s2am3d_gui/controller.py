@@ -29,7 +29,8 @@ from scipy.spatial import cKDTree
 from s2am3d_core.errors import InputError, PromptError
 from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
                             write_labelled_mesh, write_labelled_points, write_part_meshes)
-from s2am3d_core.io.atomic import atomic_path
+from s2am3d_core.io.atomic import atomic_dir, atomic_path
+from s2am3d_core.io.outputs import OutDir, OutFile, check_outputs
 from s2am3d_core.io.load import LoadedShape
 from s2am3d_core.io.sample import DEFAULT_POINTS
 from s2am3d_core.predictor import PartPredictor
@@ -622,6 +623,8 @@ class Controller:
                 raise InputError(f"{out}: would mix with the opened part folder {src}")
         elif out.is_dir():
             raise InputError(f"{out}: is a folder; give a file name")
+        else:  # also a hard link or symbolic link to the input, a device, an unwritable folder
+            check_outputs({"input": self.shape.path}, files=[OutFile("output", out)])
         return out
 
     def export(self, out_path: str | os.PathLike) -> Path:
@@ -654,9 +657,17 @@ class Controller:
         labels, parts = self.export_labels()
         if not parts:
             raise PromptError("no parts to export yet: accept a part (A) or segment all (S) first")
+        # a re-export replaces the folder as a whole (only if it holds nothing but our part files)
+        check_outputs({"shape": self.shape.path}, dirs=[OutDir("export parts", out)], overwrite=True)
+        with atomic_dir(out, replace=True) as tmp:
+            names = self._export_parts_into(tmp, labels, parts, fmt)
+        return [out / n for n in names]
+
+    def _export_parts_into(self, out: Path, labels: np.ndarray, parts: list[Part], fmt: str) -> list[str]:
         if self.shape.is_mesh:
             faces = self.faces_from_points(labels)
-            files = write_part_meshes(out, self.shape.vertices, self.shape.faces, faces, fmt=fmt, up=self.shape.up)
+            files = write_part_meshes(out, self.shape.vertices, self.shape.faces, faces, fmt=fmt, up=self.shape.up,
+                                      atomic=False)
             index_path = out / "parts.json"
             index = json.loads(index_path.read_text(encoding="utf-8"))
             for entry in index.get("parts", []):
@@ -664,7 +675,7 @@ class Controller:
                     p = parts[entry["label"]]
                     entry["name"], entry["color"] = p.name, [round(c, 4) for c in p.color]
             self._write_json(index_path, index)
-            return files
+            return [f.name for f in files]
         cloud = self.shape.vertices
         point_labels = self.cloud_from_points(labels)
         files = []
@@ -674,7 +685,7 @@ class Controller:
             if sel.any():
                 entry["file"] = f"part_{entry['label']:03d}.ply"
                 files.append(write_labelled_points(out / entry["file"], cloud[sel], point_labels[sel],
-                                                   up=self.shape.up))
+                                                   up=self.shape.up).name)
         self._write_json(out / "parts.json", {"format": "ply", "up": self.shape.up, "parts": entries})
         return files
 

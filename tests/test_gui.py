@@ -91,7 +91,9 @@ def test_accept_undo_redo_clear(ctl):
     ctl.click(7, negative=True)
     part = ctl.accept_part("seat", (0.1, 0.2, 0.3))
     assert part.name == "seat" and part.color == (0.1, 0.2, 0.3)
-    assert (np.delete(ctl.state.labels, 7) == 0).all() and ctl.state.labels[7] == -1  # the negative stays out
+    # the negative click excludes the points nearer to it than to the positive click; all others are in
+    out = ctl.segmenter.negative_region([3], [7])
+    assert out[7] and not out[3] and ((ctl.state.labels == -1) == out).all() and (ctl.state.labels[~out] == 0).all()
     assert ctl.state.clicks == [] and ctl.accept_part() is None  # nothing left to accept
     ctl.undo()
     assert ctl.state.parts == [] and ctl.state.clicks == [(3, True), (7, False)] and ctl.probs is not None
@@ -192,6 +194,7 @@ def test_session_roundtrip_and_errors(ctl, model, chair, tmp_path):
     ctl.accept_part("x")
     ctl.click(9)
     ctl.set_scale(0.3)
+    ctl.state.threshold = 0.5  # a session holds a threshold in (0, 1), as the slider sets it
     path = ctl.save_session(tmp_path / "s.json")
     labels = ctl.state.labels.copy()
     fresh = Controller(PartPredictor(model, cache=False), chair, num_points=1500, mesh_aware=False)

@@ -174,13 +174,16 @@ def test_selection_respects_the_budget_and_negative_atoms():
     dist = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
     score = np.full(5, 0.5)
     none = np.zeros(5, dtype=bool)
-    sel = select_with_scale(at, np.array([0]), none, score, dist, 0.2)
+    # a clicked piece clearly larger than the scale (0.3 > 1.5 x 0.18) grows atom by atom
+    sel = select_with_scale(at, np.array([0]), none, score, dist, 0.18)
     assert sel.tolist() == [True, True, False, False, False]
+    # one no larger than 1.5 x the scale is a single unit, then whole pieces by distance
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.25).tolist() == [True, True, True, False, False]
     sel = select_with_scale(at, np.array([0]), none, score, dist, 0.5)
-    assert sel.tolist() == [True, True, True, True, False]  # 0.5 exactly: whole piece 1 fits
+    assert sel.tolist() == [True, True, True, True, False]  # 0.5 exactly: piece 1 joins, piece 2 would overshoot
     blocked = np.array([False, True, False, False, False])
-    sel = select_with_scale(at, np.array([0]), blocked, score, dist, 0.2)
-    assert not sel[1] and sel[0] and at.area[sel].sum() <= 0.2 + 1e-9
+    sel = select_with_scale(at, np.array([0]), blocked, score, dist, 0.18)
+    assert sel.tolist() == [True, False, True, False, False]
     # without a scale: connected atoms above the threshold, never a blocked one
     score = np.array([0.9, 0.9, 0.2, 0.9, 0.9])
     sel = select_without_scale(at, np.array([0]), none, score)

@@ -8,6 +8,7 @@ pieces split at creases, :mod:`s2am3d_core.segment`) unless ``--points-only`` is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -26,6 +27,8 @@ examples:
   s2am3d-segment chair.obj -o leg.ply --point-index 1234 --negative-index 77 --no-scale
   # full automatic segmentation at a fine granularity, one mesh file per part, plus a part tree
   s2am3d-segment engine.glb -o engine_parts.ply --auto --scale 0.02 --parts-dir parts/ --tree tree.json
+  # run it again at another scale: --overwrite replaces parts/ as a whole (no stale part files)
+  s2am3d-segment engine.glb -o engine_parts.ply --auto --scale 0.05 --parts-dir parts/ --overwrite
   # a point cloud (.ply without faces, .npy, .xyz, .txt): per-point labels
   s2am3d-segment scan.npy -o scan_parts.ply --auto
   # today's point-level masks (decoder only, faces take the label of the nearest sampled point)
@@ -39,6 +42,7 @@ examples:
 --point X Y Z snaps to the nearest sampled point; --point-index / --negative-index are indices of
 the input's vertices (mesh) or points (point cloud). With a prompt the output labels are
 1 = selected part, 0 = the rest. Errors print 'error: <file/arg>: <problem>' and exit with status 2.
+Outputs never replace an input (checked before any work) and appear all together or not at all.
 """
 
 
@@ -76,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--parts-dir", metavar="DIR", help="also write one file per part into DIR")
     out.add_argument("--parts-format", default="ply", choices=["ply", "obj", "glb", "stl"],
                      help="format of the --parts-dir meshes (default ply)")
+    out.add_argument("--overwrite", action="store_true",
+                     help="replace an existing, non-empty --parts-dir as a whole (only if it holds nothing but "
+                          "part files and parts.json from an earlier run)")
     out.add_argument("--tree", metavar="TREE.json",
                      help="also write a hierarchical part tree (automatic segmentation at several scales)")
     out.add_argument("--tree-scales", nargs="+", type=float, default=[0.02, 0.08, 0.25, 0.6], metavar="S",
@@ -95,17 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_outputs(args) -> None:
+    """Every output (-o, --tree, --parts-dir) is valid and touches no input (OutputError), before any compute."""
+    from ..checkpoint import default_weights_path
+    from ..io.outputs import OutDir, OutFile, check_outputs
+
+    check_outputs({"INPUT": args.input, "--weights": args.weights or default_weights_path()},
+                  files=[OutFile("-o", args.output, (".ply",)), OutFile("--tree", args.tree, (".json",))],
+                  dirs=[OutDir("--parts-dir", args.parts_dir)], overwrite=args.overwrite)
+
+
 def _check_args(args) -> None:
     """Argument checks that need no file access (raise UsageError)."""
-    out = Path(args.output)
-    if out.suffix.lower() != ".ply":
-        raise UsageError(f"{args.output}: the output must be a .ply file")
-    if out.is_dir():
-        raise UsageError(f"{args.output}: is a folder; give a .ply file name")
-    if args.parts_dir and Path(args.parts_dir).exists() and not Path(args.parts_dir).is_dir():
-        raise UsageError(f"--parts-dir: {args.parts_dir} exists and is not a folder")
-    if args.tree and Path(args.tree).is_dir():
-        raise UsageError(f"--tree: {args.tree} is a folder; give a .json file name")
     has_prompt = bool(args.point or args.point_index)
     if args.auto and has_prompt:
         raise UsageError("--auto: cannot be combined with --point/--point-index")
@@ -214,11 +222,12 @@ def _run_batch(args) -> int:
 
 def _run(args) -> int:
     _check_args(args)
+    _check_outputs(args)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     from ..io import (load_shape, vertices_from_point_labels, write_labelled_mesh, write_labelled_points,
                       write_part_meshes)
-    from ..io.atomic import atomic_path
+    from ..io.atomic import atomic_dir, atomic_path
     from ..io.up import from_z_up, to_z_up
     from ..predictor import PartPredictor
     from ..segment import ShapeSegmenter
@@ -287,28 +296,38 @@ def _run(args) -> int:
 
         t = time.perf_counter()
         progress.stage(0.9, 1.0, "writing")
-        # OUT is written last, so a failure on the way leaves no output file behind
+        # All or nothing: every output goes to a temporary file/folder first; they are renamed into
+        # place together only when all were written (a failure on the way leaves no output behind).
         out = Path(args.output)
         written: list[Path] = []
-        if shape.is_mesh:
-            if args.parts_dir:
-                written += write_part_meshes(args.parts_dir, shape.vertices, shape.faces, face_labels,
-                                             fmt=args.parts_format, up=shape.up)
-        else:
+        if not shape.is_mesh:
             all_labels = labels if len(points) == count else vertices_from_point_labels(shape.vertices, points, labels)
-            if args.parts_dir:
-                written += _write_point_parts(Path(args.parts_dir), shape.vertices, all_labels, atomic_path,
-                                              lambda path, pts, lab: write_labelled_points(path, pts, lab,
-                                                                                           up=shape.up))
-        if part_tree_dict is not None:
-            part_tree_dict["input"] = str(args.input)
-            with atomic_path(args.tree) as tmp:
-                tmp.write_text(json.dumps(part_tree_dict, indent=1) + "\n", encoding="utf-8")
-            written.append(Path(args.tree))
-        if shape.is_mesh:
-            write_labelled_mesh(out, shape.vertices, shape.faces, face_labels, up=shape.up)
-        else:
-            write_labelled_points(out, shape.vertices, all_labels, up=shape.up)
+        with contextlib.ExitStack() as stack:
+            out_tmp = stack.enter_context(atomic_path(out))
+            tree_tmp = stack.enter_context(atomic_path(args.tree)) if part_tree_dict is not None else None
+            parts_tmp = (stack.enter_context(atomic_dir(args.parts_dir, replace=args.overwrite))
+                         if args.parts_dir else None)
+            if parts_tmp is not None:
+                with _naming(args.parts_dir):
+                    if shape.is_mesh:
+                        names = [p.name for p in write_part_meshes(parts_tmp, shape.vertices, shape.faces,
+                                                                   face_labels, fmt=args.parts_format, up=shape.up,
+                                                                   atomic=False)]
+                    else:
+                        names = _write_point_parts(parts_tmp, shape.vertices, all_labels,
+                                                   lambda path, pts, lab: write_labelled_points(path, pts, lab,
+                                                                                                up=shape.up))
+                written += [Path(args.parts_dir) / n for n in names]
+            if tree_tmp is not None:
+                part_tree_dict["input"] = str(args.input)
+                with _naming(args.tree):
+                    tree_tmp.write_text(json.dumps(part_tree_dict, indent=1) + "\n", encoding="utf-8")
+                written.append(Path(args.tree))
+            with _naming(out):
+                if shape.is_mesh:
+                    write_labelled_mesh(out_tmp, shape.vertices, shape.faces, face_labels, up=shape.up)
+                else:
+                    write_labelled_points(out_tmp, shape.vertices, all_labels, up=shape.up)
         timings["write"] = time.perf_counter() - t
     finally:
         progress.close()
@@ -319,6 +338,19 @@ def _run(args) -> int:
           f"[{len(points)} points, features {_source_words(predictor.last_encode_source)}; {times}; "
           f"total {human_seconds(total)}]")
     return 0
+
+
+@contextlib.contextmanager
+def _naming(target):
+    """Report a write error (full disk, I/O) as an OutputError naming the user's ``target``."""
+    from ..errors import OutputError
+
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{target}: could not write ({exc.strerror or exc})") from None
 
 
 _MODELS: dict = {}
@@ -339,19 +371,18 @@ def _source_words(source: str) -> str:
     return {"encoder": "computed", "memory": "from memory", "disk": "from the disk cache"}.get(source, source)
 
 
-def _write_point_parts(out_dir: Path, points: np.ndarray, labels: np.ndarray, atomic_path, write_points) -> list[Path]:
-    """One labelled PLY point file per part plus a parts.json index."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--parts-dir: {out_dir} exists and is not a folder")
-    written, index = [], []
+def _write_point_parts(folder: Path, points: np.ndarray, labels: np.ndarray, write_points) -> list[str]:
+    """One labelled PLY point file per part plus a parts.json index, into ``folder``; returns the part file names."""
+    names, index = [], []
     for k in np.unique(labels):
         mask = labels == k
         name = f"part_{int(k):03d}.ply" if k >= 0 else "unlabelled.ply"
-        written.append(write_points(out_dir / name, points[mask], labels[mask]))
+        write_points(folder / name, points[mask], labels[mask])
+        names.append(name)
         index.append({"label": int(k), "file": name, "n_points": int(mask.sum())})
-    with atomic_path(out_dir / "parts.json") as tmp:
-        tmp.write_text(json.dumps({"format": "ply", "parts": index}, indent=2) + "\n", encoding="utf-8")
-    return written
+    (folder / "parts.json").write_text(json.dumps({"format": "ply", "parts": index}, indent=2) + "\n",
+                                       encoding="utf-8")
+    return names
 
 
 if __name__ == "__main__":

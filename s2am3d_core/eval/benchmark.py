@@ -149,6 +149,9 @@ def _run(args) -> int:
     check_min("--prompts", args.prompts)
     if args.json and Path(args.json).is_dir():
         raise UsageError(f"--json: {args.json} is a folder; give a file name")
+    from ..io.outputs import OutFile, check_outputs
+
+    check_outputs({"--weights": args.weights}, files=[OutFile("--json", args.json, (".json",))])
     set_threads(args.threads)
     device = device_arg(args.device)
 

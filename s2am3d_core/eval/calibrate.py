@@ -131,6 +131,12 @@ def _run(args) -> int:
     check_min("--min-part-points", args.min_part_points)
     if not 0.0 < args.step <= 1.0:
         raise UsageError(f"--step: {args.step} must be in (0, 1]")
+    from ..io.outputs import OutFile, check_outputs, same_file
+
+    inputs = {"--data": args.data, "--user-dir": args.user_dir}
+    if not same_file(args.out, args.weights):  # --out may deliberately be the weights file (replaced atomically)
+        inputs["WEIGHTS"] = args.weights
+    check_outputs(inputs, files=[OutFile("--out", args.out, (".safetensors",))])
     set_threads(args.threads)
     device = device_arg(args.device)
 

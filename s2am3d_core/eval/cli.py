@@ -177,6 +177,10 @@ def _run(args) -> int:
             raise UsageError(f"--glb: {g}: file not found")
     if args.data and not Path(args.data).is_dir():
         raise UsageError(f"--data: {args.data}: folder not found")
+    from ..io.outputs import OutFile, check_outputs
+
+    check_outputs({"--weights": args.weights, "--glb": args.glb, "--data": args.data},
+                  files=[OutFile("--out", args.out, (".json",))])
 
     from ..checkpoint import default_weights_path, load_model
     from ..predictor import PartPredictor

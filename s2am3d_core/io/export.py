@@ -27,8 +27,9 @@ from trimesh.exchange.ply import load_ply
 
 from ..errors import InputError
 from ..geometry import check_points
-from .atomic import atomic_path
+from .atomic import atomic_dir, atomic_path
 from .load import check_faces as _check_faces
+from .outputs import OutDir, check_output_dir
 from .up import check_up, from_z_up, up_comment
 
 PART_FORMATS: tuple[str, ...] = ("ply", "obj", "glb", "stl")
@@ -124,6 +125,8 @@ def write_part_meshes(
     face_labels: np.ndarray,
     fmt: str = "ply",
     up: str = "z",
+    overwrite: bool = False,
+    atomic: bool = True,
 ) -> list[Path]:
     """Write one mesh file per part plus a ``parts.json`` index.
 
@@ -131,13 +134,18 @@ def write_part_meshes(
     faces labelled -1 (if any); each holds only the vertices its faces use, coloured with
     :func:`label_colors`. ``parts.json`` lists ``{"label", "file", "n_faces", "area"}`` per part
     and the files' ``up`` axis (read back by :func:`s2am3d_core.io.parts.load_labelled`).
-    Files from earlier runs in ``out_dir`` are left alone; ``parts.json`` is the index.
+    The folder is written all or nothing (:func:`~s2am3d_core.io.atomic.atomic_dir`): files of an
+    earlier run are never mixed with new ones.
 
     Args:
         out_dir: folder (created if needed).
         vertices: (V, 3) Z-up; faces: (F, 3); face_labels: (F,) int.
         fmt: "ply", "obj", "glb" or "stl".
         up: up axis of the written files (the input's; vertices are rotated back from Z-up).
+        overwrite: replace an existing non-empty ``out_dir`` (only if it holds nothing but part
+            files and ``parts.json``); False refuses it with an OutputError.
+        atomic: False writes straight into ``out_dir`` (for a caller that already holds a
+            temporary folder from ``atomic_dir``).
 
     Returns:
         Paths of the part files, in increasing label order (unlabelled last).
@@ -152,6 +160,16 @@ def write_part_meshes(
     f = _check_faces(faces, len(verts), out)
     lab = _check_labels(face_labels, len(f), "faces", out)
     labels = [int(k) for k in np.unique(lab) if k >= 0] + ([-1] if (lab < 0).any() else [])
+    if not atomic:
+        return _write_parts_into(out, out, verts, f, lab, labels, fmt, check_up(up))
+    check_output_dir(OutDir("parts folder", out), overwrite=overwrite)
+    with atomic_dir(out, replace=True) as tmp:
+        return _write_parts_into(tmp, out, verts, f, lab, labels, fmt, check_up(up))
+
+
+def _write_parts_into(folder: Path, final: Path, verts, f, lab, labels, fmt, up) -> list[Path]:
+    """Write the part files and parts.json into ``folder``; return their paths under ``final``."""
+    folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     index = []
     for k in labels:
@@ -160,14 +178,12 @@ def write_part_meshes(
         part.remove_unreferenced_vertices()
         part.visual.vertex_colors = np.append(label_colors([k])[0], 255)
         name = f"part_{k:03d}.{fmt}" if k >= 0 else f"unlabelled.{fmt}"
-        target = out / name
-        with atomic_path(target) as tmp:
+        with atomic_path(folder / name, fsync=False) as tmp:
             part.export(str(tmp), file_type=fmt)
-        written.append(target)
+        written.append(final / name)
         index.append({"label": k, "file": name, "n_faces": int(mask.sum()), "area": float(part.area)})
-    with atomic_path(out / "parts.json") as tmp:
-        tmp.write_text(json.dumps({"format": fmt, "up": check_up(up), "parts": index}, indent=2) + "\n",
-                       encoding="utf-8")
+    with atomic_path(folder / "parts.json", fsync=False) as tmp:
+        tmp.write_text(json.dumps({"format": fmt, "up": up, "parts": index}, indent=2) + "\n", encoding="utf-8")
     return written
 
 

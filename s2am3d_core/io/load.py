@@ -191,8 +191,8 @@ def check_gltf_json(path: Path) -> None:
     """Fail early with a clear message when a .gltf file is not JSON (trimesh's error is cryptic)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: not a valid glTF file (the .gltf must be JSON: {e})") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise InputError(f"{path}: not a valid glTF file (the .gltf must be JSON: {type(e).__name__}: {e})") from None
     if not isinstance(doc, dict) or "asset" not in doc:
         raise InputError(f"{path}: not a valid glTF file (no 'asset' object)")
 

@@ -55,17 +55,26 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         seg.distances_from(click)
         t_click = time.perf_counter() - t
-        times = []
+        times, decode, select = [], [], []
         for k in range(args.repeats):
             s = float(np.geomspace(0.005, 0.5, args.repeats)[k])
             t = time.perf_counter()
-            mask = seg.predict([click], scale=s)
-            times.append(time.perf_counter() - t)
+            probs = predictor.predict([click], scale=s)
+            t1 = time.perf_counter()
+            mask = seg.mask_from_probs(probs, [click], [], s)
+            t2 = time.perf_counter()
+            times.append(t2 - t)
+            decode.append(t1 - t)
+            select.append(t2 - t1)
         ms = 1000 * np.array(times)
+        sel_ms = 1000 * np.array(select)
+        dec_ms = 1000 * np.array(decode)
         print(f"{name}: {len(f)} faces, {atoms.num_atoms} atoms, {atoms.num_pieces} pieces | atoms "
               f"{t_atoms:.2f} s + heat solver {t_geo:.2f} s = {t_atoms + t_geo:.2f} s | click distance "
               f"{1000 * t_click:.0f} ms | slider move ({args.points} points) p50 {np.percentile(ms, 50):.1f} ms, "
-              f"p95 {np.percentile(ms, 95):.1f} ms (last mask {100 * mask.fraction:.1f}%)", flush=True)
+              f"p95 {np.percentile(ms, 95):.1f} ms = decoder p50 {np.percentile(dec_ms, 50):.1f} / p95 "
+              f"{np.percentile(dec_ms, 95):.1f} ms + atom selection and face mask p50 {np.percentile(sel_ms, 50):.1f} / "
+              f"p95 {np.percentile(sel_ms, 95):.1f} ms (last mask {100 * mask.fraction:.1f}%)", flush=True)
     return 0
 
 

@@ -34,7 +34,7 @@ from .select import atom_scores, select_with_scale, select_without_scale
 ProgressFn = Callable[[float, str], None]
 
 NO_SCALE_MIN_PART = 1e-3  # without a scale, parts below this fraction of the surface merge
-SPLIT = 2.0      # pieces larger than SPLIT * s are split into parts
+SPLIT = 10.0     # pieces larger than SPLIT * s are split into parts
 MIN_PART = 0.25  # parts smaller than MIN_PART * s merge with their nearest part ...
 MAX_MERGE = 2.0  # ... while the union stays within MAX_MERGE * s
 NEIGHBORS = 8    # k of the point graph that measures the gap between parts

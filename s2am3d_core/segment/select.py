@@ -24,6 +24,7 @@ from scipy.sparse.csgraph import breadth_first_order
 from .atoms import Atoms
 
 NO_SCALE_PIECE = 0.25  # without a scale, a clicked piece up to this fraction of the shape is taken whole
+WHOLE_PIECE = 1.5  # a clicked piece up to 1.5 x the scale is taken whole, never split
 SCORE_WEIGHT = 1.5  # distance multiplier is (SCORE_WEIGHT - score): high-scoring pieces come nearer
 
 
@@ -38,13 +39,17 @@ def atom_scores(atoms: Atoms, probs: np.ndarray, representative: np.ndarray) -> 
 
 
 def growth_units(atoms: Atoms, clicked: np.ndarray, allowed: np.ndarray, score: np.ndarray,
-                 distance: np.ndarray) -> list[np.ndarray]:
+                 distance: np.ndarray, whole_piece_up_to: float | None = None) -> list[np.ndarray]:
     """The order in which a scaled selection grows: atoms of the clicked piece one by one by
     distance, then every other piece (its allowed atoms together) by ``distance * (1.5 - score)``
-    (piece distance = its nearest atom's, piece score = area-weighted mean)."""
+    (piece distance = its nearest atom's, piece score = area-weighted mean). A clicked piece no larger
+    than ``whole_piece_up_to`` is one unit: it is split only when it is clearly larger than the part."""
     piece0 = atoms.piece[clicked[0]] if len(clicked) else -1
     inside = np.flatnonzero((atoms.piece == piece0) & allowed)
-    units = [np.array([i]) for i in inside[np.argsort(distance[inside], kind="stable")]]
+    if whole_piece_up_to is not None and atoms.area[atoms.piece == piece0].sum() <= whole_piece_up_to:
+        units = [inside] if len(inside) else []
+    else:
+        units = [np.array([i]) for i in inside[np.argsort(distance[inside], kind="stable")]]
     other = np.flatnonzero((atoms.piece != piece0) & allowed)
     if len(other):
         pieces, inv = np.unique(atoms.piece[other], return_inverse=True)
@@ -74,7 +79,7 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
         ok &= allowed
     current = float(atoms.area[sel].sum())
     target = float(scale)
-    for unit in growth_units(atoms, clicked, ok, score, distance):
+    for unit in growth_units(atoms, clicked, ok, score, distance, WHOLE_PIECE * target):
         if current >= target:
             break
         new = current + float(atoms.area[unit].sum())
