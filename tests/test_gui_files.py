@@ -11,7 +11,7 @@ import trimesh
 from s2am3d_core.config import get_config
 from s2am3d_core.data import procedural
 from s2am3d_core.errors import InputError
-from s2am3d_core.io import load_shape, read_labelled_ply
+from s2am3d_core.io import read_labelled_ply
 from s2am3d_core.io.parts import is_labelled, load_labelled
 from s2am3d_core.io.up import from_z_up
 from s2am3d_core.modeling import S2AM3D

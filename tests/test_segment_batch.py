@@ -1,5 +1,4 @@
 """s2am3d-segment on several files or a folder: one output per input, resumable, errors per file."""
-import numpy as np
 import pytest
 import torch
 import trimesh

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .autoseg import decode_many
-from .select import atom_scores, select_with_scale, select_without_scale
+from .select import atom_scores, select_with_scale
 
 ProgressFn = Callable[[float, str], None]
 
