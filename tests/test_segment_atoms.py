@@ -142,7 +142,10 @@ def u_strip(segments=12):
     return v, f, owner
 
 
-def test_geodesic_distance_goes_round_the_u_not_across_the_gap():
+@pytest.mark.parametrize("max_faces", [None, 10])  # 10: the point-cloud solver of a large piece
+def test_geodesic_distance_goes_round_the_u_not_across_the_gap(max_faces, monkeypatch):
+    if max_faces is not None:
+        monkeypatch.setattr("s2am3d_core.segment.geodesic.MAX_MESH_SOLVER_FACES", max_faces)
     v, f, owner = u_strip()
     pts, fi = sample_surface(v.astype(np.float32), f, 3000, seed=0)
     at = mesh_atoms(v, f, fi, pts, crease_deg=10)

@@ -3,8 +3,12 @@
 Meshes use ``MeshHeatMethodDistanceSolver`` on the welded mesh (degenerate faces dropped); point
 clouds use ``PointCloudHeatSolver`` on the sampled points. Distance is only meaningful inside the
 connected piece of the click: elsewhere the Euclidean distance to the click is used (a gap is
-crossed in a straight line), so far pieces still come after near ones. The solver is built once
-per shape, on the first query (precompute once, query many).
+crossed in a straight line), so far pieces still come after near ones. On meshes one solver is
+built per connected piece, on the first click on that piece, and kept (precompute once, query
+many): opening a shape costs nothing here, and a click on a bolt factorises the bolt, not the
+engine. A piece of more than ``MAX_MESH_SOLVER_FACES`` faces (a 1.3 M-face scan took 207 s to
+factorise and 140 s per query) uses the point-cloud solver on its sampled points instead. Point
+clouds build one solver on the first click.
 """
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import warnings
 import numpy as np
 
 from .atoms import Atoms, weld_vertices
+
+MAX_MESH_SOLVER_FACES = 200_000  # larger pieces: point-cloud heat solver on their sampled points
 
 
 class SurfaceDistance:
@@ -29,8 +35,7 @@ class SurfaceDistance:
         self.atoms = atoms
         self.points = np.asarray(points, dtype=np.float64)
         self.is_mesh = faces is not None and atoms.face_atom is not None
-        self._solver = None
-        self._failed = False
+        self._solvers: dict[int, object] = {}  # piece (mesh) or -1 (cloud) -> solver, or None if it failed
         if self.is_mesh:
             weld = weld_vertices(vertices)
             nw = int(weld.max()) + 1
@@ -40,29 +45,39 @@ class SurfaceDistance:
             ok = (wf[:, 0] != wf[:, 1]) & (wf[:, 1] != wf[:, 2]) & (wf[:, 0] != wf[:, 2])
             self._wfaces = wf[ok]
             self._face_atom_ok = atoms.face_atom[ok]
+            self._face_piece_ok = atoms.piece[self._face_atom_ok]
+            self._local: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         # Euclidean fallback per atom uses its sampled points, or its centroid when it has none
         self._has_points = np.bincount(atoms.point_atom, minlength=atoms.num_atoms) > 0
 
-    def _build(self):
-        if self._solver is not None or self._failed:
-            return self._solver
+    def _solver_for(self, piece: int):
+        """The heat-method solver of one piece (meshes) or of the cloud (piece -1), built once."""
+        if piece in self._solvers:
+            return self._solvers[piece]
         import potpourri3d as pp3d
 
+        solver = None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if self.is_mesh:
-                    self._solver = pp3d.MeshHeatMethodDistanceSolver(self._welded, self._wfaces)
+                    sel = np.flatnonzero(self._face_piece_ok == piece)
+                    if len(sel) > MAX_MESH_SOLVER_FACES:
+                        idx = np.flatnonzero(self.atoms.piece[self.atoms.point_atom] == piece)
+                        self._local[piece] = (idx, None, None)
+                        if len(idx) >= 3:
+                            solver = pp3d.PointCloudHeatSolver(self.points[idx])
+                    else:
+                        used, local = np.unique(self._wfaces[sel], return_inverse=True)
+                        self._local[piece] = (used, local.reshape(-1, 3), sel)
+                        if len(sel):
+                            solver = pp3d.MeshHeatMethodDistanceSolver(self._welded[used], local.reshape(-1, 3))
                 else:
-                    self._solver = pp3d.PointCloudHeatSolver(self.points)
-        except Exception:  # a mesh potpourri3d cannot handle: Euclidean distance only (documented)
-            self._failed = True
-            self._solver = None
-        return self._solver
-
-    def precompute(self) -> None:
-        """Build the heat-method solver now (otherwise on the first query)."""
-        self._build()
+                    solver = pp3d.PointCloudHeatSolver(self.points)
+        except Exception:  # a piece potpourri3d cannot handle: Euclidean distance there (documented)
+            solver = None
+        self._solvers[piece] = solver
+        return solver
 
     def euclidean(self, click_xyz: np.ndarray) -> np.ndarray:
         """(A,) distance from ``click_xyz`` to the nearest sampled point (or centroid) of each atom."""
@@ -79,19 +94,24 @@ class SurfaceDistance:
         a = self.atoms
         xyz = self.points[int(index)]
         euclid = self.euclidean(xyz)
-        solver = self._build()
+        piece = int(a.piece[a.point_atom[int(index)]]) if self.is_mesh else -1
+        solver = self._solver_for(piece)
         if solver is None:
             return euclid
+        geo = np.full(a.num_atoms, np.inf)
         try:
-            if self.is_mesh:
-                src = int(np.argmin(np.linalg.norm(self._welded - xyz[None], axis=1)))
+            if self.is_mesh and self._local[piece][1] is None:  # large piece: its sampled points
+                idx = self._local[piece][0]
+                src = int(np.argmin(np.linalg.norm(self.points[idx] - xyz[None], axis=1)))
                 dv = np.asarray(solver.compute_distance(src), dtype=np.float64)
-                geo = np.full(a.num_atoms, np.inf)
-                fd = dv[self._wfaces].min(axis=1)
-                np.minimum.at(geo, self._face_atom_ok, fd)
+                np.minimum.at(geo, self.atoms.point_atom[idx], dv)
+            elif self.is_mesh:
+                used, local, sel = self._local[piece]
+                src = int(np.argmin(np.linalg.norm(self._welded[used] - xyz[None], axis=1)))
+                dv = np.asarray(solver.compute_distance(src), dtype=np.float64)
+                np.minimum.at(geo, self._face_atom_ok[sel], dv[local].min(axis=1))
             else:
                 dv = np.asarray(solver.compute_distance(int(index)), dtype=np.float64)
-                geo = np.full(a.num_atoms, np.inf)
                 np.minimum.at(geo, a.point_atom, dv)
         except Exception:
             return euclid

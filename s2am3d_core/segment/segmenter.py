@@ -155,8 +155,6 @@ class ShapeSegmenter:
             self.atoms, self.distance = self._atoms_for(verts, faces, points, self.face_index)
             _, self._representative = self._tree.query(self.atoms.centroid)
             self._representative = np.asarray(self._representative, dtype=np.int64)
-            report(0.85, "preparing surface distance")
-            self.distance.precompute()
         report(1.0, "ready")
 
     def _atoms_for(self, verts, faces, points, face_index) -> tuple[Atoms, SurfaceDistance]:
