@@ -10,7 +10,8 @@
 #      their share of the wall-clock budget), 4. fit the scale prior correction, 5. held-out figures (s2am3d-eval on procedural objects of
 #      other seeds, and on ../shared/data when that folder exists).
 # Writes OUT_DIR/s2am3d-base.safetensors (the weights to ship), OUT_DIR/enc and OUT_DIR/dec (run
-# folders: log.jsonl, checkpoint.pt, model.safetensors), OUT_DIR/eval.json, OUT_DIR/log.txt.
+# folders: log.jsonl, checkpoint.pt, model.safetensors), OUT_DIR/eval.json (s2am3d-eval),
+# OUT_DIR/bench.json (1-thread CPU speed), OUT_DIR/log.txt (everything printed), OUT_DIR/cache (data).
 # Test it on a CPU with a tiny budget:
 #   CONFIG=test-tiny OBJECTS=60 POINTS=1024 CONTRAST=128 DEVICE=cpu WORKERS=2 CAL_OBJECTS=2 EVAL_OBJECTS=2 \
 #   EVAL_POINTS=2048 models/train_gpu.sh /tmp/t 1
@@ -57,4 +58,7 @@ if [ "$EVAL_OBJECTS" -gt 0 ]; then
         "${SHARED[@]}" --points "$EVAL_POINTS" --baselines geometric --device "$DEVICE" -q --out "$OUT/eval.json" \
         || echo "eval failed"
 fi
+# CPU speed of the weights on 1 thread (the shipped-weights limits: encode 20k points <= 1 s, a click <= 30 ms)
+python3 -m s2am3d_core.eval.benchmark --weights "$OUT/s2am3d-base.safetensors" --sizes 20000 --repeats 20 \
+    --threads 1 --json "$OUT/bench.json" || echo "benchmark failed"
 echo "== done in $(( $(date +%s) - T0 )) s"
