@@ -5,7 +5,8 @@
 Each GLB keeps the part hierarchy as its node tree ("body/grille/bar_0" -> nodes body > grille >
 bar_0 holding that part's triangles), so ``s2am3d_core.data.gltf.load_gltf_parts`` reads the parts
 back. The generator's random yaw is undone (longest horizontal axis along x, standing on z = 0,
-z up) and sizes are normalised to about one unit, so every example opens in the same pose.
+z up) and sizes are normalised to about one unit, so every example opens in the same pose; the
+files store that pose Y-up, as glTF requires (``load_shape`` turns them back Z-up).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import trimesh
 
 from s2am3d_core.data import procedural
+from s2am3d_core.io.up import from_z_up
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = {"car": ("car", 0), "chair": ("chair", 0), "bicycle": ("bicycle", 0)}  # file stem -> (category, seed)
@@ -38,7 +40,7 @@ def canonical(vertices: np.ndarray) -> np.ndarray:
 
 def build(category: str, seed: int) -> trimesh.Scene:
     mesh = procedural.generate(category, seed)
-    verts = canonical(mesh.vertices)
+    verts = from_z_up(canonical(mesh.vertices), "y")  # glTF is Y-up
     finest, names = mesh.face_labels[0], mesh.part_names[0] if mesh.part_names else {}
     scene = trimesh.Scene()
     made: set[str] = set()

@@ -2,11 +2,12 @@
 
 Typical use::
 
-    from s2am3d_core import PartPredictor, load_shape, shape_points
-    predictor = PartPredictor.from_pretrained()          # shipped weights in models/
-    points, _ = shape_points(load_shape("chair.glb"), 20000)
-    predictor.set_shape(points)                          # encoder runs once
-    mask = predictor.predict([123], scale=0.05) > 0.5    # decoder only
+    from s2am3d_core import PartPredictor, ShapeSegmenter, load_shape
+    shape = load_shape("chair.glb")
+    seg = ShapeSegmenter(PartPredictor.from_pretrained())  # shipped weights in models/
+    seg.set_shape(shape.vertices, shape.faces)             # sample, encode once, atoms
+    mask = seg.predict([seg.nearest_point(shape.vertices[0])], scale=0.05)   # decoder + atoms
+    mask.faces                                             # (F,) bool, follows the mesh's atoms
 """
 from .checkpoint import load_model, save_model
 from .config import ModelConfig, get_config
@@ -17,11 +18,15 @@ from .predictor import PartPredictor
 __version__ = "0.1.0"
 
 __all__ = ["PartPredictor", "S2AM3D", "ModelConfig", "get_config", "load_model", "save_model",
-           "S2AM3DError", "InputError", "PromptError", "CheckpointError", "load_shape", "shape_points"]
+           "S2AM3DError", "InputError", "PromptError", "CheckpointError", "load_shape", "shape_points",
+           "ShapeSegmenter"]
 
 
-def __getattr__(name):  # IO helpers are imported lazily (trimesh is slow to import)
+def __getattr__(name):  # IO and segmentation are imported lazily (trimesh is slow to import)
     if name in ("load_shape", "shape_points"):
         from . import io
         return getattr(io, name)
+    if name == "ShapeSegmenter":
+        from .segment import ShapeSegmenter
+        return ShapeSegmenter
     raise AttributeError(name)

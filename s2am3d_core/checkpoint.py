@@ -15,6 +15,7 @@ from .config import ModelConfig
 from .errors import CheckpointError
 from .io.atomic import atomic_path
 from .modeling.model import S2AM3D
+from .resources import weights_path
 
 FORMAT = "s2am3d-model/1"
 DEFAULT_WEIGHTS_NAME = "s2am3d-small.safetensors"
@@ -24,7 +25,7 @@ REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 def default_weights_path() -> Path:
     """$S2AM3D_WEIGHTS if set, else the shipped ``models/s2am3d-small.safetensors``."""
     env = os.environ.get("S2AM3D_WEIGHTS")
-    return Path(env) if env else REPO_MODELS_DIR / DEFAULT_WEIGHTS_NAME
+    return Path(env) if env else weights_path(DEFAULT_WEIGHTS_NAME)
 
 
 def save_model(model: S2AM3D, path: str | os.PathLike, extra_metadata: dict[str, str] | None = None) -> Path:
@@ -39,11 +40,25 @@ def save_model(model: S2AM3D, path: str | os.PathLike, extra_metadata: dict[str,
     return path
 
 
+def check_readable(path: str | os.PathLike, what: str = "weights file") -> Path:
+    """``path`` as a Path when it is a file we can open; CheckpointError saying why not otherwise
+    (not found, a folder, permission denied: never a misleading "No such file")."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: {what} not found")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a {what}")
+    try:
+        with open(path, "rb") as fh:
+            fh.read(8)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: {what} is not readable ({exc.strerror or exc})") from None
+    return path
+
+
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     """Return the metadata dict of a safetensors file (CheckpointError if unreadable)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: weights file not found")
+    path = check_readable(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             return dict(f.metadata() or {})
@@ -51,37 +66,71 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
         raise CheckpointError(f"{path}: not a readable .safetensors weights file ({exc})") from exc
 
 
+def read_tensor_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """{name: shape} of the tensors in a safetensors file, read from its header (no tensor data)."""
+    path = check_readable(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: not a readable .safetensors weights file ({exc})") from exc
+
+
 def load_model(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> S2AM3D:
     """Build the model described by a checkpoint and load its weights (strictly).
 
+    The config is validated and the model is laid out on the ``meta`` device, and its tensor
+    names and shapes compared with the file's header, before any memory is allocated; NaN or
+    infinite weights are refused.
+
     Raises:
-        CheckpointError: missing/corrupt file, not an s2am3d checkpoint, or tensors that do not
-            match the config (names the missing/unexpected/mis-shaped tensors).
+        CheckpointError: missing/unreadable/corrupt file, not an s2am3d checkpoint, an invalid
+            config, tensors that do not match the config (names the missing/unexpected/mis-shaped
+            tensors), or non-finite weights.
     """
     path = Path(path) if path is not None else default_weights_path()
-    if not path.is_file():
+    if not path.exists():
         hint = " (set S2AM3D_WEIGHTS or pass --weights)" if path == default_weights_path() else ""
         raise CheckpointError(f"{path}: weights file not found{hint}")
     meta = read_metadata(path)
     if meta.get("format") != FORMAT or "s2am3d_config" not in meta:
         raise CheckpointError(f"{path}: not an s2am3d model checkpoint (metadata format={meta.get('format')!r})")
-    config = ModelConfig.from_json(meta["s2am3d_config"])
-    model = S2AM3D(config)
+    try:
+        config = ModelConfig.from_json(meta["s2am3d_config"])
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    try:
+        with torch.device("meta"):
+            skeleton = S2AM3D(config)
+    except Exception as exc:  # noqa: BLE001 - a config the model code cannot build
+        raise CheckpointError(f"{path}: model config in checkpoint cannot be built ({type(exc).__name__}: "
+                              f"{exc})") from None
+    check_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, read_tensor_shapes(path), str(path))
+    del skeleton
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: could not read tensors ({exc})") from exc
+    check_finite(state, str(path))
+    model = S2AM3D(config)
     load_state_strict(model, state, str(path))
     model.weights_id = file_sha256(path)[:16]
     return model.to(device).eval()
 
 
-def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
-    """Load ``state`` into ``module`` requiring the same tensor names and shapes."""
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+def check_finite(state: dict[str, torch.Tensor], source: str) -> None:
+    """CheckpointError naming the first tensor holding NaN or infinite values."""
+    for k, v in state.items():
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            n = int((~torch.isfinite(v)).sum())
+            raise CheckpointError(f"{source}: tensor {k} holds {n} NaN/infinite value(s); the weights are broken")
+
+
+def check_shapes(own: dict[str, tuple[int, ...]], got: dict[str, tuple[int, ...]], source: str) -> None:
+    """CheckpointError unless ``got`` has exactly the names and shapes of ``own``."""
+    missing = sorted(set(own) - set(got))
+    unexpected = sorted(set(got) - set(own))
+    shapes = sorted(k for k in set(own) & set(got) if tuple(own[k]) != tuple(got[k]))
     if missing or unexpected or shapes:
         parts = []
         if missing:
@@ -90,8 +139,14 @@ def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], s
             parts.append(f"unexpected {len(unexpected)} tensor(s) e.g. {unexpected[:3]}")
         if shapes:
             parts.append("shape mismatch for " + ", ".join(
-                f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in shapes[:3]))
+                f"{k} {tuple(got[k])} vs {tuple(own[k])}" for k in shapes[:3]))
         raise CheckpointError(f"{source}: weights do not match the model config: " + "; ".join(parts))
+
+
+def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Load ``state`` into ``module`` requiring the same tensor names and shapes."""
+    check_shapes({k: tuple(v.shape) for k, v in module.state_dict().items()},
+                 {k: tuple(v.shape) for k, v in state.items()}, source)
     module.load_state_dict(state, strict=True)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 
 from .errors import CheckpointError
@@ -52,13 +53,80 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "ModelConfig":
+        """Parse and validate (:meth:`validate`) a config written by :meth:`to_json`.
+
+        Raises:
+            CheckpointError: not JSON, unknown or missing fields, wrong types or out-of-range values.
+        """
         try:
             raw = json.loads(text)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise CheckpointError(f"model config in checkpoint is not valid JSON: {exc}") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("encoder"), dict) \
+                or not isinstance(raw.get("decoder"), dict):
+            raise CheckpointError("model config in checkpoint is not valid: expected {\"encoder\": {...}, "
+                                  "\"decoder\": {...}}")
+        try:
             enc = dict(raw["encoder"])
-            enc["voxel_channels"] = tuple(enc["voxel_channels"])
-            return cls(encoder=EncoderConfig(**enc), decoder=DecoderConfig(**raw["decoder"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"model config in checkpoint is not valid: {exc}") from exc
+            if isinstance(enc.get("voxel_channels"), list):
+                enc["voxel_channels"] = tuple(enc["voxel_channels"])
+            config = cls(encoder=EncoderConfig(**enc), decoder=DecoderConfig(**raw["decoder"]))
+        except TypeError as exc:  # unknown/missing field names
+            raise CheckpointError(f"model config in checkpoint is not valid: {exc}") from None
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Check types, ranges and divisibility before any tensor is allocated.
+
+        Raises:
+            CheckpointError: naming the field, e.g. ``decoder.heads=5 does not divide decoder.dim=64``.
+        """
+        def bad(msg: str) -> CheckpointError:
+            return CheckpointError(f"model config in checkpoint is not valid: {msg}")
+
+        e, d = self.encoder, self.decoder
+        ints = {f"encoder.{k}": getattr(e, k) for k in ("voxel_resolution", "plane_resolution", "patch_size",
+                                                          "transformer_dim", "transformer_layers",
+                                                          "transformer_heads", "feature_dim")}
+        ints.update({f"decoder.{k}": getattr(d, k) for k in ("dim", "layers", "heads", "pe_frequencies",
+                                                               "scale_frequencies")})
+        for name, v in ints.items():
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise bad(f"{name}={v!r} must be an integer")
+            lo, hi = _LIMITS.get(name.split(".", 1)[1], (1, _MAX_WIDTH))
+            if not lo <= v <= hi:
+                raise bad(f"{name}={v} must be in [{lo}, {hi}]")
+        ch = e.voxel_channels
+        if not isinstance(ch, tuple) or not ch or len(ch) > 16 or any(
+                isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= _MAX_WIDTH for c in ch):
+            raise bad(f"encoder.voxel_channels={ch!r} must be 1 to 16 integers in [1, {_MAX_WIDTH}]")
+        for name, v, lo, hi in (("decoder.mlp_ratio", d.mlp_ratio, 1e-3, 64.0),
+                                ("decoder.scale_logit_adjust", d.scale_logit_adjust, -100.0, 100.0)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+                raise bad(f"{name}={v!r} must be a number in [{lo:g}, {hi:g}]")
+        if e.plane_resolution % e.patch_size:
+            raise bad(f"encoder.patch_size={e.patch_size} does not divide encoder.plane_resolution={e.plane_resolution}")
+        if e.transformer_dim % e.transformer_heads:
+            raise bad(f"encoder.transformer_heads={e.transformer_heads} does not divide "
+                      f"encoder.transformer_dim={e.transformer_dim}")
+        if d.dim % d.heads:
+            raise bad(f"decoder.heads={d.heads} does not divide decoder.dim={d.dim}")
+        if int(d.dim * d.mlp_ratio) < 1:
+            raise bad(f"decoder.mlp_ratio={d.mlp_ratio} gives an empty hidden layer for dim {d.dim}")
+        # the largest activation: one tri-plane, and the token count of the plane transformer
+        plane = 3 * e.feature_dim * e.plane_resolution ** 2
+        if plane > _MAX_PLANE_VALUES:
+            raise bad(f"the tri-plane would hold {plane:.3g} values (limit {_MAX_PLANE_VALUES:.3g})")
+
+
+_MAX_WIDTH = 8192
+_MAX_PLANE_VALUES = 3 * 1024 * 1024 * 1024  # > the paper config's 3 x 448 x 512 x 512
+_LIMITS = {
+    "voxel_resolution": (2, 256), "plane_resolution": (2, 2048), "patch_size": (1, 512),
+    "transformer_layers": (1, 128), "layers": (1, 64), "transformer_heads": (1, 256), "heads": (1, 256),
+    "pe_frequencies": (1, 64), "scale_frequencies": (1, 256),
+}
 
 
 CONFIGS: dict[str, ModelConfig] = {

@@ -21,3 +21,9 @@ class PromptError(S2AM3DError):
 
 class CheckpointError(S2AM3DError):
     """A weights file that cannot be read or does not match the model it is loaded into."""
+
+
+class OutputError(S2AM3DError, OSError):
+    """An output that cannot be written (full disk, read-only folder, bad name) or that would
+    overwrite an input or a folder holding other files. Also an OSError, so code that handles
+    failed writes as OSError keeps working; its message names the user's path, never a temporary one."""

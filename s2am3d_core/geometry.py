@@ -6,6 +6,9 @@ import numpy as np
 from .errors import InputError
 
 
+MAX_COORD = 1e15  # |coordinate| limit: larger values overflow float32 areas and distances
+
+
 def check_points(points: np.ndarray, name: str = "points") -> np.ndarray:
     """Validate an (N, 3) array of finite coordinates and return it as float32.
 
@@ -19,10 +22,18 @@ def check_points(points: np.ndarray, name: str = "points") -> np.ndarray:
         raise InputError(f"{name}: the point set is empty")
     if not np.issubdtype(arr.dtype, np.number):
         raise InputError(f"{name}: coordinates must be numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float32, copy=False)
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).any(axis=1).sum())
-        raise InputError(f"{name}: {bad} point(s) have NaN or infinite coordinates")
+    if np.issubdtype(arr.dtype, np.complexfloating) or arr.dtype == np.bool_:
+        raise InputError(f"{name}: coordinates must be real numbers, got dtype {arr.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = arr.astype(np.float32, copy=False)
+        finite = np.isfinite(arr)
+    if not finite.all():
+        bad = int((~finite).any(axis=1).sum())
+        raise InputError(f"{name}: {bad} point(s) have NaN or infinite coordinates (or values beyond float32)")
+    big = float(np.abs(arr).max())
+    if big > MAX_COORD:
+        raise InputError(f"{name}: coordinates reach {big:.3g}, beyond the supported range +-{MAX_COORD:g}; "
+                         "rescale the shape (e.g. to metres or millimetres)")
     return arr
 
 

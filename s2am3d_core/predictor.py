@@ -101,7 +101,10 @@ class PartPredictor:
         report(0.0, "looking up cached features")
         entry, source = self._memory.get(key), "memory"
         if entry is None and self.cache is not None:
-            entry, source = self.cache.get(key, self.weights_id), "disk"
+            enc = self.model.config.encoder
+            r = enc.plane_resolution
+            entry, source = self.cache.get(key, self.weights_id,
+                                           expected={"planes": (1, 3, enc.feature_dim, r, r)}), "disk"
         if entry is None:
             report(0.1, f"encoding {len(norm)} points")
             p = torch.from_numpy(norm).to(self.device)[None]

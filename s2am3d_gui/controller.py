@@ -4,10 +4,14 @@ No polyscope import: everything the window can do is a method here, so it is scr
 without a window. The encoder runs once (in ``__init__``, through ``PartPredictor.set_shape``); every
 click or scale change re-runs only the decoder (``PartPredictor.predict``).
 
-Display: a mesh is shown with per-face colours (a face's mask probability is the mean over the
-model points sampled on it, or that of the point nearest its centre when none was; accepted labels
-go to faces by majority vote, as in the export); a point cloud is shown as its own points, each
-coloured like its nearest model point.
+Masks come from :class:`s2am3d_core.segment.segmenter.ShapeSegmenter` (the one path from clicks to
+masks, shared with ``s2am3d-segment``): mesh-aware by default, a mask is a set of atoms (welded
+pieces split at creases), a negative click removes its atom; ``mesh_aware=False`` (points-only)
+thresholds the decoder's point probabilities.
+
+Display: a mesh is shown with per-face colours (the mask's faces; accepted labels go to faces
+through the atoms, or by majority vote of the samples in points-only mode, as in the export); a
+point cloud is shown as its own points, each coloured like its nearest model point.
 """
 from __future__ import annotations
 
@@ -25,19 +29,22 @@ from scipy.spatial import cKDTree
 from s2am3d_core.errors import InputError, PromptError
 from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
                             write_labelled_mesh, write_labelled_points, write_part_meshes)
-from s2am3d_core.io.atomic import atomic_path
+from s2am3d_core.io.atomic import atomic_dir, atomic_path
+from s2am3d_core.io.outputs import OutDir, OutFile, check_outputs
 from s2am3d_core.io.load import LoadedShape
+from s2am3d_core.io.sample import DEFAULT_POINTS
 from s2am3d_core.predictor import PartPredictor
+from s2am3d_core.segment.segmenter import Mask, ShapeSegmenter
 
 from .state import Color, Part, SessionState, ShapeData
 
 ProgressFn = Callable[[float, str], None]
 
-DEFAULT_POINTS = 20000
 DISPLAY_LIMIT = 1_000_000            # a larger point cloud is shown subsampled (export keeps every point)
 UNLABELLED_COLOR = (0.78, 0.78, 0.76)
 MASK_COLOR = (0.95, 0.12, 0.05)      # the live mask is blended towards this saturated red
 MASK_BLEND = 0.8
+SWEEP_SCALES = tuple(float(v) for v in np.geomspace(0.004, 0.8, 12))  # scale grid of the slider preview
 
 
 def part_color(i: int) -> Color:
@@ -65,24 +72,78 @@ class Controller:
         num_points: points the model sees (sampled on a mesh; a larger cloud is subsampled).
         progress: ``fn(fraction, message)`` called while encoding.
         warmup: run one throw-away decode so the first click is as fast as the next ones.
+        mesh_aware: masks on atoms (default); False = points-only masks (``--points-only``).
     """
 
     def __init__(self, predictor: PartPredictor, shape: LoadedShape, num_points: int = DEFAULT_POINTS,
-                 progress: ProgressFn | None = None, warmup: bool = True):
+                 progress: ProgressFn | None = None, warmup: bool = True, mesh_aware: bool = True):
         if isinstance(num_points, bool) or not isinstance(num_points, (int, np.integer)) or num_points < 16:
             raise InputError(f"num_points must be an integer >= 16, got {num_points!r}")
         self.predictor = predictor
+        self.segmenter = ShapeSegmenter(predictor, mesh_aware=mesh_aware)
+        self._mask_key: tuple | None = None
+        self._mask_obj: Mask | None = None
         points, point_face = shape_points(shape, int(num_points), seed=0)
-        self.shape = ShapeData(Path(shape.path), points, point_face, shape.vertices, shape.faces)
+        self.shape = ShapeData(Path(shape.path), points, point_face, shape.vertices, shape.faces, up=shape.up)
         self.state = SessionState(self.shape)
-        t = time.perf_counter()
-        predictor.set_shape(points, progress=progress)
-        self.encode_seconds = time.perf_counter() - t
-        self.encode_source = getattr(predictor, "last_encode_source", "encoder")
+        self._encode(progress)
         if warmup:  # torch's first decoder call pays a one-off setup cost: not on the first click
             predictor.predict([0], [], None)
         self.decode_seconds = 0.0   # last decoder call
         self.color_seconds = 0.0    # last display-colour update
+        self._index_display()
+        self._base_key: int | None = None
+        self._base_colors: np.ndarray | None = None
+        self._sweep_clicks: tuple | None = None      # (positive, negative) the sweep below belongs to
+        self._sweep: dict[float, np.ndarray] = {}    # grid scale -> (N,) float32 logits
+
+    def _encode(self, progress: ProgressFn | None = None) -> None:
+        """Encode the model points (or read their features from the cache) and find the atoms."""
+        t = time.perf_counter()
+        sh = self.shape
+        self.segmenter.set_shape(sh.vertices, sh.faces, points=sh.points, face_index=sh.point_face,
+                                 progress=progress)
+        self.encode_seconds = time.perf_counter() - t
+        self.encode_source = getattr(self.predictor, "last_encode_source", "encoder")
+        self._mask_key = None
+
+    @property
+    def mesh_aware(self) -> bool:
+        return self.segmenter.mesh_aware
+
+    def set_mesh_aware(self, on: bool, progress: ProgressFn | None = None) -> None:
+        """Switch between masks on atoms (True) and points-only masks; finds the atoms the first
+        time (features come from memory: no re-encoding)."""
+        on = bool(on)
+        if on == self.segmenter.mesh_aware:
+            return
+        if on and self.segmenter.atoms is None:
+            # a new segmenter, swapped in once its atoms exist (the window may draw meanwhile)
+            seg, t = ShapeSegmenter(self.predictor, mesh_aware=True), time.perf_counter()
+            sh = self.shape
+            seg.set_shape(sh.vertices, sh.faces, points=sh.points, face_index=sh.point_face, progress=progress)
+            self.encode_seconds = time.perf_counter() - t
+            self.encode_source = getattr(self.predictor, "last_encode_source", "encoder")
+            self.segmenter = seg
+        else:
+            self.segmenter.mesh_aware = on
+        self._mask_key = None
+        self._base_key = None
+
+    @property
+    def features_text(self) -> str:
+        """How the point features were obtained, e.g. "encoded 20000 points in 3.10 s"."""
+        n = self.shape.num_points
+        atoms = self.segmenter.atoms
+        extra = f", {atoms.num_atoms} atoms" if self.segmenter.mesh_aware and atoms is not None else ""
+        if self.encode_source in ("disk", "memory"):
+            where = "the feature cache" if self.encode_source == "disk" else "memory"
+            return f"features of {n} points read from {where} (no encoding){extra}: ready in {self.encode_seconds:.2f} s"
+        return f"encoded {n} points{extra} in {self.encode_seconds:.2f} s"
+
+    def _index_display(self) -> None:
+        """Lookup tables between the model points and the displayed faces / points."""
+        points, point_face = self.shape.points, self.shape.point_face
         self.tree = cKDTree(points)
         if self.shape.is_mesh:
             faces = self.shape.faces
@@ -100,8 +161,50 @@ class Controller:
             same = len(cloud) == len(points) and np.array_equal(cloud, points)
             self.display_to_point = (np.arange(len(points)) if same
                                      else self.tree.query(cloud)[1].astype(np.int64))  # (M,) nearest model point
-        self._base_key: int | None = None
-        self._base_colors: np.ndarray | None = None
+
+    def reorient(self, up: str, progress: ProgressFn | None = None) -> bool:
+        """Treat ``up`` as the file's up axis: rotate the shape, re-encode (the model sees the new
+        pose). Clicks and parts stay (the model points are the same, rotated). False if unchanged.
+
+        The caller re-uploads the geometry (``Scene.update_geometry``)."""
+        from s2am3d_core.io.up import check_up, rotation_to_z_up
+        up = check_up(up)
+        old = self.shape
+        if up == old.up:
+            return False
+        rot = (rotation_to_z_up(up) @ rotation_to_z_up(old.up).T).T.astype(np.float32)  # row vectors: v @ rot
+        self.shape = ShapeData(old.path, old.points @ rot, old.point_face, old.vertices @ rot, old.faces, up=up)
+        self.state.shape = self.shape
+        self._encode(progress)
+        self._index_display()
+        self.state.probs = None
+        self._base_key = None
+        return True
+
+    def import_labels(self, element_labels: np.ndarray, parts: Sequence[dict] = ()) -> int:
+        """Start from existing labels (an opened labelled PLY / part folder): ``element_labels`` per
+        face (mesh) or per file point (point cloud), -1 = unlabelled; ``parts`` optional
+        ``{"label", "name", "color"}`` entries. Becomes the starting state (no undo step).
+        Returns the number of parts."""
+        lab = np.asarray(element_labels, np.int64)
+        n = len(self.shape.faces) if self.shape.is_mesh else len(self.shape.vertices)
+        if lab.shape != (n,):
+            raise InputError(f"{self.shape.path}: {lab.shape[0] if lab.ndim else 0} labels for {n} "
+                             f"{'faces' if self.shape.is_mesh else 'points'}")
+        if self.shape.is_mesh:
+            point_labels = lab[self.shape.point_face]
+        else:
+            point_labels = lab[cKDTree(self.shape.vertices).query(self.points)[1]]
+        ids = [int(k) for k in np.unique(point_labels) if k >= 0]
+        info = {int(p["label"]): p for p in parts if isinstance(p, dict) and "label" in p}
+        lut = np.full(max(ids, default=-1) + 2, -1, np.int64)
+        lut[np.asarray(ids, np.int64) + 1] = np.arange(len(ids))
+        names = [str(info.get(k, {}).get("name") or f"part_{k}") for k in ids]
+        colors = [tuple(info[k]["color"]) if "color" in info.get(k, {}) else part_color(i) for i, k in enumerate(ids)]
+        self.state.set_all(lut[point_labels + 1], names, colors)
+        self.state.forget_history()
+        self.state.probs = None
+        return len(ids)
 
     @classmethod
     def open(cls, path: str | os.PathLike, predictor: PartPredictor, num_points: int = DEFAULT_POINTS,
@@ -118,11 +221,31 @@ class Controller:
     @property
     def mask(self) -> np.ndarray:
         """(N,) bool current mask of the model points."""
-        return self.state.mask
+        m = self.current_mask()
+        return np.zeros(self.shape.num_points, bool) if m is None else m.points
+
+    def current_mask(self) -> Mask | None:
+        """The mask of the current clicks and decoder probabilities (atoms in mesh-aware mode),
+        None without one. Cached until the probabilities, threshold, clicks or mode change."""
+        st, prompt = self.state, self.prompt()
+        if st.probs is None or prompt is None:
+            return None
+        key = (st.probs_revision, st.threshold, self.segmenter.mesh_aware, prompt)
+        if key != self._mask_key:
+            self._mask_obj = self.segmenter.mask_from_probs(st.probs, prompt.positive, prompt.negative,
+                                                            prompt.scale, st.threshold)
+            self._mask_key = key
+        return self._mask_obj
 
     @property
     def probs(self) -> np.ndarray | None:
         return self.state.probs
+
+    @property
+    def mask_fraction(self) -> float:
+        """The mask's share of the shape (surface area on atoms, else points): what the scale asks for."""
+        m = self.current_mask()
+        return 0.0 if m is None else float(m.fraction)
 
     def nearest_point(self, xyz: Sequence[float]) -> int:
         """Index of the model point nearest a 3D position."""
@@ -209,6 +332,8 @@ class Controller:
         """
         t = time.perf_counter()
         probs = self.predictor.predict(list(prompt.positive), list(prompt.negative), prompt.scale)
+        if self.segmenter.mesh_aware and prompt.scale is not None:  # the click's surface distances, cached
+            self.segmenter.distances_from(int(prompt.positive[0]))
         return prompt, probs, time.perf_counter() - t
 
     def apply_decoded(self, prompt: Prompt, probs: np.ndarray, seconds: float) -> bool:
@@ -219,6 +344,53 @@ class Controller:
         self.state.probs = probs
         self.decode_seconds = seconds
         return True
+
+    # ------------------------------------------------------------------ slider preview
+    def sweep_next(self) -> float | None:
+        """The next grid scale (``SWEEP_SCALES``) to decode for the current clicks, nearest the
+        slider first; None when the sweep is complete or there is no prompt."""
+        prompt = self.prompt()
+        if prompt is None:
+            return None
+        key = (prompt.positive, prompt.negative)
+        if key != self._sweep_clicks:
+            self._sweep_clicks, self._sweep = key, {}
+        todo = [g for g in SWEEP_SCALES if g not in self._sweep]
+        if not todo:
+            return None
+        s = self.state.scale
+        return min(todo, key=lambda g: abs(np.log(g) - np.log(max(s, 1e-4))))
+
+    def decode_sweep(self, prompt: Prompt, scale: float) -> tuple[Prompt, float, np.ndarray]:
+        """Logits (N,) of ``prompt``'s clicks at grid ``scale`` (touches no state: worker thread)."""
+        return prompt, scale, self.predictor.predict_logits(list(prompt.positive), list(prompt.negative), scale)
+
+    def add_sweep(self, prompt: Prompt, scale: float, logits: np.ndarray) -> bool:
+        """Keep a grid decode for the preview (dropped if the clicks changed meanwhile)."""
+        if (prompt.positive, prompt.negative) != self._sweep_clicks:
+            return False
+        self._sweep[float(scale)] = np.asarray(logits, np.float32)
+        return True
+
+    def preview(self, scale: float) -> np.ndarray | None:
+        """Mask probabilities (N,) at ``scale`` interpolated (in log scale, on logits) between the two
+        decoded grid scales around it; None when they are not both decoded yet. The exact decode
+        replaces it as soon as the decoder is done."""
+        prompt = self.prompt()
+        if prompt is None or (prompt.positive, prompt.negative) != self._sweep_clicks:
+            return None
+        grid = sorted(self._sweep)
+        s = float(scale)
+        lo = [g for g in grid if g <= s]
+        hi = [g for g in grid if g >= s]
+        if not lo or not hi:
+            return None
+        a, b = lo[-1], hi[0]  # grid scales (the sweep holds nothing else)
+        if b != a and SWEEP_SCALES.index(b) - SWEEP_SCALES.index(a) != 1:  # only between grid neighbours
+            return None
+        w = 0.0 if b == a else (np.log(s) - np.log(a)) / (np.log(b) - np.log(a))
+        logits = (1.0 - w) * self._sweep[a] + w * self._sweep[b]
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
     def update(self) -> np.ndarray:
         """Decode the current clicks now (decoder only). Returns the mask (N,)."""
@@ -278,26 +450,63 @@ class Controller:
         self.state.reset()
         self.state.probs = None
 
-    def compute_segment_all(self, scale: float | None, num_prompts: int = 48,
+    def compute_segment_all(self, scale: float | None, num_prompts: int = 64,
                             progress: ProgressFn | None = None) -> np.ndarray:
-        """Labels (N,) of an automatic full segmentation at ``scale`` (touches no state).
+        """Labels (N,) of an automatic full segmentation at ``scale`` (touches no viewer state).
 
-        The one call into ``s2am3d_core.segment.autoseg.segment_all``.
+        The one call into ``ShapeSegmenter.segment_all`` (atoms, or points-only autoseg).
         """
-        from s2am3d_core.segment.autoseg import segment_all
-        return np.asarray(segment_all(self.predictor, scale, num_prompts=num_prompts, progress=progress))
+        seg = self.segmenter.segment_all(scale, threshold=self.state.threshold, num_prompts=num_prompts,
+                                         progress=progress)
+        return np.asarray(seg.points)
 
-    def apply_segment_all(self, labels: np.ndarray) -> int:
-        """Replace every part by ``labels`` (N,) in 0..K-1 (one undo step). Returns K."""
-        labels = np.asarray(labels)
-        k = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
-        self.state.set_all(labels, [f"part_{i}" for i in range(k)], [part_color(i) for i in range(k)])
-        self.state.probs = None
-        return k
+    def apply_segment_all(self, labels: np.ndarray, keep_parts: bool = True) -> int:
+        """Label the shape with ``labels`` (N,) in 0..K-1 (one undo step). Returns the number of new parts.
 
-    def segment_all(self, scale: float | None, num_prompts: int = 48, progress: ProgressFn | None = None) -> int:
-        """Label every point at the granularity ``scale`` (replaces the parts; undoable). Returns #parts."""
-        return self.apply_segment_all(self.compute_segment_all(scale, num_prompts, progress))
+        With ``keep_parts`` (the default) the accepted parts stay as they are and only the
+        unlabelled points are labelled: each automatic segment keeps its unlabelled points, and
+        leftovers too small to be a part (fewer than ``default_min_points``) join the nearest new
+        part. Without it every part is replaced."""
+        labels = np.asarray(labels, np.int64)
+        st = self.state
+        if labels.shape != (st.num_points,):
+            raise InputError(f"labels have shape {labels.shape}, expected ({st.num_points},)")
+        free = st.labels < 0
+        if not keep_parts or not st.parts:
+            k = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
+            st.set_all(labels, [f"part_{i}" for i in range(k)], [part_color(i) for i in range(k)])
+            st.probs = None
+            return k
+        if not free.any():
+            return 0
+        new = np.where(free, labels, -1)
+        if free.any():
+            from s2am3d_core.segment.autoseg import default_min_points
+            ids, counts = np.unique(new[free], return_counts=True)
+            small = ids[(counts < default_min_points(int(free.sum()), None)) | (ids < 0)]
+            drop = free & np.isin(new, small)
+            keep = free & ~drop
+            if drop.any() and keep.any():  # leftovers join the nearest kept new part
+                near = cKDTree(self.points[keep]).query(self.points[drop])[1]
+                new[drop] = new[keep][near]
+            elif drop.any():
+                new[drop] = -1
+        ids = [int(k) for k in np.unique(new) if k >= 0]
+        lut = np.full(int(new.max()) + 2 if new.size else 1, -1, np.int64)
+        # renumber by decreasing size among the new parts
+        order = sorted(ids, key=lambda k: -int((new == k).sum()))
+        lut[np.asarray(order, np.int64) + 1] = np.arange(len(order))
+        first = st.next_label()
+        st.add_parts(lut[new + 1], [f"part_{first + i}" for i in range(len(order))],
+                     [part_color(first + i) for i in range(len(order))])
+        st.probs = None
+        return len(order)
+
+    def segment_all(self, scale: float | None, num_prompts: int = 64, progress: ProgressFn | None = None,
+                    keep_parts: bool = True) -> int:
+        """Label the unlabelled points at the granularity ``scale`` (``keep_parts=False``: replace
+        every part). Undoable. Returns the number of new parts."""
+        return self.apply_segment_all(self.compute_segment_all(scale, num_prompts, progress), keep_parts)
 
     # ------------------------------------------------------------------ display
     def _palette(self) -> np.ndarray:
@@ -314,6 +523,8 @@ class Controller:
         labelling stays partial (the core's transfer fills every face from the labelled points)."""
         if not self.shape.is_mesh:
             raise PromptError("face labels need a mesh; this shape is a point cloud")
+        if self.segmenter.mesh_aware and self.segmenter.atoms is not None:  # atoms: majority of their points
+            return self.segmenter.face_labels(np.asarray(point_labels, np.int64))
         return faces_from_point_labels(len(self.shape.faces), self.shape.point_face,
                                        np.asarray(point_labels, np.int64) + 1, points=self.points,
                                        face_centers=self.face_centers) - 1
@@ -356,10 +567,14 @@ class Controller:
         return out
 
     def display_mask(self) -> np.ndarray:
-        """(M,) bool: displayed elements in the current mask."""
-        p = self.display_probs()
+        """(M,) bool: displayed elements (faces, or points of a cloud) in the current mask."""
         n = len(self.shape.faces) if self.shape.is_mesh else len(self.display_points)
-        return np.zeros(n, bool) if p is None else p > self.state.threshold
+        m = self.current_mask()
+        if m is None:
+            return np.zeros(n, bool)
+        if self.shape.is_mesh:
+            return np.asarray(m.faces, bool)
+        return m.points[self.display_to_point]
 
     def display_colors(self) -> np.ndarray:
         """(M, 3) float32 colours of the displayed elements: parts, with the live mask highlighted."""
@@ -386,35 +601,73 @@ class Controller:
         return [{"label": i, "name": p.name, "color": [round(c, 4) for c in p.color], f"n_{what}": int(counts[i])}
                 for i, p in enumerate(parts)]
 
+    def check_output(self, target: str | os.PathLike, folder: bool = False) -> Path:
+        """The absolute path of an output, after checking it never touches the input.
+
+        Raises:
+            InputError: ``target`` is the opened file, lies inside an opened part folder, or (for
+                an output ``folder``) is the input's own folder or a folder that is a file.
+        """
+        out = Path(target).expanduser().resolve()
+        src = Path(self.shape.path).expanduser().resolve()
+        if out == src:
+            raise InputError(f"{out}: is the input file; outputs never replace the input, choose another name")
+        if src.is_dir() and (src in out.parents):
+            raise InputError(f"{out}: lies in the opened part folder {src}; write to another folder")
+        if folder:
+            if out.exists() and not out.is_dir():
+                raise InputError(f"{out}: exists and is not a folder")
+            if src.is_file() and out == src.parent:
+                raise InputError(f"{out}: is the input's folder; write the parts into a folder of their own")
+            if src.is_dir() and (out == src or out in src.parents):
+                raise InputError(f"{out}: would mix with the opened part folder {src}")
+        elif out.is_dir():
+            raise InputError(f"{out}: is a folder; give a file name")
+        else:  # also a hard link or symbolic link to the input, a device, an unwritable folder
+            check_outputs({"input": self.shape.path}, files=[OutFile("output", out)])
+        return out
+
     def export(self, out_path: str | os.PathLike) -> Path:
         """Write a labelled PLY of the accepted parts: per-face labels on a mesh, per-point labels on a
-        point cloud (all of its points; -1 = unlabelled). Part names and colours go to
-        ``<out>.parts.json`` beside it. Returns the PLY path."""
-        out = Path(out_path)
+        point cloud (all of its points; -1 = unlabelled), in the input's own coordinates (up axis
+        recorded). Part names and colours go to ``<out>.parts.json`` beside it. Never writes over the
+        input (InputError). Returns the absolute PLY path."""
+        out = self.check_output(out_path)
+        self.check_output(out.with_suffix(".parts.json"))
         labels, parts = self.export_labels()
+        up = self.shape.up
         if self.shape.is_mesh:
             faces = self.faces_from_points(labels)
-            write_labelled_mesh(out, self.shape.vertices, self.shape.faces, faces)
+            write_labelled_mesh(out, self.shape.vertices, self.shape.faces, faces, up=up)
             index = self._parts_index(faces, parts, "faces")
         else:
             cloud = self.shape.vertices
             point_labels = self.cloud_from_points(labels)
-            write_labelled_points(out, cloud, point_labels)
+            write_labelled_points(out, cloud, point_labels, up=up)
             index = self._parts_index(point_labels, parts, "points")
         self._write_json(out.with_suffix(".parts.json"), {"source": str(self.shape.path), "file": out.name,
-                                                          "parts": index})
+                                                          "up": up, "parts": index})
         return out
 
     def export_parts(self, out_dir: str | os.PathLike, fmt: str = "ply") -> list[Path]:
         """Write one file per accepted part into ``out_dir`` (meshes; labelled point PLYs for a point
-        cloud) plus ``parts.json`` with names and colours. Returns the part files."""
-        out = Path(out_dir)
+        cloud) plus ``parts.json`` with names and colours. Never into the input's folder
+        (InputError). Returns the absolute part file paths."""
+        out = self.check_output(out_dir, folder=True)
         labels, parts = self.export_labels()
         if not parts:
             raise PromptError("no parts to export yet: accept a part (A) or segment all (S) first")
+        # a re-export replaces the folder as a whole (only if it holds nothing but our part files)
+        check_outputs({"shape": self.shape.path}, dirs=[OutDir("export parts", out)], overwrite=True)
+        with atomic_dir(out, replace=True) as tmp:
+            names = self._export_parts_into(tmp, labels, parts, fmt)
+        return [out / n for n in names]
+
+    def _export_parts_into(self, out: Path, labels: np.ndarray, parts: list[Part], fmt: str) -> list[str]:
         if self.shape.is_mesh:
             faces = self.faces_from_points(labels)
-            files = write_part_meshes(out, self.shape.vertices, self.shape.faces, faces, fmt=fmt)
+            files = write_part_meshes(out, self.shape.vertices, self.shape.faces, faces, fmt=fmt, up=self.shape.up,
+                                      atomic=False)
             index_path = out / "parts.json"
             index = json.loads(index_path.read_text(encoding="utf-8"))
             for entry in index.get("parts", []):
@@ -422,7 +675,7 @@ class Controller:
                     p = parts[entry["label"]]
                     entry["name"], entry["color"] = p.name, [round(c, 4) for c in p.color]
             self._write_json(index_path, index)
-            return files
+            return [f.name for f in files]
         cloud = self.shape.vertices
         point_labels = self.cloud_from_points(labels)
         files = []
@@ -431,8 +684,9 @@ class Controller:
             sel = point_labels == entry["label"]
             if sel.any():
                 entry["file"] = f"part_{entry['label']:03d}.ply"
-                files.append(write_labelled_points(out / entry["file"], cloud[sel], point_labels[sel]))
-        self._write_json(out / "parts.json", {"format": "ply", "parts": entries})
+                files.append(write_labelled_points(out / entry["file"], cloud[sel], point_labels[sel],
+                                                   up=self.shape.up).name)
+        self._write_json(out / "parts.json", {"format": "ply", "up": self.shape.up, "parts": entries})
         return files
 
     @staticmethod
@@ -441,8 +695,8 @@ class Controller:
             tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
     def save_session(self, path: str | os.PathLike) -> Path:
-        """Save shape path, clicks, scale, threshold and parts (JSON, atomic)."""
-        return self.state.save(path)
+        """Save shape path, up axis, clicks, scale, threshold and parts (JSON, atomic). Returns the absolute path."""
+        return self.state.save(self.check_output(path))
 
     def load_session(self, path: str | os.PathLike, decode: bool = True) -> None:
         """Restore a saved session (undoable). InputError for a bad or mismatched file."""

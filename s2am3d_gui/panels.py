@@ -10,47 +10,24 @@ clicks) adds a positive click; shift+click or a right click a negative one.
 """
 from __future__ import annotations
 
-import math
-import sys
-import time
-import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-import polyscope as ps
-import polyscope.imgui as psim
-
-from s2am3d_core.errors import S2AM3DError
-
+from .commands import MIN_STEP_SCALE, SCALE_STEP, SHORTCUTS, CommandsMixin
 from .controller import Controller, part_color
-from .scene import SHAPE, Scene
-from .worker import Done, Worker
+from .drawing import CLICK_SLOP_PX, MAX_PART_ROWS, PANEL_WIDTH, DrawingMixin, fit_text
+from .jobs import JobsMixin
+from .scene import Scene
+from .worker import Worker
 
-CLICK_SLOP_PX = 4.0          # a press that moves further is a camera drag, not a click
-SCALE_STEP = 1.25            # [ and ] divide / multiply the scale by this
-MIN_STEP_SCALE = 0.002       # ] from 0 jumps here
-PANEL_WIDTH = 390
-MAX_PART_ROWS = 7            # taller part lists scroll
-
-SHORTCUTS: list[tuple[str, str]] = [
-    ("click", "positive click on the shape"),
-    ("shift+click / right click", "negative click"),
-    ("drag", "rotate (left), pan (right / shift), zoom (wheel)"),
-    ("[  ]", "scale down / up"),
-    ("N", "toggle auto (no scale)"),
-    ("A", "accept the mask as a part"),
-    ("C", "clear the clicks"),
-    ("Z  or  Ctrl+Z", "undo"),
-    ("Y  or  Ctrl+Shift+Z", "redo"),
-    ("S", "segment all at the granularity slider"),
-    ("E", "export the labelled PLY"),
-    ("H", "show / hide this help"),
-]
+__all__ = ["Panel", "fit_text", "PANEL_WIDTH", "MAX_PART_ROWS", "CLICK_SLOP_PX", "SCALE_STEP", "MIN_STEP_SCALE",
+           "SHORTCUTS"]
 
 
-class Panel:
+class Panel(JobsMixin, CommandsMixin, DrawingMixin):
     """Draws the control panel every frame and turns input into Controller calls.
+
+    Job dispatch: :mod:`.jobs`; commands and keymap: :mod:`.commands`; drawing and input: :mod:`.drawing`.
 
     Args:
         ctl: the controller of the open shape.
@@ -62,453 +39,33 @@ class Panel:
     def __init__(self, ctl: Controller, scene: Scene, out_stem: str | Path, background: bool = True):
         self.ctl, self.scene = ctl, scene
         self.worker: Worker | None = Worker() if background else None
-        stem = str(out_stem)
-        self.export_path = f"{stem}_labelled.ply"
-        self.parts_dir = f"{stem}_parts"
-        self.session_path = f"{stem}.session.json"
+        stem = Path(out_stem)
+        # outputs: file / folder names inside ``out_dir`` (an absolute name is used as it is)
+        self.out_dir = str(stem.parent.expanduser().resolve()) if str(stem.parent) not in ("", ".") \
+            else str(Path.cwd())
+        self.export_path = f"{stem.name}_labelled.ply"
+        if self.output(self.export_path) == Path(str(ctl.shape.path)).resolve():  # reopened export
+            self.export_path = f"{stem.name}_edited.ply"
+        self.parts_dir = f"{stem.name}_parts"
+        if self.output(self.parts_dir) == Path(str(ctl.shape.path)).resolve():  # reopened part folder
+            self.parts_dir = f"{stem.name}_parts_edited"
+        self.session_path = f"{stem.name}.session.json"
         self.part_name = ""
         self.part_color = part_color(ctl.state.next_label())
         self._color_edited = False
         self.granularity = 0.05
-        self.num_prompts = 48
+        self.num_prompts = 64              # as s2am3d-segment --auto
+        self.keep_parts = True             # segment all labels only what is unlabelled
+        self.preview = True                # slider preview from a background scale sweep
+        self.showing_preview = False       # the mask shown is a preview awaiting its exact decode
+        self.exact_applied = 0             # exact decodes shown so far
         self.show_help = False
-        self.status = (f"encoded {ctl.shape.num_points} points in {ctl.encode_seconds:.2f} s "
-                       f"({ctl.encode_source}); click the shape")
+        self.pending: tuple[str, Path, Callable[[], Any]] | None = None  # (what, path, action) awaiting "replace?"
+        n_parts = len(ctl.state.parts)
+        opened = f"; {n_parts} parts" if n_parts else ""
+        self.status = f"{ctl.features_text}{opened}; click the shape"
         self.status_is_error = False
         self._inline_decode = False        # background=False: decode once, at the end of the frame
         self._press: dict[int, tuple[float, float] | None] = {0: None, 1: None}
         self._rename: dict[int, str] = {}  # part label -> name being edited
 
-    # ------------------------------------------------------------------ jobs
-    def _set_status(self, text: str, error: bool = False) -> None:
-        self.status, self.status_is_error = text, error
-
-    @property
-    def busy(self) -> bool:
-        """True while segment all runs (editing is disabled meanwhile)."""
-        return self.worker is not None and self.worker.has("segment")
-
-    def _run(self, tag: str, fn: Callable[[], Any]) -> None:
-        if self.worker is not None:
-            self.worker.submit(tag, fn)
-            return
-        try:
-            done = Done(tag, value=fn())
-        except Exception as exc:  # same path as a worker failure
-            done = Done(tag, error=exc)
-        self._finish(done)
-
-    def request_decode(self) -> None:
-        """Decode the current prompt (latest wins); clears the mask when there is no positive click."""
-        prompt = self.ctl.prompt()
-        if prompt is None:
-            self.ctl.state.probs = None
-            return
-        if self.worker is not None:
-            asked = time.perf_counter()
-            self.worker.submit("decode", lambda: (*self.ctl.decode(prompt), asked))
-        else:
-            self._inline_decode = True
-
-    def poll(self) -> None:
-        """Apply finished background jobs (call once per frame; the panel's __call__ does)."""
-        if self.worker is not None:
-            for done in self.worker.poll():
-                self._finish(done)
-        if self._inline_decode:
-            self._inline_decode = False
-            prompt, asked = self.ctl.prompt(), time.perf_counter()
-            if prompt is not None:
-                self._run("decode", lambda: (*self.ctl.decode(prompt), asked))
-
-    def _finish(self, done: Done) -> None:
-        if done.error is not None:
-            exc = done.error
-            if not isinstance(exc, S2AM3DError):
-                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-            self._set_status(f"{done.tag} failed: {exc}", error=True)
-            return
-        ctl = self.ctl
-        if done.tag == "decode":
-            prompt, probs, seconds, asked = done.value
-            if ctl.apply_decoded(prompt, probs, seconds):
-                lag = time.perf_counter() - asked
-                self._set_status(f"decoded in {ctl.decode_seconds * 1000:.0f} ms ({lag * 1000:.0f} ms after the input)")
-        elif done.tag == "segment":
-            labels, seconds = done.value
-            k = ctl.apply_segment_all(labels)
-            self._refresh_part_color()
-            self._set_status(f"segment all: {k} parts at granularity {self.granularity:.3f} in {seconds:.1f} s")
-
-    def wait(self, timeout: float | None = 60.0) -> None:
-        """Finish pending background work and apply it (for scripts and tests)."""
-        if self.worker is not None:
-            self.worker.wait(timeout)
-        self.poll()
-        if self.worker is not None:  # an inline decode may have queued more work
-            self.worker.wait(timeout)
-            self.poll()
-
-    def close(self) -> None:
-        if self.worker is not None:
-            self.worker.close()
-
-    def _do(self, label: str, fn: Callable[[], Any]) -> Any:
-        """Run a quick UI action, reporting user errors in the status line."""
-        if self.busy:
-            self._set_status("busy: wait for segment all to finish", error=True)
-            return None
-        try:
-            out = fn()
-        except (S2AM3DError, OSError) as exc:  # bad input, or a file that cannot be written / read
-            self._set_status(f"{label} failed: {exc}", error=True)
-            return None
-        return out
-
-    def _refresh_part_color(self) -> None:
-        if not self._color_edited:
-            self.part_color = part_color(self.ctl.state.next_label())
-
-    # ------------------------------------------------------------------ actions
-    def on_click(self, screen_xy, negative: bool = False) -> bool:
-        """Pick at screen coordinates; a hit on the shape becomes a click. True if it did."""
-        hit = ps.pick(screen_coords=tuple(float(v) for v in screen_xy))
-        if not hit.is_hit or hit.structure_name != SHAPE:
-            return False
-        data = hit.structure_data
-        return self.click_pick(hit.position, data.get("element_type"), data.get("index"), negative)
-
-    def click_near(self, screen_xy, negative: bool = False, max_radius: float = 120.0) -> bool:
-        """Click the shape at ``screen_xy`` or, if that misses, at the nearest hit on rings around it
-        (scripted clicks: the window centre may fall between a chair's legs)."""
-        x, y = screen_xy
-        if self.on_click((x, y), negative):
-            return True
-        for r in np.arange(8.0, max_radius + 1, 8.0):
-            for a in np.linspace(0, 2 * np.pi, max(8, int(r)), endpoint=False):
-                if self.on_click((x + r * np.cos(a), y + r * np.sin(a)), negative):
-                    return True
-        return False
-
-    def click_pick(self, position, element=None, index=None, negative: bool = False) -> bool:
-        def act():
-            i = self.ctl.point_from_pick(position, element, index)
-            self.ctl.click(i, negative=negative, decode=False)
-            self.request_decode()
-            return True
-        return bool(self._do("click", act))
-
-    def set_scale(self, scale: float | None) -> None:
-        """Set the scale (None = auto / no scale) and decode with it."""
-        self._do("scale", lambda: (self.ctl.set_scale(scale, decode=False), self.request_decode()))
-
-    def step_scale(self, up: bool) -> None:
-        s = self.ctl.state.scale
-        s = max(s, MIN_STEP_SCALE / SCALE_STEP) * SCALE_STEP if up else s / SCALE_STEP
-        self.set_scale(min(1.0, s))
-
-    def toggle_auto_scale(self) -> None:
-        st = self.ctl.state
-        self.set_scale(st.scale if not st.use_scale else None)
-
-    def set_threshold(self, t: float) -> None:
-        self._do("threshold", lambda: self.ctl.set_threshold(t))
-
-    def accept(self) -> None:
-        def act():
-            part = self.ctl.accept_part(self.part_name, self.part_color)
-            if part is None:
-                self._set_status("nothing to accept: click the shape first", error=True)
-                return
-            self.part_name, self._color_edited = "", False
-            self._refresh_part_color()
-            self._set_status(f"accepted {part.name} ({self.ctl.state.part_sizes()[part.label]} points)")
-        self._do("accept", act)
-
-    def clear(self) -> None:
-        self._do("clear", lambda: self.ctl.clear() and self._set_status("clicks cleared"))
-
-    def _history(self, undo: bool) -> None:
-        def act():
-            ok = self.ctl.undo(decode=False) if undo else self.ctl.redo(decode=False)
-            self.request_decode()
-            self._refresh_part_color()
-            self._set_status(("undo" if undo else "redo") if ok else f"nothing to {'undo' if undo else 'redo'}")
-        self._do("undo" if undo else "redo", act)
-
-    def undo(self) -> None:
-        self._history(True)
-
-    def redo(self) -> None:
-        self._history(False)
-
-    def segment_all(self) -> None:
-        if self.busy:
-            return
-        scale, prompts, ctl = self.granularity, self.num_prompts, self.ctl
-        report = self.worker.report if self.worker is not None else None
-
-        def job():
-            t = time.perf_counter()
-            labels = ctl.compute_segment_all(scale, num_prompts=prompts, progress=report)
-            return labels, time.perf_counter() - t
-        self._set_status(f"segmenting everything at granularity {scale:.3f} ...")
-        self._run("segment", job)
-
-    def delete_part(self, label: int) -> None:
-        self._do("delete", lambda: (self.ctl.delete_part(label), self._refresh_part_color()))
-
-    def rename_part(self, label: int, name: str) -> None:
-        self._do("rename", lambda: self.ctl.rename_part(label, name))
-
-    def recolor_part(self, label: int, color) -> None:
-        self._do("colour", lambda: self.ctl.recolor_part(label, color, merge=True))
-
-    def export(self) -> None:
-        def act():
-            path = self.ctl.export(self.export_path)
-            self._set_status(f"wrote {path} ({len(self.ctl.state.parts)} parts) and {path.with_suffix('.parts.json').name}")
-        self._do("export", act)
-
-    def export_parts(self) -> None:
-        def act():
-            files = self.ctl.export_parts(self.parts_dir)
-            self._set_status(f"wrote {len(files)} part files to {self.parts_dir}")
-        self._do("export parts", act)
-
-    def save_session(self) -> None:
-        self._do("save session", lambda: self._set_status(f"saved {self.ctl.save_session(self.session_path)}"))
-
-    def load_session(self) -> None:
-        def act():
-            self.ctl.load_session(self.session_path, decode=False)
-            self.request_decode()
-            self._refresh_part_color()
-            self._set_status(f"loaded {self.session_path}")
-        self._do("load session", act)
-
-    def handle_key(self, key: str, ctrl: bool = False, shift: bool = False) -> bool:
-        """Run the shortcut for ``key`` (a letter or "[" / "]"). True if it was one."""
-        key = key.upper()
-        if key == "Z":
-            self.redo() if (ctrl and shift) else self.undo()
-        elif key == "Y":
-            self.redo()
-        elif ctrl:
-            return False
-        elif key == "A":
-            self.accept()
-        elif key == "C":
-            self.clear()
-        elif key == "N":
-            self.toggle_auto_scale()
-        elif key in "[]" and len(key) == 1:
-            self.step_scale(up=key == "]")
-        elif key == "S":
-            self.segment_all()
-        elif key == "E":
-            self.export()
-        elif key == "H":
-            self.show_help = not self.show_help
-        else:
-            return False
-        return True
-
-    # ------------------------------------------------------------------ input
-    def _mouse(self, io) -> None:
-        for button in (0, 1):
-            if psim.IsMouseClicked(button):
-                self._press[button] = None if io.WantCaptureMouse else tuple(io.MousePos)
-            if psim.IsMouseReleased(button) and self._press[button] is not None:
-                (x0, y0), (x1, y1) = self._press[button], tuple(io.MousePos)
-                self._press[button] = None
-                if math.hypot(x1 - x0, y1 - y0) <= CLICK_SLOP_PX and not io.WantCaptureMouse:
-                    self.on_click((x1, y1), negative=button == 1 or io.KeyShift)
-        if ps.have_selection():  # polyscope selects what is clicked: we show our own markers instead
-            ps.reset_selection()
-
-    def _keys(self, io) -> None:
-        keys = {"A": psim.ImGuiKey_A, "C": psim.ImGuiKey_C, "N": psim.ImGuiKey_N, "S": psim.ImGuiKey_S,
-                "E": psim.ImGuiKey_E, "H": psim.ImGuiKey_H, "Z": psim.ImGuiKey_Z, "Y": psim.ImGuiKey_Y,
-                "[": psim.ImGuiKey_LeftBracket, "]": psim.ImGuiKey_RightBracket}
-        for name, k in keys.items():
-            if psim.IsKeyPressed(k, name in "[]"):
-                self.handle_key(name, ctrl=io.KeyCtrl or io.KeySuper, shift=io.KeyShift)
-
-    # ------------------------------------------------------------------ frame
-    def __call__(self) -> None:
-        """The polyscope user callback: input, panel, then push changes to the scene."""
-        self.poll()
-        io = psim.GetIO()
-        self._mouse(io)
-        if not io.WantCaptureKeyboard:
-            self._keys(io)
-        self.draw()
-        self.poll()  # background=False: run the decode requested this frame
-        self.scene.refresh()
-
-    def draw(self) -> None:
-        ctl, st = self.ctl, self.ctl.state
-        w, h = ps.get_window_size()
-        # applies once (ImGui drops FirstUseEver after the first time): leave room for the shape
-        psim.SetWindowCollapsed("Structures", True, psim.ImGuiCond_FirstUseEver)
-        psim.SetNextWindowPos((max(10, w - PANEL_WIDTH - 10), 10), psim.ImGuiCond_FirstUseEver)
-        psim.SetNextWindowSizeConstraints((PANEL_WIDTH, 0.0), (PANEL_WIDTH, max(200.0, h - 20.0)))  # scrolls when short
-        psim.Begin("S2AM3D part segmentation", True, psim.ImGuiWindowFlags_AlwaysAutoResize)
-        shape = ctl.shape
-        kind = f"{len(shape.faces)} faces" if shape.is_mesh else f"{len(shape.vertices)} points"
-        psim.TextUnformatted(f"{Path(str(shape.path)).name} ({kind}), model: {shape.num_points} pts")
-        psim.SameLine()
-        if psim.SmallButton("help"):
-            self.show_help = not self.show_help
-        psim.BeginDisabled(self.busy)
-
-        # --- prompt: scale slider (live while dragging; the worker keeps only the newest value)
-        psim.SeparatorText(f"Clicks: {len(st.positive)} positive, {len(st.negative)} negative")
-        psim.BeginDisabled(not st.use_scale)
-        psim.SetNextItemWidth(-130)
-        changed, s = psim.SliderFloat("##scale", st.scale, v_min=0.0, v_max=1.0, format="scale %.3f  [ ]",
-                                      flags=psim.ImGuiSliderFlags_Logarithmic | psim.ImGuiSliderFlags_AlwaysClamp)
-        if changed:
-            self.set_scale(s)
-        psim.EndDisabled()
-        psim.SameLine()
-        changed, auto = psim.Checkbox("auto [N]", not st.use_scale)
-        if changed:
-            self.set_scale(None if auto else st.scale)
-        psim.SetNextItemWidth(-130)
-        changed, t = psim.SliderFloat("##threshold", st.threshold, v_min=0.05, v_max=0.95, format="threshold %.2f")
-        if changed:
-            self.set_threshold(t)
-        psim.SameLine()
-        m = ctl.mask
-        busy_decoding = self.worker is not None and self.worker.has("decode")
-        psim.TextUnformatted("decoding..." if busy_decoding else f"{100.0 * m.mean():.1f} % masked")
-
-        # --- accept
-        psim.SeparatorText("Part")
-        changed, c = psim.ColorEdit3("##newcolour", self.part_color, psim.ImGuiColorEditFlags_NoInputs)
-        if changed:
-            self.part_color, self._color_edited = tuple(c), True
-        psim.SameLine()
-        psim.SetNextItemWidth(-1)
-        _, self.part_name = psim.InputTextWithHint("##name", f"name (default part_{st.next_label()})", self.part_name)
-        if psim.Button("Accept (A)"):
-            self.accept()
-        psim.SameLine()
-        if psim.Button("Clear (C)"):
-            self.clear()
-        psim.SameLine()
-        psim.BeginDisabled(not st.can_undo)
-        if psim.Button("Undo (Z)"):
-            self.undo()
-        psim.EndDisabled()
-        psim.SameLine()
-        psim.BeginDisabled(not st.can_redo)
-        if psim.Button("Redo (Y)"):
-            self.redo()
-        psim.EndDisabled()
-        self._draw_parts()
-
-        # --- segment all
-        psim.SeparatorText("Segment all")
-        psim.SetNextItemWidth(-130)
-        _, self.granularity = psim.SliderFloat("##granularity", self.granularity, v_min=0.005, v_max=1.0,
-                                               format="granularity %.3f", flags=psim.ImGuiSliderFlags_Logarithmic)
-        psim.SameLine()
-        psim.SetNextItemWidth(-1)
-        _, self.num_prompts = psim.SliderInt("##prompts", self.num_prompts, v_min=8, v_max=128, format="%d prompts")
-        if psim.Button("Segment all (S)"):
-            self.segment_all()
-        psim.EndDisabled()
-        if self.busy:
-            frac, msg = self.worker.progress
-            psim.SameLine()
-            psim.ProgressBar(frac, (-1.0, 0.0), msg or "segmenting...")
-
-        # --- files
-        psim.BeginDisabled(self.busy)
-        psim.SeparatorText("Files")
-        for label, attr, action in (("Export (E)", "export_path", self.export), ("Export parts", "parts_dir",
-                                    self.export_parts)):
-            psim.SetNextItemWidth(-110)
-            _, value = psim.InputText(f"##{attr}", getattr(self, attr))
-            setattr(self, attr, value)
-            psim.SameLine()
-            if psim.Button(label):
-                action()
-        psim.SetNextItemWidth(-110)
-        _, self.session_path = psim.InputText("##session", self.session_path)
-        psim.SameLine()
-        if psim.Button("Save"):
-            self.save_session()
-        psim.SameLine()
-        if psim.Button("Load"):
-            self.load_session()
-        psim.EndDisabled()
-
-        # --- status
-        psim.Separator()
-        psim.PushTextWrapPos(0.0)
-        if self.status_is_error:
-            psim.TextColored((1.0, 0.35, 0.3, 1.0), self.status)
-        else:
-            psim.TextUnformatted(self.status)
-        psim.PopTextWrapPos()
-        psim.TextDisabled(f"encode {ctl.encode_seconds:.2f} s ({ctl.encode_source}) | decode "
-                          f"{ctl.decode_seconds * 1000:.0f} ms | colours {ctl.color_seconds * 1000:.1f} ms")
-        psim.End()
-        if self.show_help:
-            self._draw_help()
-
-    def _draw_parts(self) -> None:
-        st = self.ctl.state
-        parts = st.parts
-        if not psim.TreeNodeEx(f"Parts ({len(parts)})###parts", psim.ImGuiTreeNodeFlags_DefaultOpen):
-            return
-        sizes = st.part_sizes()
-        rows = min(len(parts), MAX_PART_ROWS)
-        if rows:  # a scrolling list: segment all can make dozens of parts
-            psim.BeginChild("##partlist", (0.0, rows * psim.GetFrameHeightWithSpacing() + 4.0))
-            for part in parts:
-                lab = part.label
-                psim.PushID(f"part{lab}")
-                changed, c = psim.ColorEdit3("##c", part.color, psim.ImGuiColorEditFlags_NoInputs)
-                if changed:
-                    self.recolor_part(lab, tuple(c))
-                psim.SameLine()
-                psim.SetNextItemWidth(-100)
-                _, self._rename[lab] = psim.InputText("##n", self._rename.get(lab, part.name))
-                if psim.IsItemDeactivatedAfterEdit():
-                    self.rename_part(lab, self._rename.pop(lab))
-                elif not psim.IsItemActive():
-                    self._rename.pop(lab, None)
-                psim.SameLine()
-                psim.TextUnformatted(f"{sizes.get(lab, 0):6d} pts")
-                psim.SameLine()
-                if psim.SmallButton(" x "):
-                    self.delete_part(lab)
-                psim.PopID()
-            psim.EndChild()
-        psim.TreePop()
-
-    def _draw_help(self) -> None:
-        psim.SetNextWindowPos((10, 210), psim.ImGuiCond_FirstUseEver)  # below polyscope's own panels
-        _, keep_open = psim.Begin("Help: shortcuts", True, psim.ImGuiWindowFlags_AlwaysAutoResize)
-        if psim.BeginTable("##keys", 2, psim.ImGuiTableFlags_SizingFixedFit):
-            for keys, what in SHORTCUTS:
-                psim.TableNextRow()
-                psim.TableNextColumn()
-                psim.TextUnformatted(keys)
-                psim.TableNextColumn()
-                psim.TextUnformatted(what)
-            psim.EndTable()
-        psim.Separator()
-        psim.PushTextWrapPos(420.0)
-        psim.TextUnformatted("Click a part, drag the scale slider until the mask covers the part you want "
-                             "(scale = the part's share of the shape), add negative clicks to trim, then accept. "
-                             "Auto (no scale) lets the model choose the granularity.")
-        psim.PopTextWrapPos()
-        psim.End()
-        if not keep_open:
-            self.show_help = False

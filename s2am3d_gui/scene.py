@@ -6,6 +6,8 @@ only when the clicks changed.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import polyscope as ps
 
@@ -33,7 +35,18 @@ class Scene:
                                                      material="clay")
         self._color_key = None
         self._clicks_key = None
+        self.uploaded_probs_revision = -1   # mask probabilities last shown, and when (perf_counter)
+        self.uploaded_at = 0.0
         self.refresh()
+
+    def update_geometry(self) -> None:
+        """Re-upload positions after the controller turned the shape (a new up axis)."""
+        ctl = self.ctl
+        if ctl.shape.is_mesh:
+            self.structure.update_vertex_positions(ctl.shape.vertices)
+        else:
+            self.structure.update_point_positions(ctl.display_points)
+        self.refresh(force=True)
 
     def frame(self, margin_right_px: float = 0.0, direction=(0.55, -1.0, 0.45), fill: float = 0.8) -> None:
         """Point the camera at the shape from ``direction`` (z up), centred in the part of the window
@@ -64,6 +77,7 @@ class Scene:
             else:
                 self.structure.add_color_quantity(COLORS, colors, enabled=True)
             self._color_key = key
+            self.uploaded_probs_revision, self.uploaded_at = st.probs_revision, time.perf_counter()
             uploaded = True
         clicks = st.current.clicks
         if force or clicks != self._clicks_key:

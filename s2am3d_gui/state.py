@@ -5,8 +5,8 @@ tested without a window. Every change the user can undo replaces ``SessionState.
 immutable-by-convention :class:`Snapshot`) and bumps ``revision``; the scale, threshold and the
 current mask probabilities are live settings, not history.
 
-Session files are JSON (``format: "s2am3d-session/1"``) holding the shape path, a fingerprint of
-the model points, clicks, scale, threshold, parts and the per-point labels.
+Session files are JSON (``format: "s2am3d-session/1"``) holding the shape path and its up axis, a
+fingerprint of the model points, clicks, scale, threshold, parts and the per-point labels.
 """
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ class ShapeData:
         point_face: (N,) int64 face each sample lies on (mesh), else None.
         vertices: (V, 3) float32 mesh vertices, or all the points of a point cloud.
         faces: (F, 3) int64 triangles, or None for a point cloud.
+        up: the file's up axis (coordinates here are Z-up; exports rotate back).
     """
 
     path: Path
@@ -64,6 +65,7 @@ class ShapeData:
     point_face: np.ndarray | None
     vertices: np.ndarray
     faces: np.ndarray | None
+    up: str = "z"
     _fingerprint: str | None = field(default=None, repr=False)
 
     @property
@@ -256,6 +258,33 @@ class SessionState:
         parts = tuple(Part(i, str(n), _color(c)) for i, (n, c) in enumerate(zip(names, colors)))
         self._commit(Snapshot(labels=labels.astype(np.int32), parts=parts, clicks=()))
 
+    def add_parts(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> list[Part]:
+        """Add K new parts on the still-unlabelled points (segment all keeping accepted parts):
+        ``labels`` (N,) in -1..K-1, where a point already in a part must be -1. One undo step;
+        the new parts get fresh label ids. Returns them."""
+        labels = np.asarray(labels)
+        if labels.shape != (self.num_points,):
+            raise InputError(f"labels have shape {labels.shape}, expected ({self.num_points},)")
+        if len(names) != len(colors):
+            raise InputError(f"got {len(names)} names for {len(colors)} colours")
+        if len(labels) and (labels.min() < -1 or labels.max() >= len(names)):
+            raise InputError(f"labels must lie in [-1, {len(names)}), got [{labels.min()}, {labels.max()}]")
+        if ((labels >= 0) & (self.current.labels >= 0)).any():
+            raise InputError("add_parts: new parts may only cover unlabelled points")
+        first = self.next_label()
+        new = tuple(Part(first + i, str(n), _color(c)) for i, (n, c) in enumerate(zip(names, colors)))
+        out = self.current.labels.copy()
+        sel = labels >= 0
+        out[sel] = labels[sel] + first
+        self._commit(Snapshot(labels=out.astype(np.int32), parts=self.current.parts + new, clicks=()))
+        return list(new)
+
+    def forget_history(self) -> None:
+        """Drop the undo/redo stacks (after opening a file: its parts are the starting point)."""
+        self._undo.clear()
+        self._redo.clear()
+        self._merge_tag = None
+
     def delete_part(self, label: int) -> None:
         """Remove a part; its points become unlabelled."""
         self.part(label)
@@ -284,6 +313,7 @@ class SessionState:
         return {
             "format": SESSION_FORMAT,
             "shape": str(Path(self.shape.path).resolve()),
+            "up": self.shape.up,
             "num_points": self.num_points,
             "points_fingerprint": self.shape.fingerprint,
             "scale": self.scale,
@@ -309,6 +339,14 @@ class SessionState:
             InputError: unreadable file, not a session, malformed fields, or a session made on
                 other model points (another shape, or another ``--points``).
         """
+        try:
+            self._load(path)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bad file must never crash the viewer
+            raise InputError(f"{path}: could not load the session ({type(exc).__name__}: {exc})") from None
+
+    def _load(self, path: str | os.PathLike) -> None:
         data = read_session(path)
         src = Path(path)
         if data["num_points"] != self.num_points or data.get("points_fingerprint", self.shape.fingerprint) \
@@ -322,63 +360,110 @@ class SessionState:
         self._commit(snap)
 
 
+MAX_SESSION_BYTES = 512 * 2**20     # a session of 2M points is ~20 MB of JSON
+MAX_SESSION_POINTS = 2_000_000       # the tools' --points limit
+_LABEL_MAX = 2**31 - 1               # labels are stored as int32
+
+
 def read_session(path: str | os.PathLike) -> dict:
-    """Read a session file and check its envelope (InputError naming the file on any problem)."""
+    """Read a session file and check its envelope (InputError naming the file on any problem,
+    including deeply nested or huge JSON)."""
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_SESSION_BYTES:
+            raise InputError(f"{path}: {path.stat().st_size / 2**20:.0f} MB is too large for a session file "
+                             f"(limit {MAX_SESSION_BYTES // 2**20} MB)")
         data = json.loads(path.read_text(encoding="utf-8"))
+    except InputError:
+        raise
     except FileNotFoundError:
         raise InputError(f"{path}: session file not found") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a session file") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable session file ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a readable session file (JSON nested too deeply)") from None
+    except (OSError, UnicodeDecodeError, ValueError, MemoryError) as exc:
+        raise InputError(f"{path}: not a readable session file ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
         raise InputError(f"{path}: not an s2am3d session file (expected \"format\": \"{SESSION_FORMAT}\")")
     missing = [k for k in ("shape", "num_points", "clicks", "parts", "labels") if k not in data]
     if missing:
         raise InputError(f"{path}: session file lacks {', '.join(repr(k) for k in missing)}")
-    if not isinstance(data["num_points"], int) or isinstance(data["num_points"], bool) or data["num_points"] < 1:
-        raise InputError(f"{path}: num_points must be a positive integer, got {data['num_points']!r}")
+    n = data["num_points"]
+    if not _is_int(n) or not 1 <= n <= MAX_SESSION_POINTS:
+        raise InputError(f"{path}: num_points must be an integer in [1, {MAX_SESSION_POINTS}], got {n!r}")
+    if not isinstance(data["shape"], str) or not data["shape"] or "\x00" in data["shape"]:
+        raise InputError(f"{path}: shape must be a file path (a string), got {str(data['shape'])[:60]!r}")
+    fp = data.get("points_fingerprint")
+    if fp is not None and not isinstance(fp, str):
+        raise InputError(f"{path}: points_fingerprint must be a string, got {fp!r}")
     return data
 
 
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _parse_session(data: dict, n: int, src: Path) -> tuple[Snapshot, float, bool, float]:
+    """Validate every field's type and range (no silent truncation, wrap-around or truthiness)."""
     def bad(what: str) -> InputError:
         return InputError(f"{src}: {what}")
 
-    try:
-        labels = np.asarray(data["labels"], dtype=np.int64)
-    except (TypeError, ValueError, OverflowError):
-        raise bad("labels must be a list of integers") from None
-    if labels.shape != (n,):
-        raise bad(f"labels has shape {labels.shape}, expected ({n},)")
-    try:
-        clicks = tuple((int(i), bool(p)) for i, p in data["clicks"])
-    except (TypeError, ValueError):
-        raise bad("clicks must be a list of [point index, positive] pairs") from None
-    out = [i for i, _ in clicks if not 0 <= i < n]
-    if out:
-        raise bad(f"click index {out[0]} is out of range for {n} points")
-    try:
-        parts = tuple(Part(int(p["label"]), str(p["name"]), _color(p["color"])) for p in data["parts"])
-    except (TypeError, ValueError, KeyError):
-        raise bad("parts must be a list of {label, name, color: [r, g, b]}") from None
+    raw = data["labels"]
+    if not isinstance(raw, list):
+        raise bad("labels must be a list of integers")
+    if len(raw) != n:
+        raise bad(f"labels has {len(raw)} entries, expected {n} (one per model point)")
+    if not all(_is_int(x) for x in raw):
+        first = next(x for x in raw if not _is_int(x))
+        raise bad(f"labels must be integers, found {first!r}")
+    labels = np.asarray(raw, dtype=object if any(abs(x) > _LABEL_MAX for x in raw) else np.int64)
+    if labels.dtype == object or (n and (labels.min() < -1 or labels.max() > _LABEL_MAX)):
+        raise bad(f"labels must lie in [-1, {_LABEL_MAX}]")
+    labels = labels.astype(np.int64)
+    if not isinstance(data["clicks"], list):
+        raise bad("clicks must be a list of [point index, positive] pairs")
+    clicks = []
+    for c in data["clicks"]:
+        if not (isinstance(c, list) and len(c) == 2 and _is_int(c[0]) and isinstance(c[1], bool)):
+            raise bad(f"clicks must be a list of [point index, true/false] pairs, found {str(c)[:60]}")
+        if not 0 <= c[0] < n:
+            raise bad(f"click index {c[0]} is out of range for {n} points")
+        clicks.append((int(c[0]), bool(c[1])))
+    if not isinstance(data["parts"], list):
+        raise bad("parts must be a list of {label, name, color: [r, g, b]}")
+    parts = []
+    for p in data["parts"]:
+        if not (isinstance(p, dict) and _is_int(p.get("label")) and isinstance(p.get("name"), str)
+                and isinstance(p.get("color"), list)):
+            raise bad(f"parts must be a list of {{label, name, color: [r, g, b]}}, found {str(p)[:60]}")
+        if not 0 <= p["label"] <= _LABEL_MAX:
+            raise bad(f"part label {p['label']} must lie in [0, {_LABEL_MAX}]")
+        if not all(_is_number(x) for x in p["color"]):
+            raise bad(f"part {p['label']}: colour {p['color']!r} must be three numbers in [0, 1]")
+        try:
+            parts.append(Part(p["label"], p["name"][:200], _color(p["color"])))
+        except InputError as exc:
+            raise bad(f"part {p['label']}: {exc}") from None
     known = {p.label for p in parts}
     if len(known) != len(parts):
         raise bad("two parts share a label")
     unknown = sorted(set(np.unique(labels[labels >= 0]).tolist()) - known)
-    if unknown or (labels < -1).any():
-        raise bad(f"labels use ids with no part: {unknown[:5] or [int(labels.min())]}")
-    try:
-        scale = float(data.get("scale", 0.1))
-        threshold = float(data.get("threshold", 0.5))
-    except (TypeError, ValueError):
-        raise bad("scale and threshold must be numbers") from None
-    if not (0.0 <= scale <= 1.0 and 0.0 <= threshold <= 1.0):
-        raise bad(f"scale {scale} and threshold {threshold} must be in [0, 1]")
-    return (Snapshot(labels=labels.astype(np.int32), parts=parts, clicks=clicks), scale,
-            bool(data.get("use_scale", True)), threshold)
+    if unknown:
+        raise bad(f"labels use ids with no part: {unknown[:5]}")
+    scale, threshold, use_scale = data.get("scale", 0.1), data.get("threshold", 0.5), data.get("use_scale", True)
+    if not _is_number(scale) or not 0.0 <= scale <= 1.0:
+        raise bad(f"scale {float(scale) if _is_number(scale) else scale!r} must be a number in [0, 1]")
+    if not _is_number(threshold) or not 0.0 < threshold < 1.0:
+        raise bad(f"threshold {threshold!r} must be a number strictly between 0 and 1")
+    if not isinstance(use_scale, bool):
+        raise bad(f"use_scale must be true or false, got {use_scale!r}")
+    return (Snapshot(labels=labels.astype(np.int32), parts=tuple(parts), clicks=tuple(clicks)), float(scale),
+            use_scale, float(threshold))
 
 
 def _color(c) -> Color:

@@ -64,7 +64,6 @@ def test_train_validator_then_build(tmp_path, sources, capsys):
 
 
 def test_build_procedural(tmp_path, capsys):
-    pytest.importorskip("s2am3d_core.data.procedural")
     out = tmp_path / "ds"
     assert cli.main(["build", str(out), "--procedural", "3", "--points", "512", "--seed", "4", "-q"]) == 0
     assert "objects: 3 in" in capsys.readouterr().out

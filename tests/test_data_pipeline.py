@@ -6,6 +6,7 @@ import pytest
 import trimesh
 from safetensors.numpy import save_file
 
+from s2am3d_core.data import procedural
 from s2am3d_core.data.hierarchy import is_nested
 from s2am3d_core.data.pipeline import apply_validator, build_dataset, process_object
 from s2am3d_core.data.sampling import mesh_to_points
@@ -153,7 +154,6 @@ def test_build_dataset(tmp_path, tiny_validator):
 
 
 def test_build_dataset_procedural(tmp_path):
-    procedural = pytest.importorskip("s2am3d_core.data.procedural")
     summary = build_dataset(procedural.generate_many(6, seed=1), tmp_path, points_per_object=1024,
                             progress=False, eval_fraction=0.5)
     assert sum(summary["objects_written"].values()) == 6

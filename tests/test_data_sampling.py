@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from s2am3d_core.data import procedural
 from s2am3d_core.data.dbscan import split_disconnected
 from s2am3d_core.data.hierarchy import (clean_levels, compact, is_nested, levels_from_paths, same_partition,
                                         select_levels)
@@ -94,7 +95,6 @@ def test_split_disconnected_noise_and_unlabelled():
 
 
 def test_procedural_levels_survive_sampling():
-    procedural = pytest.importorskip("s2am3d_core.data.procedural")
     for m in procedural.generate_many(5, seed=11):
         pp = mesh_to_points(m, 1024, seed=0)
         assert is_nested(pp.labels)

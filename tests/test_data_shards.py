@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 import torch
 
 from s2am3d_core.data.shards import ShardDataset, pad_levels, split_of, write_shards
@@ -61,6 +62,12 @@ def test_large_ids_use_int32(tmp_path):
     pts = np.zeros((40000, 3), np.float32)
     write_shards(tmp_path, [PartPoints(pts, lab, "big")], "train")
     np.testing.assert_array_equal(ShardDataset(tmp_path, "train")[0].labels, lab)
+    (shard,) = tmp_path.glob("train-*.safetensors")
+    assert load_file(str(shard))["labels"].dtype == np.int32
+    small = tmp_path / "small"
+    write_shards(small, [PartPoints(pts, lab % 1000, "small")], "train")
+    (shard,) = small.glob("train-*.safetensors")
+    assert load_file(str(shard))["labels"].dtype == np.int16  # ids up to 32767 keep the compact int16
 
 
 def test_errors(tmp_path):

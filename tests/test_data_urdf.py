@@ -88,6 +88,7 @@ def test_mesh_path_variants(tmp_path):
         assert load_urdf_parts(p).num_levels == 3
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("text,match", [
     ("<robot><link name='a'/></robot>", "no link has visual geometry"),
     ("<robot/>", "no <link>"),

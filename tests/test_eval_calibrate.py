@@ -60,6 +60,25 @@ def test_fit_alpha_recovers_a_known_prior_shift():
     assert scores[0] < 0.9  # uncorrected masks of the small parts are too large
 
 
+def test_fit_alpha_finds_an_interior_optimum():
+    """True shift 0.6 inside the grid: 0 (no correction) and both neighbours of 0.6 are worse."""
+    rng = np.random.default_rng(1)
+    logits, targets, scales = [], [], []
+    for s in (0.01, 0.02, 0.05, 0.2, 0.5, 0.8):
+        tgt = np.zeros(500, bool)
+        tgt[: int(500 * s)] = True
+        clean = np.where(tgt, 0.3, -0.3) + rng.normal(0, 0.02, 500)
+        logits.append(clean + 0.6 * math.log((1 - s) / s))
+        targets.append(tgt)
+        scales.append(s)
+    grid = np.round(np.arange(0, 1.55, 0.1), 2)
+    alpha, scores = calibrate.fit_alpha(logits, targets, np.array(scales), grid)
+    best = int(np.argmax(scores))
+    assert alpha == pytest.approx(0.6) and scores[best] == pytest.approx(1.0)
+    assert scores[best - 1] < scores[best] and scores[best + 1] < scores[best]
+    assert scores[0] < 0.8 and scores[-1] < 0.8
+
+
 def test_cli_writes_calibrated_weights_and_keeps_metadata(weights, tmp_path, capsys):
     out = tmp_path / "cal.safetensors"
     rc = calibrate.main([str(weights), "--out", str(out), "--procedural", "1", "--points", "256",
@@ -69,9 +88,17 @@ def test_cli_writes_calibrated_weights_and_keeps_metadata(weights, tmp_path, cap
     cal = json.loads(meta["calibration"])
     assert json.loads(meta["training"]) == {"steps": 3}
     assert cal["scale_logit_adjust"] in (0.0, 0.25, 0.5, 0.75, 1.0) and cal["prompts"] > 0
-    assert cal["iou_chosen"] >= cal["iou_uncorrected"]
+    assert 0.0 <= cal["iou_uncorrected"] <= cal["iou_chosen"] <= 1.0
     assert load_model(out).config.decoder.scale_logit_adjust == cal["scale_logit_adjust"]
     assert "<- chosen" in capsys.readouterr().out
+    # calibrating the calibrated weights fits from the uncorrected logits again: same alpha, same scores
+    again = tmp_path / "again.safetensors"
+    assert calibrate.main([str(out), "--out", str(again), "--procedural", "1", "--points", "256",
+                           "--step", "0.25", "--threads", "1", "-q"]) == 0
+    cal2 = json.loads(read_metadata(again)["calibration"])
+    assert cal2["previous"] == cal["scale_logit_adjust"]
+    assert cal2["scale_logit_adjust"] == cal["scale_logit_adjust"]
+    assert cal2["iou_uncorrected"] == pytest.approx(cal["iou_uncorrected"])
 
 
 @pytest.mark.parametrize("args, message", [

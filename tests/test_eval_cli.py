@@ -7,13 +7,16 @@ import torch
 
 from s2am3d_core.checkpoint import save_model
 from s2am3d_core.config import get_config
+from s2am3d_core.data import shards
 from s2am3d_core.data.types import PartPoints
 from s2am3d_core.eval import benchmark, cli
 from s2am3d_core.modeling import S2AM3D
 
 
-INTER_KEYS = {"ours_scale", "ours_noscale", "kmeans", "agglo", "geometric_scale", "geometric_noscale"}
-FULL_KEYS = {"ours", "ours_noscale", "kmeans", "agglo", "geometric"}
+MODE_KEYS = {"ours_scale", "ours_noscale", "ours_topk", "mesh_scale", "mesh_noscale", "piece_noscale",
+             "piece_dist_scale"}
+INTER_KEYS = MODE_KEYS | {"kmeans", "agglo", "geometric_scale", "geometric_noscale"}
+FULL_KEYS = {"ours", "ours_noscale", "mesh", "mesh_noscale", "kmeans", "agglo", "geometric"}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +40,8 @@ def check_report(report, dataset, n_objects, num_levels):
     assert set(ds["interactive"]) == INTER_KEYS and set(ds["full_seg"]) == FULL_KEYS
     for m in INTER_KEYS:
         assert 0.0 <= ds["interactive"][m]["overall"] <= 1.0
+        assert 0.0 <= ds["interactive"][m]["distinct"] <= 1.0
+        assert ds["interactive"][m]["num_distinct"] == ds["num_distinct"] <= ds["num_prompted"]
         assert len(ds["interactive"][m]["per_level"]) == ds["num_levels"]
     for m in FULL_KEYS:
         assert 0.0 <= ds["full_seg"][m]["overall"] <= 1.0
@@ -55,13 +60,11 @@ def test_eval_cli_synthetic_end_to_end(weights, tmp_path, monkeypatch, capsys):
     check_report(report, "procedural", 3, 2)
     assert report["datasets"]["procedural"]["objects"][0]["num_points"] == 256
     text = capsys.readouterr().out
-    assert "interactive IoU" in text and "full-seg mIoU" in text and "level 1" in text
+    assert "points-only IoU" in text and "mesh-aware IoU" in text and "full-seg mIoU" in text
+    assert "level 1" in text and "distinct" in text
 
 
 def test_eval_cli_procedural_end_to_end(weights, tmp_path):
-    pytest.importorskip("s2am3d_core.data.procedural")
-    pytest.importorskip("s2am3d_core.data.sampling")
-    shards = pytest.importorskip("s2am3d_core.data.shards")
     out = tmp_path / "res.json"
     assert cli.main(["--weights", str(weights), "--procedural", "3", "--points", "256", "--out", str(out),
                      "--num-prompts", "8", "-q"]) == 0
@@ -104,9 +107,15 @@ def test_bench_cli_tiny(tmp_path, capsys):
                            "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["random_weights"] is True and [r["points"] for r in report["results"]] == [200, 400]
+    # the cache holds the encoder's tri-plane in float16, whose size does not depend on the point count
+    with torch.no_grad():
+        planes = S2AM3D(get_config("test-tiny")).encoder.planes(torch.rand(1, 50, 3) * 2 - 1)
+    plane_mb = planes.numel() * 2 / 2**20
     for r in report["results"]:
         assert r["encode_s"] > 0 and r["decode_p95_ms"] >= r["decode_p50_ms"] > 0
-        assert r["predict_many_prompts_per_s"] > 0 and r["cache_mb"] > 0 and r["peak_memory_mb"] > 0
+        assert r["predict_many_prompts_per_s"] > 0 and r["peak_memory_kind"] == "max RSS"
+        assert plane_mb <= r["cache_mb"] < plane_mb + 0.05
+        assert r["peak_memory_mb"] > 50  # this process has torch loaded: a reading in KiB or bytes would fail
     text = capsys.readouterr().out
     assert "RANDOM weights" in text and "dec p50 ms" in text
 
@@ -114,13 +123,14 @@ def test_bench_cli_tiny(tmp_path, capsys):
 def test_bench_cli_errors(tmp_path, capsys):
     assert benchmark.main(["--weights", str(tmp_path / "no.safetensors"), "--sizes", "100"]) == 2
     assert "no.safetensors: weights file not found" in capsys.readouterr().err
-    assert benchmark.main(["--config", "huge", "--sizes", "100"]) == 2
-    assert "--config: unknown config" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        benchmark.main(["--config", "huge", "--sizes", "100"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--config: invalid choice: 'huge'" in err and "cpu-base" in err and "test-tiny" in err
 
 
 def test_eval_cli_real_glb(weights, tmp_path):
-    pytest.importorskip("s2am3d_core.data.gltf")
-    pytest.importorskip("s2am3d_core.data.sampling")
     files, reason = cli.shared_data_files()
     truck = [f for f in files if f.name == "CesiumMilkTruck.glb"]
     if not truck:
@@ -129,18 +139,23 @@ def test_eval_cli_real_glb(weights, tmp_path):
     assert cli.main(["--weights", str(weights), "--glb", str(truck[0]), "--points", "256", "--out", str(out),
                      "--num-prompts", "8", "--baselines", "geometric", "-q"]) == 0
     ds = json.loads(out.read_text())["datasets"]["glb"]
-    assert ds["num_objects"] == 1 and set(ds["full_seg"]) == {"ours", "ours_noscale", "geometric"}
+    assert ds["num_objects"] == 1
+    assert set(ds["full_seg"]) == {"ours", "ours_noscale", "mesh", "mesh_noscale", "geometric"}
+    obj = ds["objects"][0]
+    assert obj["mesh"] and obj["num_atoms"] >= obj["num_pieces"] >= 1
+    # the truck has 5 finest and 3 coarser parts, one of them equal at both levels: 8 prompts, fewer distinct
+    assert ds["num_distinct"] < ds["num_prompted"]
 
 
 def test_eval_cli_shard_data(weights, tmp_path, capsys):
-    shards = pytest.importorskip("s2am3d_core.data.shards")
     shards.write_shards(tmp_path / "ds", [synthetic_object(i, 400) for i in range(3)], "eval", shard_size=2)
     out = tmp_path / "res.json"
     assert cli.main(["--weights", str(weights), "--data", str(tmp_path / "ds"), "--max-objects", "2",
                      "--points", "256", "--num-prompts", "8", "--baselines", "kmeans", "--out", str(out), "-q"]) == 0
     ds = json.loads(out.read_text())["datasets"]["data:eval"]
     assert ds["num_objects"] == 2 and ds["objects"][0]["num_points"] == 256
-    assert set(ds["interactive"]) == {"ours_scale", "ours_noscale", "kmeans"}
+    assert set(ds["interactive"]) == MODE_KEYS | {"kmeans"}
+    assert not ds["objects"][0]["mesh"]  # shards are point clouds: atoms of the kNN graph
     # a split the folder does not have: a clear error, exit 2
     assert cli.main(["--weights", str(weights), "--data", str(tmp_path / "ds"), "--split", "train", "-q"]) == 2
     assert "no split 'train'" in capsys.readouterr().err

@@ -1,5 +1,7 @@
 """Viewer controller: clicks, scale, parts, segment all, export, sessions. Headless, tiny random model."""
 import json
+import subprocess
+import sys
 from pathlib import Path
 from unittest import mock
 
@@ -34,12 +36,18 @@ def chair():
 
 @pytest.fixture()
 def ctl(model, chair):
-    return Controller(PartPredictor(model, cache=False), chair, num_points=1500)
+    """Points-only masks: these tests drive the mask through the threshold (atoms: test_gui_atoms.py)."""
+    return Controller(PartPredictor(model, cache=False), chair, num_points=1500, mesh_aware=False)
 
 
-def test_module_has_no_polyscope_import():
-    text = Path(__file__).resolve().parents[1].joinpath("s2am3d_gui", "controller.py").read_text()
-    assert "polyscope" not in text.replace("No polyscope import", "")
+def test_controller_imports_no_polyscope():
+    """Importing the controller (in a fresh interpreter) must not load polyscope: it is GUI-free."""
+    code = ("import sys, s2am3d_gui.controller; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'polyscope'))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_click_and_scale_rerun_only_the_decoder(model, chair):
@@ -82,7 +90,10 @@ def test_accept_undo_redo_clear(ctl):
     ctl.click(3)
     ctl.click(7, negative=True)
     part = ctl.accept_part("seat", (0.1, 0.2, 0.3))
-    assert part.name == "seat" and part.color == (0.1, 0.2, 0.3) and (ctl.state.labels == 0).all()
+    assert part.name == "seat" and part.color == (0.1, 0.2, 0.3)
+    # the negative click excludes the points nearer to it than to the positive click; all others are in
+    out = ctl.segmenter.negative_region([3], [7])
+    assert out[7] and not out[3] and ((ctl.state.labels == -1) == out).all() and (ctl.state.labels[~out] == 0).all()
     assert ctl.state.clicks == [] and ctl.accept_part() is None  # nothing left to accept
     ctl.undo()
     assert ctl.state.parts == [] and ctl.state.clicks == [(3, True), (7, False)] and ctl.probs is not None
@@ -157,7 +168,7 @@ def test_export_compacts_labels_and_keeps_unlabelled(ctl, tmp_path):
 def test_point_cloud_shape(model, tmp_path):
     pts = np.random.default_rng(0).uniform(-1, 1, size=(3000, 3)).astype(np.float32)
     cloud = LoadedShape(Path("cloud.npy"), pts, None)
-    ctl = Controller(PartPredictor(model, cache=False), cloud, num_points=1000)
+    ctl = Controller(PartPredictor(model, cache=False), cloud, num_points=1000, mesh_aware=False)
     assert ctl.points.shape == (1000, 3) and ctl.display_points.shape == (3000, 3)
     brute = np.linalg.norm(pts[:50, None] - ctl.points[None], axis=-1).argmin(1)  # nearest model point
     assert np.array_equal(ctl.display_to_point[:50], brute)
@@ -183,9 +194,10 @@ def test_session_roundtrip_and_errors(ctl, model, chair, tmp_path):
     ctl.accept_part("x")
     ctl.click(9)
     ctl.set_scale(0.3)
+    ctl.state.threshold = 0.5  # a session holds a threshold in (0, 1), as the slider sets it
     path = ctl.save_session(tmp_path / "s.json")
     labels = ctl.state.labels.copy()
-    fresh = Controller(PartPredictor(model, cache=False), chair, num_points=1500)
+    fresh = Controller(PartPredictor(model, cache=False), chair, num_points=1500, mesh_aware=False)
     fresh.load_session(path)
     assert np.array_equal(fresh.state.labels, labels) and fresh.state.clicks == [(9, True)]
     assert fresh.state.scale == pytest.approx(0.3) and fresh.probs is not None

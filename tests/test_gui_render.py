@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from s2am3d_core.examples import example_path
+
 REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = textwrap.dedent(r"""
@@ -147,3 +149,19 @@ def test_app_without_display_exits_2_cleanly(tmp_path, tiny_weights):
     assert res.returncode == 2, res.stderr[-2000:]
     assert "error: could not open a window" in res.stderr and "Traceback" not in res.stderr
     assert "Exception ignored" not in res.stderr  # polyscope's exit hook stays quiet
+
+
+def test_slider_to_colours_latency_under_egl():
+    """The latency bench's app-loop columns with real (software) drawing, in a child process."""
+    cmd = [sys.executable, "-m", "s2am3d_gui.bench_latency", str(example_path("chair")),
+           "--points", "2000", "--repeats", "3", "--threads", "1", "--random-weights", "--config", "test-tiny",
+           "--backend", "openGL3_egl"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO)
+    if res.returncode == 2 and "could not start" in res.stderr:
+        pytest.skip(res.stderr.strip())
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "app loop: openGL3_egl" in res.stdout
+    row = [ln for ln in res.stdout.splitlines() if ln.strip().startswith("2000 |")]
+    assert row, res.stdout
+    loop_p50 = float(row[0].split("|")[4].split()[0])
+    assert 0 < loop_p50 < 10_000

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+import polyscope as ps
+import polyscope.imgui as psim
+
 from s2am3d_core.checkpoint import save_model
 from s2am3d_core.config import get_config
 from s2am3d_core.data import procedural
@@ -17,8 +20,6 @@ from s2am3d_core.predictor import PartPredictor
 from s2am3d_gui import app
 from s2am3d_gui.controller import Controller
 
-ps = pytest.importorskip("polyscope")
-psim = pytest.importorskip("polyscope.imgui")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def ctl():
     torch.nn.init.normal_(model.decoder.film.proj.weight, std=0.5)
     mesh = procedural.generate("chair", 0)
     return Controller(PartPredictor(model, cache=False), LoadedShape(Path("chair.glb"), mesh.vertices, mesh.faces),
-                      num_points=1200)
+                      num_points=1200, mesh_aware=False)
 
 
 @pytest.fixture()
@@ -128,10 +129,10 @@ def test_segment_all_in_background_then_files(panel, ctl, tmp_path):
     assert len(ctl.state.parts) >= 1 and (ctl.state.labels >= 0).all() and "segment all" in panel.status
     panel.export()
     assert not panel.status_is_error
-    _, faces, lab = read_labelled_ply(panel.export_path)
+    _, faces, lab = read_labelled_ply(panel.output(panel.export_path))
     assert faces is not None and (lab >= 0).all()
     panel.export_parts()
-    assert (Path(panel.parts_dir) / "parts.json").exists()
+    assert (panel.output(panel.parts_dir) / "parts.json").exists()
     panel.save_session()
     panel.delete_part(0)
     n = len(ctl.state.parts)
@@ -211,3 +212,90 @@ def test_app_help_lists_shortcuts(capsys):
     with pytest.raises(SystemExit) as exc:
         app.main(["--help"])
     assert exc.value.code == 0 and "shift+click" in capsys.readouterr().out
+
+
+def test_exports_ask_before_replacing_and_show_absolute_paths(panel, ctl, tmp_path):
+    ctl.state.set_all(np.zeros(ctl.shape.num_points, int), ["all"], [(0.5, 0.5, 0.5)])
+    target = panel.output(panel.export_path)
+    assert target.is_absolute() and target.parent == tmp_path.resolve()
+    panel.export()
+    assert target.exists() and str(target) in panel.status and panel.pending is None
+    stamp = target.stat().st_mtime_ns
+    panel.export()                                    # exists: ask first, write nothing yet
+    assert panel.pending is not None and "replace" in panel.status and target.stat().st_mtime_ns == stamp
+    tick()                                            # draws the Replace / Cancel row
+    panel.confirm(False)
+    assert panel.pending is None and "nothing written" in panel.status and target.stat().st_mtime_ns == stamp
+    panel.export()
+    panel.confirm(True)
+    assert panel.pending is None and "wrote" in panel.status
+    panel.export_parts()
+    panel.export_parts()
+    assert panel.pending is not None and panel.pending[0] == "export parts"
+    panel.confirm(True)
+    assert "part files" in panel.status and str(panel.output(panel.parts_dir)) in panel.status
+
+
+def test_panel_scale_text_long_names_and_up_axis(panel, ctl):
+    assert "no mask yet" in panel.scale_text()
+    panel.click_pick(ctl.points[0])
+    panel.set_scale(0.05)
+    panel.wait()
+    tick()
+    assert panel.scale_text().startswith("asked 5.0 % of the shape, mask ")
+    ctl.shape.path = Path("a_very_long_file_name_" * 6 + ".glb")
+    tick()                                            # the header shortens the name instead of clipping
+    from s2am3d_gui.panels import fit_text
+    short = fit_text(ctl.shape.path.name, 200)
+    assert "..." in short and psim.CalcTextSize(short)[0] <= 200 and short.endswith(".glb")
+    top = ctl.shape.vertices[:, 2].max()
+    panel.set_up("y")                                 # turn the shape: re-encode on the worker
+    panel.wait()
+    tick()
+    assert ctl.shape.up == "y" and ctl.probs is not None and not panel.status_is_error  # clicks re-decoded
+    assert ctl.shape.vertices[:, 1].min() == pytest.approx(-top, abs=1e-5)
+
+
+def test_slider_to_colours_latency_in_the_app_loop(mock_ps, ctl):
+    """The mock-backend app loop: a slider move reaches the uploaded colours through the worker."""
+    from s2am3d_gui.bench_latency import bench_app_loop
+    r = bench_app_loop(ctl, repeats=4, warmup=1)
+    assert len(r["first"]) == 4 and all(0 < a <= b < 10 for a, b in zip(r["first"], r["exact"]))
+    assert all(d <= t for d, t in zip(r["decode"], r["exact"]))  # the decoder's share is part of it
+    r = bench_app_loop(ctl, repeats=2, warmup=0, preview=False)
+    assert all(0 < a <= b for a, b in zip(r["first"], r["exact"]))
+
+
+def test_slider_preview_interpolates_the_sweep(panel, ctl):
+    from s2am3d_gui.controller import SWEEP_SCALES
+    panel.click_pick(ctl.points[3])
+    for _ in range(len(SWEEP_SCALES) + 2):
+        panel.wait()
+    assert ctl.sweep_next() is None                     # the idle worker decoded the whole grid
+    g = SWEEP_SCALES[5]
+    exact = ctl.predictor.predict([3], [], g)
+    assert np.allclose(ctl.preview(g), exact, atol=1e-5)  # on a grid scale the preview is exact
+    mid = float(np.sqrt(SWEEP_SCALES[5] * SWEEP_SCALES[6]))
+    lo, hi = ctl.predictor.predict([3], [], SWEEP_SCALES[5]), ctl.predictor.predict([3], [], SWEEP_SCALES[6])
+    p = ctl.preview(mid)
+    assert ((p >= np.minimum(lo, hi) - 1e-5) & (p <= np.maximum(lo, hi) + 1e-5)).all()
+    assert ctl.preview(0.001) is None and ctl.preview(0.95) is None  # outside the grid: exact only
+    rev = ctl.state.probs_revision
+    panel.set_scale(mid)                                 # the slider shows the preview at once ...
+    assert panel.showing_preview and ctl.state.probs_revision == rev + 1
+    panel.wait()
+    assert not panel.showing_preview                     # ... and the exact mask replaces it
+    assert np.allclose(ctl.probs, ctl.predictor.predict([3], [], mid), atol=1e-6)
+
+
+def test_points_only_toggle_from_the_panel(panel, ctl):
+    assert not ctl.mesh_aware and ctl.segmenter.atoms is None
+    panel.click_pick(ctl.points[3])
+    press(psim.ImGuiKey_P)                             # masks on atoms: found on the worker
+    panel.wait()
+    tick()
+    assert ctl.mesh_aware and ctl.segmenter.atoms is not None and not panel.status_is_error
+    assert ctl.current_mask().atoms is not None
+    panel.set_mesh_aware(False)
+    panel.wait()
+    assert not ctl.mesh_aware and ctl.current_mask().atoms is None

@@ -8,6 +8,7 @@ import pytest
 import trimesh
 
 from s2am3d_core.errors import InputError
+from s2am3d_core.io.up import from_z_up
 from s2am3d_core.io import LoadedShape, load_shape, sample_surface, shape_points
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -46,8 +47,10 @@ def test_mesh_round_trip(tmp_path, ext):
     assert shape.vertices.dtype == np.float32 and shape.vertices.shape[1] == 3
     assert shape.faces.dtype == np.int64 and shape.faces.shape == (12, 3)
     assert shape.faces.min() >= 0 and shape.faces.max() < len(shape.vertices)
-    np.testing.assert_allclose(shape.vertices.min(0), box.bounds[0], atol=1e-5)
-    np.testing.assert_allclose(shape.vertices.max(0), box.bounds[1], atol=1e-5)
+    assert shape.up == ("y" if ext in ("glb", "gltf") else "z")  # glTF is Y-up: turned Z-up at load
+    own = from_z_up(shape.vertices, shape.up)
+    np.testing.assert_allclose(own.min(0), box.bounds[0], atol=1e-5)
+    np.testing.assert_allclose(own.max(0), box.bounds[1], atol=1e-5)
     # surface area survives (no faces lost or duplicated)
     area = trimesh.Trimesh(shape.vertices, shape.faces, process=False).area
     assert area == pytest.approx(box.area, rel=1e-5)
@@ -78,7 +81,7 @@ def test_scene_flattened_with_node_transforms(tmp_path, ext):
     rot = trimesh.transformations.rotation_matrix(np.pi / 2, [0, 0, 1])
     rot[:3, 3] = [0.0, 20.0, 0.0]
     scene.add_geometry(trimesh.creation.box(extents=[4.0, 1.0, 1.0]), node_name="c", transform=rot)
-    shape = load_shape(_export(scene, tmp_path / f"scene.{ext}"))
+    shape = load_shape(_export(scene, tmp_path / f"scene.{ext}"), up="z")  # raw coordinates
     assert shape.is_mesh and len(shape.faces) == 36 and len(shape.vertices) >= 24
     np.testing.assert_allclose(shape.vertices.min(0), [-3.0, -3.0, -3.0], atol=1e-5)
     np.testing.assert_allclose(shape.vertices.max(0), [10.5, 22.0, 3.0], atol=1e-5)
@@ -93,7 +96,7 @@ def test_scene_same_geometry_instanced_twice(tmp_path):
     scene.add_geometry(box, geom_name="box", node_name="n1")
     scene.add_geometry(box, geom_name="box", node_name="n2",
                        transform=trimesh.transformations.translation_matrix([0.0, 0.0, 5.0]))
-    shape = load_shape(_export(scene, tmp_path / "inst.glb"))
+    shape = load_shape(_export(scene, tmp_path / "inst.glb"), up="z")
     assert len(shape.faces) == 24
     assert shape.vertices[:, 2].max() == pytest.approx(5.5)
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from s2am3d_core.config import get_config
+from s2am3d_core.data import procedural, sampling
 from s2am3d_core.errors import PromptError
 from s2am3d_core.segment.autoseg import (farthest_point_sampling, fill_nearest, greedy_assign, labels_from_probs,
                                       mask_nms, part_tree, relabel_by_size, score_masks, segment_all)
@@ -148,13 +149,7 @@ def test_granularity_on_stub_tree():
 
 
 def test_granularity_with_shipped_weights():
-    """With trained weights (skipped until models/s2am3d-small.safetensors exists): finer scale, more parts."""
-    from s2am3d_core.checkpoint import default_weights_path
-
-    if not default_weights_path().is_file():
-        pytest.skip(f"no shipped weights at {default_weights_path()}")
-    procedural = pytest.importorskip("s2am3d_core.data.procedural")
-    sampling = pytest.importorskip("s2am3d_core.data.sampling")
+    """With the shipped weights (models/s2am3d-small.safetensors): finer scale, more parts."""
     p = PartPredictor.from_pretrained(cache=False)
     p.set_shape(sampling.mesh_to_points(procedural.generate("chair", 2_000_008), 1024).points)
     fine = segment_all(p, 0.02, num_prompts=32)

@@ -33,7 +33,6 @@ def test_render_cube_depth_and_visibility():
 
 def test_masks_map_back_to_visible_points():
     v, f = _cube()
-    rng = np.random.default_rng(0)
     pts = trimesh.Trimesh(v, f).sample(2000, seed=0).astype(np.float32)
 
     def left_half(image):                                      # synthetic "SAM": two masks
@@ -53,7 +52,9 @@ def test_masks_map_back_to_visible_points():
     masks[0] = True
     masks[1, 0, 0] = True
     assert masks_to_labels(masks, np.array([0, 5, -1])).tolist() == [1, 0, -1]
-    assert rng is not None
+    # the views come from the seed: the same seed gives the same labels, another seed other views
+    assert np.array_equal(pseudo_labels(v, f, pts, left_half, views=3, res=48, seed=1), lab)
+    assert not np.array_equal(pseudo_labels(v, f, pts, left_half, views=3, res=48, seed=2), lab)
 
 
 def test_sam_errors(tmp_path, capsys):

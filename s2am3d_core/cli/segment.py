@@ -8,6 +8,7 @@ pieces split at creases, :mod:`s2am3d_core.segment`) unless ``--points-only`` is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..eval.cliutil import (ArgumentParser, Progress, UsageError, check_min, check_threshold, device_arg,
+from .util import (ArgumentParser, Progress, UsageError, check_min, check_threshold, device_arg,
                             human_seconds, run_main, set_threads)
 
 EXAMPLES = """\
@@ -26,14 +27,22 @@ examples:
   s2am3d-segment chair.obj -o leg.ply --point-index 1234 --negative-index 77 --no-scale
   # full automatic segmentation at a fine granularity, one mesh file per part, plus a part tree
   s2am3d-segment engine.glb -o engine_parts.ply --auto --scale 0.02 --parts-dir parts/ --tree tree.json
+  # run it again at another scale: --overwrite replaces parts/ as a whole (no stale part files)
+  s2am3d-segment engine.glb -o engine_parts.ply --auto --scale 0.05 --parts-dir parts/ --overwrite
   # a point cloud (.ply without faces, .npy, .xyz, .txt): per-point labels
   s2am3d-segment scan.npy -o scan_parts.ply --auto
   # today's point-level masks (decoder only, faces take the label of the nearest sampled point)
   s2am3d-segment chair.glb -o seat_points.ply --point 0.1 0.45 0.0 --scale 0.05 --points-only
+  # a URDF robot (links placed by their joints), and a .glb whose author ignored glTF's Y-up
+  s2am3d-segment arm.urdf -o arm_parts.ply --auto
+  s2am3d-segment machine.glb -o machine_parts.ply --auto --up z
+  # a batch: every shape in a folder (and more files), one labelled PLY each in out/; rerun to resume
+  s2am3d-segment scans/ extra.glb -o out/ --auto --scale 0.02
 
 --point X Y Z snaps to the nearest sampled point; --point-index / --negative-index are indices of
 the input's vertices (mesh) or points (point cloud). With a prompt the output labels are
 1 = selected part, 0 = the rest. Errors print 'error: <file/arg>: <problem>' and exit with status 2.
+Outputs never replace an input (checked before any work) and appear all together or not at all.
 """
 
 
@@ -42,9 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="s2am3d-segment",
         description="Segment a mesh or point cloud into parts with S2AM3D (point prompt or automatic).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", metavar="INPUT",
-                   help="mesh (.glb .gltf .obj .ply .stl .off) or point cloud (.ply .npy .xyz .txt)")
-    p.add_argument("-o", "--output", metavar="OUT.ply", required=True, help="labelled PLY to write")
+    p.add_argument("input", metavar="INPUT", nargs="+",
+                   help="mesh (.glb .gltf .obj .ply .stl .off .urdf) or point cloud (.ply .npy .xyz .txt); "
+                        "several files or a folder segment a batch (--auto, -o names a folder)")
+    p.add_argument("--up", choices=["x", "y", "z", "-x", "-y", "-z"], default=None,
+                   help="the input's up axis (default: its convention, y for glTF, else z); "
+                        "outputs keep the input's coordinates")
+    p.add_argument("-o", "--output", metavar="OUT.ply", required=True,
+                   help="labelled PLY to write (a batch: the folder for <name>_labelled.ply per input; inputs "
+                        "whose output exists are skipped, so an interrupted batch resumes)")
     prompt = p.add_argument_group("prompt (a point prompt or --auto)")
     prompt.add_argument("--point", nargs=3, type=float, action="append", metavar=("X", "Y", "Z"), default=[],
                         help="positive click at these coordinates (snapped to the nearest sampled point); repeatable")
@@ -65,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--parts-dir", metavar="DIR", help="also write one file per part into DIR")
     out.add_argument("--parts-format", default="ply", choices=["ply", "obj", "glb", "stl"],
                      help="format of the --parts-dir meshes (default ply)")
+    out.add_argument("--overwrite", action="store_true",
+                     help="replace an existing, non-empty --parts-dir as a whole (only if it holds nothing but "
+                          "part files and parts.json from an earlier run)")
     out.add_argument("--tree", metavar="TREE.json",
                      help="also write a hierarchical part tree (automatic segmentation at several scales)")
     out.add_argument("--tree-scales", nargs="+", type=float, default=[0.02, 0.08, 0.25, 0.6], metavar="S",
@@ -84,17 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_outputs(args) -> None:
+    """Every output (-o, --tree, --parts-dir) is valid and touches no input (OutputError), before any compute."""
+    from ..checkpoint import default_weights_path
+    from ..io.outputs import OutDir, OutFile, check_outputs
+
+    check_outputs({"INPUT": args.input, "--weights": args.weights or default_weights_path()},
+                  files=[OutFile("-o", args.output, (".ply",)), OutFile("--tree", args.tree, (".json",))],
+                  dirs=[OutDir("--parts-dir", args.parts_dir)], overwrite=args.overwrite)
+
+
 def _check_args(args) -> None:
     """Argument checks that need no file access (raise UsageError)."""
-    out = Path(args.output)
-    if out.suffix.lower() != ".ply":
-        raise UsageError(f"{args.output}: the output must be a .ply file")
-    if out.is_dir():
-        raise UsageError(f"{args.output}: is a folder; give a .ply file name")
-    if args.parts_dir and Path(args.parts_dir).exists() and not Path(args.parts_dir).is_dir():
-        raise UsageError(f"--parts-dir: {args.parts_dir} exists and is not a folder")
-    if args.tree and Path(args.tree).is_dir():
-        raise UsageError(f"--tree: {args.tree} is a folder; give a .json file name")
     has_prompt = bool(args.point or args.point_index)
     if args.auto and has_prompt:
         raise UsageError("--auto: cannot be combined with --point/--point-index")
@@ -126,28 +145,101 @@ def _check_indices(flag: str, indices, count: int, what: str, path: str) -> None
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return run_main(_run, args)
+    if len(args.input) == 1 and not Path(args.input[0]).is_dir():
+        args.input = args.input[0]
+        return run_main(_run, args)
+    return run_main(_run_batch, args)
+
+
+def _batch_inputs(inputs: list[str]) -> list[Path]:
+    """The files of a batch: the files given, and the shape files in the folders given (sorted; our
+    own labelled PLYs are results, not inputs)."""
+    from ..io import SUPPORTED_EXTENSIONS
+    from ..io.parts import is_labelled
+
+    files: list[Path] = []
+    for name in inputs:
+        p = Path(name)
+        if p.is_dir():
+            files += [f for f in sorted(p.iterdir())
+                      if f.is_file() and f.suffix.lower() in SUPPORTED_EXTENSIONS and not is_labelled(f)]
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UsageError(f"{p}: file not found")
+    if not files:
+        raise UsageError(f"INPUT: no shape files ({' '.join(SUPPORTED_EXTENSIONS)}) in {' '.join(inputs)}")
+    return files
+
+
+def _run_batch(args) -> int:
+    """Several inputs: one labelled PLY each in the -o folder, skipping inputs already done."""
+    import copy
+
+    from tqdm import tqdm
+
+    from ..errors import S2AM3DError
+
+    if not args.auto:
+        raise UsageError("INPUT: several inputs are segmented with --auto (clicks belong to one shape)")
+    if args.tree:
+        raise UsageError("--tree: give one input (a batch writes one labelled PLY per input)")
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{args.output}: with several inputs -o names a folder, and this is a file")
+    files = _batch_inputs(args.input)
+    stems = [f.stem for f in files]
+    names = [f"{f.stem}_{f.suffix.lstrip('.').lower()}" if stems.count(f.stem) > 1 else f.stem for f in files]
+    inputs = {f.resolve() for f in files}
+    done = skipped = 0
+    failed: list[str] = []
+    bar = tqdm(list(zip(files, names)), desc="s2am3d-segment", unit="file", file=sys.stderr,
+               disable=args.quiet, dynamic_ncols=True)
+    for f, name in bar:
+        target = out_dir / f"{name}_labelled.ply"
+        if target.resolve() in inputs:
+            failed.append(f"{f}: its output {target} would replace an input")
+            continue
+        if target.exists():
+            skipped += 1
+            continue
+        sub = copy.copy(args)
+        sub.input, sub.output = str(f), str(target)
+        sub.parts_dir = str(Path(args.parts_dir) / name) if args.parts_dir else None
+        sub.quiet = True
+        bar.set_postfix_str(f.name)
+        try:
+            _run(sub)
+            done += 1
+        except (UsageError, S2AM3DError, OSError) as exc:
+            msg = f"{exc.filename}: {exc.strerror or exc}" if isinstance(exc, OSError) and exc.filename else str(exc)
+            failed.append(msg)
+            tqdm.write(f"error: {msg}", file=sys.stderr)
+    bar.close()
+    print(f"batch: {done} segmented, {skipped} already done (skipped), {len(failed)} failed -> {out_dir}")
+    return 2 if failed else 0
 
 
 def _run(args) -> int:
     _check_args(args)
+    _check_outputs(args)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    from ..checkpoint import load_model
     from ..io import (load_shape, vertices_from_point_labels, write_labelled_mesh, write_labelled_points,
                       write_part_meshes)
-    from ..io.atomic import atomic_path
+    from ..io.atomic import atomic_dir, atomic_path
+    from ..io.up import from_z_up, to_z_up
     from ..predictor import PartPredictor
     from ..segment import ShapeSegmenter
 
     set_threads(args.threads)
     device = device_arg(args.device)
-    shape = load_shape(args.input)
+    shape = load_shape(args.input, up=args.up)  # Z-up; --point coordinates and outputs are the input's
     count = len(shape.vertices)
     what = "vertices" if shape.is_mesh else "points"
     _check_indices("--point-index", args.point_index, count, what, args.input)
     _check_indices("--negative-index", args.negative_index, count, what, args.input)
-    model = load_model(args.weights, device=device)
+    model = _load_model(args.weights, device)
     timings["load"] = time.perf_counter() - t0
 
     progress = Progress(enabled=not args.quiet, desc="s2am3d-segment")
@@ -158,7 +250,8 @@ def _run(args) -> int:
         seg.set_shape(shape.vertices, shape.faces, num_points=args.points, seed=args.seed,
                       progress=progress.stage(0.0, 0.4, "encoding"))
         points = seg.points
-        timings["encode"] = time.perf_counter() - t
+        # "encode" only when the encoder ran; features read from a cache are timed as "features"
+        timings["encode" if predictor.last_encode_source == "encoder" else "features"] = time.perf_counter() - t
 
         t = time.perf_counter()
         diag = float(np.linalg.norm(points.max(0) - points.min(0)))
@@ -166,8 +259,9 @@ def _run(args) -> int:
         def snap(coords, flag: str | None = None) -> list[int]:
             out = []
             for c in coords:
-                i = seg.nearest_point(c)
-                d = float(np.linalg.norm(points[i] - np.asarray(c, dtype=np.float64)))
+                z_up = to_z_up(np.asarray(c, dtype=np.float64), shape.up)  # the input's coordinates -> Z-up
+                i = seg.nearest_point(z_up)
+                d = float(np.linalg.norm(points[i] - z_up))
                 if flag and d > 0.1 * diag:
                     sys.stderr.write(f"warning: {flag} {' '.join(f'{v:g}' for v in c)} is {d:.3g} away from the "
                                      f"shape (bounding-box diagonal {diag:.3g}); snapped to the nearest point\n")
@@ -184,8 +278,9 @@ def _run(args) -> int:
                        f"{'none' if scale is None else f'{scale:g}'})")
         else:
             src = shape.vertices
-            positive = snap(args.point, "--point") + snap([src[i] for i in args.point_index])
-            negative = snap(args.negative_point, "--negative-point") + snap([src[i] for i in args.negative_index])
+            own = from_z_up(src, shape.up)  # vertex positions in the input's coordinates, as --point takes them
+            positive = snap(args.point, "--point") + snap([own[i] for i in args.point_index])
+            negative = snap(args.negative_point, "--negative-point") + snap([own[i] for i in args.negative_index])
             progress.stage(0.4, 0.9, "decoding")
             mask = seg.predict(positive, negative, scale=scale, threshold=args.threshold)
             labels = mask.points.astype(np.int64)
@@ -201,27 +296,38 @@ def _run(args) -> int:
 
         t = time.perf_counter()
         progress.stage(0.9, 1.0, "writing")
-        # OUT is written last, so a failure on the way leaves no output file behind
+        # All or nothing: every output goes to a temporary file/folder first; they are renamed into
+        # place together only when all were written (a failure on the way leaves no output behind).
         out = Path(args.output)
         written: list[Path] = []
-        if shape.is_mesh:
-            if args.parts_dir:
-                written += write_part_meshes(args.parts_dir, shape.vertices, shape.faces, face_labels,
-                                             fmt=args.parts_format)
-        else:
+        if not shape.is_mesh:
             all_labels = labels if len(points) == count else vertices_from_point_labels(shape.vertices, points, labels)
-            if args.parts_dir:
-                written += _write_point_parts(Path(args.parts_dir), shape.vertices, all_labels, atomic_path,
-                                              write_labelled_points)
-        if part_tree_dict is not None:
-            part_tree_dict["input"] = str(args.input)
-            with atomic_path(args.tree) as tmp:
-                tmp.write_text(json.dumps(part_tree_dict, indent=1) + "\n", encoding="utf-8")
-            written.append(Path(args.tree))
-        if shape.is_mesh:
-            write_labelled_mesh(out, shape.vertices, shape.faces, face_labels)
-        else:
-            write_labelled_points(out, shape.vertices, all_labels)
+        with contextlib.ExitStack() as stack:
+            out_tmp = stack.enter_context(atomic_path(out))
+            tree_tmp = stack.enter_context(atomic_path(args.tree)) if part_tree_dict is not None else None
+            parts_tmp = (stack.enter_context(atomic_dir(args.parts_dir, replace=args.overwrite))
+                         if args.parts_dir else None)
+            if parts_tmp is not None:
+                with _naming(args.parts_dir):
+                    if shape.is_mesh:
+                        names = [p.name for p in write_part_meshes(parts_tmp, shape.vertices, shape.faces,
+                                                                   face_labels, fmt=args.parts_format, up=shape.up,
+                                                                   atomic=False)]
+                    else:
+                        names = _write_point_parts(parts_tmp, shape.vertices, all_labels,
+                                                   lambda path, pts, lab: write_labelled_points(path, pts, lab,
+                                                                                                up=shape.up))
+                written += [Path(args.parts_dir) / n for n in names]
+            if tree_tmp is not None:
+                part_tree_dict["input"] = str(args.input)
+                with _naming(args.tree):
+                    tree_tmp.write_text(json.dumps(part_tree_dict, indent=1) + "\n", encoding="utf-8")
+                written.append(Path(args.tree))
+            with _naming(out):
+                if shape.is_mesh:
+                    write_labelled_mesh(out_tmp, shape.vertices, shape.faces, face_labels, up=shape.up)
+                else:
+                    write_labelled_points(out_tmp, shape.vertices, all_labels, up=shape.up)
         timings["write"] = time.perf_counter() - t
     finally:
         progress.close()
@@ -234,23 +340,49 @@ def _run(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _naming(target):
+    """Report a write error (full disk, I/O) as an OutputError naming the user's ``target``."""
+    from ..errors import OutputError
+
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{target}: could not write ({exc.strerror or exc})") from None
+
+
+_MODELS: dict = {}
+
+
+def _load_model(weights, device):
+    """The model, loaded once per weights and device (a batch reuses it)."""
+    from ..checkpoint import load_model
+
+    key = (str(weights), str(device))
+    if key not in _MODELS:
+        _MODELS.clear()
+        _MODELS[key] = load_model(weights, device=device)
+    return _MODELS[key]
+
+
 def _source_words(source: str) -> str:
     return {"encoder": "computed", "memory": "from memory", "disk": "from the disk cache"}.get(source, source)
 
 
-def _write_point_parts(out_dir: Path, points: np.ndarray, labels: np.ndarray, atomic_path, write_points) -> list[Path]:
-    """One labelled PLY point file per part plus a parts.json index."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--parts-dir: {out_dir} exists and is not a folder")
-    written, index = [], []
+def _write_point_parts(folder: Path, points: np.ndarray, labels: np.ndarray, write_points) -> list[str]:
+    """One labelled PLY point file per part plus a parts.json index, into ``folder``; returns the part file names."""
+    names, index = [], []
     for k in np.unique(labels):
         mask = labels == k
         name = f"part_{int(k):03d}.ply" if k >= 0 else "unlabelled.ply"
-        written.append(write_points(out_dir / name, points[mask], labels[mask]))
+        write_points(folder / name, points[mask], labels[mask])
+        names.append(name)
         index.append({"label": int(k), "file": name, "n_points": int(mask.sum())})
-    with atomic_path(out_dir / "parts.json") as tmp:
-        tmp.write_text(json.dumps({"format": "ply", "parts": index}, indent=2) + "\n", encoding="utf-8")
-    return written
+    (folder / "parts.json").write_text(json.dumps({"format": "ply", "parts": index}, indent=2) + "\n",
+                                       encoding="utf-8")
+    return names
 
 
 if __name__ == "__main__":

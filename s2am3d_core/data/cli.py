@@ -13,7 +13,8 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import S2AM3DError
-from ..eval.cliutil import UsageError, check_min
+from ..cli.util import UsageError, check_common, check_min
+from ..io.outputs import OutDir, OutFile, check_outputs
 
 DESCRIPTION = """\
 Build hierarchical part datasets for S2AM3D training, following the paper's pipeline:
@@ -147,6 +148,8 @@ def _cmd_build(a: argparse.Namespace) -> int:
         raise UsageError(f"--validator: {a.validator}: file not found")
     if not (a.procedural or glbs or urdfs or a.user_dir):
         raise UsageError("choose at least one source: --procedural N, --glb, --urdf or --user-dir")
+    check_outputs({"--glb": a.glb, "--urdf": a.urdf, "--user-dir": a.user_dir, "--validator": a.validator},
+                  dirs=[OutDir("OUT_DIR", a.out_dir, replaced=False)])
     progress = not a.quiet
     sources = itertools.chain(
         _procedural(a.procedural, a.seed, a.categories),
@@ -179,6 +182,7 @@ def _cmd_train_validator(a: argparse.Namespace) -> int:
     out = Path(a.out)
     if out.is_dir():
         raise UsageError(f"{out}: is a folder; give the output .safetensors file")
+    check_outputs({"--glb": a.glb}, files=[OutFile("OUT", out, (".safetensors",))])
     objects = list(itertools.chain(_procedural(a.procedural, a.seed, None), toy_many(a.toy, seed=a.seed),
                                    (load_gltf_parts(p) for p in glbs)))
     objects = [o for o in objects if split_of(o.name) == "train" and o.num_levels > 0]
@@ -233,6 +237,11 @@ def _cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one ``warning: ...`` line (they name the file and element themselves)."""
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``s2am3d-data``; returns the exit status (0 ok, 2 usage/input error)."""
     parser = _parser()
@@ -241,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         if a.command is None:
             parser.print_usage(sys.stderr)
             raise UsageError("choose a command: build, train-validator or info (see s2am3d-data --help)")
+        check_common(a)
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
             handler = {"build": _cmd_build, "train-validator": _cmd_train_validator, "info": _cmd_info}[a.command]
             return handler(a)
     except SystemExit as e:  # --help

@@ -1,35 +1,25 @@
 """Part hierarchies from URDF robot descriptions.
 
-The links form a tree through the joints. The robot is posed in its zero joint configuration:
-a child link's frame is its parent's frame times the joint ``<origin xyz rpy>`` (the joint axis and
-type are ignored). Each link's ``<visual>`` geometries (``<mesh filename scale>``, ``<box size>``,
-``<cylinder radius length>``, ``<sphere radius>``, each with its own ``<origin>``) are placed in
-world coordinates and concatenated.
+The geometry (links placed by their joint origins in the zero configuration, mesh references
+resolved beside the URDF) is read by :func:`s2am3d_core.io.urdf.load_urdf_geometry`; this module
+turns the links into part labels.
 
 Levels: level 0 = one part per link (links without visual geometry own no faces); coarser levels
 = kinematic subtrees rooted at the links of decreasing depth (a finger ⊂ the hand ⊂ the arm), see
 :func:`s2am3d_core.data.hierarchy.levels_from_paths`.
-
-Mesh file names are resolved relative to the URDF file. ``package://pkg/path/to/m.stl`` is
-stripped of its scheme and looked up beside the URDF (as ``pkg/path/to/m.stl``, then
-``path/to/m.stl``, in the URDF's folder and up to three parent folders), finally by file name
-anywhere below the URDF's folder. ``file://`` URIs are used as plain paths.
 """
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import trimesh
 
-from ..errors import InputError
-from ..io.load import load_shape
+from ..io.urdf import URDF_EXTENSIONS, load_urdf_geometry
 from .hierarchy import DEFAULT_MAX_LEVELS, levels_from_paths
 from .types import PartMesh
 
-URDF_EXTENSIONS: tuple[str, ...] = (".urdf",)
+__all__ = ["URDF_EXTENSIONS", "load_urdf_parts"]
 
 
 def load_urdf_parts(path: str | os.PathLike, max_levels: int = DEFAULT_MAX_LEVELS) -> PartMesh:
@@ -44,192 +34,12 @@ def load_urdf_parts(path: str | os.PathLike, max_levels: int = DEFAULT_MAX_LEVEL
         first; ``name`` = file stem, ``category`` = "robot", ``part_names[l]`` = ``{id: "root/link/..."}``.
 
     Raises:
-        InputError: missing/unparsable file, a joint naming an unknown link, a link with two
-            parents or a cycle, bad numbers in an attribute, a mesh file that cannot be found or
-            read, or no visual geometry at all.
+        InputError: see :func:`s2am3d_core.io.urdf.load_urdf_geometry`.
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: file not found")
-    try:
-        root = ET.parse(p).getroot()
-    except (ET.ParseError, OSError) as e:
-        raise InputError(f"{p}: could not parse URDF XML ({e})") from e
-    if root.tag != "robot":
-        raise InputError(f"{p}: not a URDF file (root element is <{root.tag}>, expected <robot>)")
-
-    links: dict[str, ET.Element] = {}
-    for link in root.findall("link"):
-        name = link.get("name")
-        if not name:
-            raise InputError(f"{p}: a <link> has no name")
-        if name in links:
-            raise InputError(f"{p}: link {name!r} is defined twice")
-        links[name] = link
-    if not links:
-        raise InputError(f"{p}: the URDF has no <link> elements")
-
-    parent_of: dict[str, tuple[str, np.ndarray]] = {}
-    for joint in root.findall("joint"):
-        jname = joint.get("name", "?")
-        par, chi = joint.find("parent"), joint.find("child")
-        if par is None or chi is None:
-            raise InputError(f"{p}: joint {jname!r} needs a <parent link=...> and a <child link=...>")
-        a, b = par.get("link"), chi.get("link")
-        for ln in (a, b):
-            if ln not in links:
-                raise InputError(f"{p}: joint {jname!r} refers to unknown link {ln!r}")
-        if b in parent_of:
-            raise InputError(f"{p}: link {b!r} is the child of more than one joint")
-        parent_of[b] = (a, _origin(joint.find("origin"), p, f"joint {jname!r}"))
-
-    world: dict[str, np.ndarray] = {}
-    chains: dict[str, tuple[str, ...]] = {}
-
-    def resolve(name: str) -> None:
-        stack = []
-        cur = name
-        while cur not in world:
-            if cur in stack:
-                raise InputError(f"{p}: the joints form a cycle through link {cur!r}")
-            stack.append(cur)
-            if cur not in parent_of:
-                world[cur] = np.eye(4)
-                chains[cur] = (cur,)
-                stack.pop()
-                break
-            cur = parent_of[cur][0]
-        for ln in reversed(stack):
-            par, t = parent_of[ln]
-            world[ln] = world[par] @ t
-            chains[ln] = chains[par] + (ln,)
-
-    verts, faces, paths = [], [], []
-    offset = 0
-    mesh_cache: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
-    for name, link in links.items():
-        resolve(name)
-        link_v, link_f, n = [], [], 0
-        for vis in link.findall("visual"):
-            geo = vis.find("geometry")
-            if geo is None or len(geo) == 0:
-                continue
-            v, f = _geometry(geo[0], p, name, mesh_cache)
-            t = world[name] @ _origin(vis.find("origin"), p, f"a visual of link {name!r}")
-            link_v.append(v @ t[:3, :3].T + t[:3, 3])
-            link_f.append(f + n)
-            n += len(v)
-        if not link_f:
-            continue
-        verts.append(np.concatenate(link_v))
-        faces.append(np.concatenate(link_f) + offset)
-        offset += n
-        paths.append(chains[name])
-    if not faces:
-        raise InputError(f"{p}: no link has visual geometry")
-
-    item_labels, names = levels_from_paths(paths, max_levels=max_levels)
-    all_faces = np.concatenate(faces).astype(np.int64)
-    owner = np.repeat(np.arange(len(faces)), [len(f) for f in faces])
-    face_labels = item_labels[:, owner] if len(item_labels) else np.zeros((0, len(all_faces)), np.int64)
-    vertices = np.concatenate(verts).astype(np.float32)
-    if not np.isfinite(vertices).all():
-        raise InputError(f"{p}: NaN or infinite coordinates after applying the joint origins")
-    return PartMesh(vertices=vertices, faces=all_faces, face_labels=face_labels.astype(np.int64),
+    geo = load_urdf_geometry(p)
+    item_labels, names = levels_from_paths(geo.link_paths, max_levels=max_levels)
+    face_labels = (item_labels[:, geo.face_link] if len(item_labels)
+                   else np.zeros((0, len(geo.faces)), np.int64))
+    return PartMesh(vertices=geo.vertices, faces=geo.faces, face_labels=face_labels.astype(np.int64),
                     name=p.stem, category="robot", part_names=names)
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _floats(text: str | None, n: int, default: tuple[float, ...], path: Path, what: str) -> np.ndarray:
-    if text is None:
-        return np.asarray(default, dtype=np.float64)
-    try:
-        vals = [float(x) for x in text.split()]
-    except ValueError:
-        raise InputError(f"{path}: {what}: expected {n} numbers, got {text!r}") from None
-    if len(vals) == 1 and n == 3 and what.endswith("scale"):
-        vals = vals * 3
-    if len(vals) != n or not np.all(np.isfinite(vals)):
-        raise InputError(f"{path}: {what}: expected {n} finite numbers, got {text!r}")
-    return np.asarray(vals, dtype=np.float64)
-
-
-def _origin(el: ET.Element | None, path: Path, what: str) -> np.ndarray:
-    """4x4 transform of an ``<origin xyz rpy>`` element (fixed-axis roll, pitch, yaw: R = Rz Ry Rx)."""
-    if el is None:
-        return np.eye(4)
-    xyz = _floats(el.get("xyz"), 3, (0, 0, 0), path, f"{what} origin xyz")
-    rpy = _floats(el.get("rpy"), 3, (0, 0, 0), path, f"{what} origin rpy")
-    t = trimesh.transformations.euler_matrix(rpy[0], rpy[1], rpy[2], "sxyz")
-    t[:3, 3] = xyz
-    return t
-
-
-def _positive(el: ET.Element, attr: str, path: Path, what: str) -> float:
-    val = _floats(el.get(attr), 1, (), path, f"{what} {attr}") if el.get(attr) is not None else None
-    if val is None or val[0] <= 0:
-        raise InputError(f"{path}: {what}: needs a positive {attr}=")
-    return float(val[0])
-
-
-def _geometry(el: ET.Element, path: Path, link: str, cache: dict) -> tuple[np.ndarray, np.ndarray]:
-    what = f"link {link!r} <{el.tag}>"
-    if el.tag == "box":
-        size = _floats(el.get("size"), 3, (), path, f"{what} size") if el.get("size") else None
-        if size is None or (size <= 0).any():
-            raise InputError(f"{path}: {what}: needs size=\"x y z\" with positive values")
-        m = trimesh.creation.box(extents=size)
-    elif el.tag == "cylinder":
-        m = trimesh.creation.cylinder(radius=_positive(el, "radius", path, what),
-                                      height=_positive(el, "length", path, what), sections=24)
-    elif el.tag == "sphere":
-        m = trimesh.creation.icosphere(subdivisions=2, radius=_positive(el, "radius", path, what))
-    elif el.tag == "mesh":
-        filename = el.get("filename")
-        if not filename:
-            raise InputError(f"{path}: {what}: needs a filename=")
-        mesh_path = _resolve_mesh(filename, path)
-        if mesh_path is None:
-            raise InputError(f"{path}: {what}: mesh file {filename!r} not found beside the URDF")
-        if mesh_path not in cache:
-            shape = load_shape(mesh_path)  # InputError names the mesh file
-            if shape.faces is None:
-                raise InputError(f"{mesh_path}: a URDF mesh must have triangles (link {link!r})")
-            cache[mesh_path] = (shape.vertices.astype(np.float64), shape.faces)
-        v, f = cache[mesh_path]
-        scale = _floats(el.get("scale"), 3, (1, 1, 1), path, f"{what} scale")
-        return v * scale, f
-    else:
-        raise InputError(f"{path}: {what}: unsupported geometry (expected box, cylinder, sphere or mesh)")
-    return np.asarray(m.vertices, dtype=np.float64), np.asarray(m.faces, dtype=np.int64)
-
-
-def _resolve_mesh(filename: str, urdf: Path) -> Path | None:
-    """Find a URDF mesh reference on disk (see the module docstring for the search order)."""
-    base = urdf.resolve().parent
-    if filename.startswith("file://"):
-        cand = Path(filename[len("file://"):])
-        if not cand.is_absolute():
-            cand = base / cand
-        return cand if cand.is_file() else None
-    rel = filename
-    if filename.startswith("package://"):
-        rel = filename[len("package://"):]
-    rel_path = Path(rel)
-    if rel_path.is_absolute():
-        return rel_path if rel_path.is_file() else None
-    parts = rel_path.parts
-    variants = [rel_path] + ([Path(*parts[1:])] if len(parts) > 1 else [])
-    folder = base
-    for _ in range(4):
-        for v in variants:
-            cand = folder / v
-            if cand.is_file():
-                return cand
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    matches = sorted(base.rglob(rel_path.name))
-    return matches[0] if matches else None

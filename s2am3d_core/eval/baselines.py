@@ -172,6 +172,36 @@ def ball_mask(points: np.ndarray, click: int, scale: float, tree: cKDTree | None
     return mask
 
 
+def piece_budget_mask(atoms, points: np.ndarray, click: int, scale: float) -> np.ndarray:
+    """The "pieces by distance" mesh baseline: (N,) bool mask of the clicked connected piece, then
+    whole pieces in order of their nearest point's distance from the click, each added while it
+    brings the selected area closer to ``scale`` (the first that does not stops it).
+
+    Args:
+        atoms: :class:`~s2am3d_core.segment.atoms.Atoms` of the shape (pieces and areas are used).
+        points: (N, 3) the sampled points; click: index of the clicked point.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    piece_pt = atoms.piece[atoms.point_atom]
+    piece_area = np.bincount(atoms.piece, weights=atoms.area, minlength=atoms.num_pieces)
+    dist = np.full(atoms.num_pieces, np.inf)
+    np.minimum.at(dist, piece_pt, np.linalg.norm(pts - pts[click], axis=1))
+    first = piece_pt[click]
+    chosen = [first]
+    current = float(piece_area[first])
+    for p in np.argsort(dist, kind="stable"):
+        if p == first or current >= scale:
+            if current >= scale:
+                break
+            continue
+        new = current + piece_area[p]
+        if abs(new - scale) >= abs(current - scale):
+            break
+        chosen.append(int(p))
+        current = new
+    return np.isin(piece_pt, chosen)
+
+
 class BaselineSuite:
     """Baselines for one shape: full segmentations with oracle k and interactive mask functions.
 

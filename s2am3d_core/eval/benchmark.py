@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cli.util import ArgumentParser, UsageError, check_min, device_arg, run_main, set_threads
+from ..config import CONFIGS
 from ..errors import S2AM3DError
-from .cliutil import ArgumentParser, UsageError, check_min, device_arg, run_main, set_threads
 
 EXAMPLES = """\
 examples:
@@ -36,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "batched throughput, feature cache and peak memory per point-cloud size.",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", metavar="W", help="weights file (default: $S2AM3D_WEIGHTS or the shipped model)")
-    p.add_argument("--config", metavar="NAME",
-                   help="benchmark a random-weights model of this config (cpu-small, gpu-base, paper, test-tiny); "
+    p.add_argument("--config", metavar="NAME", choices=sorted(CONFIGS),
+                   help=f"benchmark a random-weights model of this config ({', '.join(sorted(CONFIGS))}); "
                         "used automatically (cpu-small) when no weights file exists")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--sizes", nargs="+", type=int, default=[10000, 50000, 100000], metavar="N",
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     from ..checkpoint import default_weights_path, load_model
-    from ..config import CONFIGS, get_config
+    from ..config import get_config
     from ..modeling import S2AM3D
     from ..predictor import PartPredictor
 
@@ -146,10 +147,11 @@ def _run(args) -> int:
     check_min("--repeats", args.repeats)
     check_min("--batch-size", args.batch_size)
     check_min("--prompts", args.prompts)
-    if args.config is not None and args.config not in CONFIGS:
-        raise UsageError(f"--config: unknown config {args.config!r}; choose one of {', '.join(sorted(CONFIGS))}")
     if args.json and Path(args.json).is_dir():
         raise UsageError(f"--json: {args.json} is a folder; give a file name")
+    from ..io.outputs import OutFile, check_outputs
+
+    check_outputs({"--weights": args.weights}, files=[OutFile("--json", args.json, (".json",))])
     set_threads(args.threads)
     device = device_arg(args.device)
 

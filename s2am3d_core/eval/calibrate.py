@@ -22,7 +22,8 @@ import sys
 import numpy as np
 import torch
 
-from .cliutil import ArgumentParser, UsageError, check_min, device_arg, run_main, set_threads
+from ..cli.util import ArgumentParser, UsageError, check_min, device_arg, run_main, set_threads
+from ..data.splits import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 
 EXAMPLES = """\
 examples:
@@ -31,8 +32,8 @@ examples:
   s2am3d-calibrate runs/dec/model.safetensors --out runs/dec/calibrated.safetensors --data my_shards/
 """
 
-# procedural_items adds its own 1,000,000 offset: validation seeds start at 2,000,000.
-VALIDATION_SEED = 1_000_000
+# procedural_items adds EVAL_SEED_OFFSET: this base moves the objects to VALIDATION_SEED_OFFSET.
+VALIDATION_SEED = VALIDATION_SEED_OFFSET - EVAL_SEED_OFFSET
 
 
 def fit_alpha(logits: list[np.ndarray], targets: list[np.ndarray], scales: np.ndarray,
@@ -130,6 +131,12 @@ def _run(args) -> int:
     check_min("--min-part-points", args.min_part_points)
     if not 0.0 < args.step <= 1.0:
         raise UsageError(f"--step: {args.step} must be in (0, 1]")
+    from ..io.outputs import OutFile, check_outputs, same_file
+
+    inputs = {"--data": args.data, "--user-dir": args.user_dir}
+    if not same_file(args.out, args.weights):  # --out may deliberately be the weights file (replaced atomically)
+        inputs["WEIGHTS"] = args.weights
+    check_outputs(inputs, files=[OutFile("--out", args.out, (".safetensors",))])
     set_threads(args.threads)
     device = device_arg(args.device)
 
@@ -138,7 +145,11 @@ def _run(args) -> int:
     before = model.config.decoder.scale_logit_adjust
     model.config.decoder.scale_logit_adjust = 0.0  # decode uncorrected logits, correct them here
     if args.procedural is not None:
-        items, total = procedural_items(args.procedural, VALIDATION_SEED, args.points), args.procedural
+        from ..data.sampling import mesh_to_points
+
+        meshes = procedural_items(args.procedural, VALIDATION_SEED, args.points)
+        items = (mesh_to_points(pm, args.points, seed=VALIDATION_SEED + i) for i, pm in enumerate(meshes))
+        total = args.procedural
     elif args.data is not None:
         items, total = shard_items(args.data, args.split, args.max_objects), None
     else:

@@ -18,13 +18,12 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-
+from ..cli.util import ArgumentParser, UsageError, check_min, check_threshold, device_arg, human_seconds, run_main, set_threads
+from ..data.splits import EVAL_SEED_OFFSET
 from ..errors import S2AM3DError
 from .baselines import BASELINES
-from .cliutil import ArgumentParser, UsageError, check_min, check_threshold, device_arg, human_seconds, run_main, set_threads
-from .evaluate import aggregate, evaluate_object, public, subsample
+from .evaluate import aggregate, evaluate_object, prepare, public
 
-PROCEDURAL_SEED_OFFSET = 1_000_000
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 EXAMPLES = """\
@@ -33,16 +32,23 @@ examples:
   s2am3d-eval --weights models/s2am3d-small.safetensors --data shards/ --split eval --baselines kmeans,geometric
   s2am3d-eval --glb ../shared/data/2CylinderEngine.glb --points 8192 --baselines none
 
-Interactive IoU: one click per gt part per level (the part point nearest its centroid), mask at
-probability > --threshold, with the true part fraction as scale ("ours+s") and without ("ours").
+Interactive IoU: one click per gt part per level (the part point nearest its centroid), with the
+true part fraction as scale ("ours+s") and without ("ours"), in both modes: points-only (decoder
+probability > --threshold) and mesh-aware (masks on atoms; on point clouds, atoms of the kNN graph).
+The headline row "distinct" counts each distinct gt part once; the level rows count every prompt.
 Full segmentation: Hungarian-matched mIoU per gt level; ours at the level's median part fraction,
 baselines with oracle k (= number of gt parts, as PartField reports).
+The JSON written by --out is described in docs/EVAL_JSON.md.
 """
 
-INTER_COLUMNS = [("ours_scale", "ours+s"), ("ours_noscale", "ours"), ("kmeans", "kmeans*"), ("agglo", "agglo*"),
-                 ("geometric_scale", "geo+s"), ("geometric_noscale", "geo")]
+INTER_COLUMNS = [("ours_scale", "ours+s"), ("ours_noscale", "ours"), ("ours_topk", "top-k"),
+                 ("kmeans", "kmeans*"), ("agglo", "agglo*"), ("geometric_scale", "ball+s"),
+                 ("geometric_noscale", "dbscan")]
+MESH_COLUMNS = [("mesh_scale", "ours+s"), ("mesh_noscale", "ours"), ("piece_dist_scale", "pieces+s"),
+                ("piece_noscale", "piece")]
 FULL_COLUMNS = [("ours", "ours(gt s)"), ("ours_noscale", "ours(no s)"), ("kmeans", "kmeans*"), ("agglo", "agglo*"),
                 ("geometric", "geometric*")]
+MESH_FULL_COLUMNS = [("mesh", "ours(gt s)"), ("mesh_noscale", "ours(no s)")]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--max-objects", type=int, metavar="M", help="use at most M objects of --data")
     d.add_argument("--glb", nargs="+", metavar="PATH", default=[], help="GLB/glTF files with part hierarchies")
     d.add_argument("--shared-data", action="store_true", help="the GLB assemblies in <repo>/../shared/data")
-    p.add_argument("--points", type=int, default=4096, help="points per object (default 4096)")
+    p.add_argument("--points", type=int, default=10000, help="points per object (default 10000)")
     p.add_argument("--out", metavar="results.json", help="write all scores as JSON (atomically)")
     p.add_argument("--baselines", default=",".join(BASELINES),
                    help=f"comma-separated subset of {','.join(BASELINES)}, or 'none' (default: all)")
@@ -97,16 +103,16 @@ def _import_data(flag: str, module: str):
 
 
 def procedural_items(n: int, seed: int, points: int) -> Iterator:
-    """Held-out procedural objects as PartPoints: seeds offset by 1,000,000, eval-split names only."""
+    """Held-out procedural objects: seeds offset by :data:`~s2am3d_core.data.splits.EVAL_SEED_OFFSET`,
+    eval-split names only."""
     procedural = _import_data("--procedural", "procedural")
-    sampling = _import_data("--procedural", "sampling")
     shards = _import_data("--procedural", "shards")
     tries = 50 * n + 100
     kept = 0
-    for i, pm in enumerate(procedural.generate_many(tries, seed=seed + PROCEDURAL_SEED_OFFSET)):
+    for i, pm in enumerate(procedural.generate_many(tries, seed=seed + EVAL_SEED_OFFSET)):
         if shards.split_of(pm.name) != "eval":
             continue
-        yield sampling.mesh_to_points(pm, points, seed=seed + i)
+        yield pm
         kept += 1
         if kept >= n:
             return
@@ -131,11 +137,10 @@ def shard_items(root: str, split: str, max_objects: int | None) -> Iterator:
 
 def glb_item(path: Path, points: int, seed: int):
     gltf = _import_data("--glb", "gltf")
-    sampling = _import_data("--glb", "sampling")
     pm = gltf.load_gltf_parts(path)
     if not pm.name:
         pm.name = path.stem
-    return sampling.mesh_to_points(pm, points, seed=seed)
+    return pm
 
 
 def shared_data_files() -> tuple[list[Path], str | None]:
@@ -172,6 +177,10 @@ def _run(args) -> int:
             raise UsageError(f"--glb: {g}: file not found")
     if args.data and not Path(args.data).is_dir():
         raise UsageError(f"--data: {args.data}: folder not found")
+    from ..io.outputs import OutFile, check_outputs
+
+    check_outputs({"--weights": args.weights, "--glb": args.glb, "--data": args.data},
+                  files=[OutFile("--out", args.out, (".json",))])
 
     from ..checkpoint import default_weights_path, load_model
     from ..predictor import PartPredictor
@@ -214,17 +223,17 @@ def _run(args) -> int:
                 say(f"skipping {problem['file']}: {problem['reason']}")
                 bar.update(1)
                 continue
-            pts, lab = subsample(item, args.points, args.seed)
+            shape = prepare(item, args.points, args.seed)
+            lab = shape.labels
             if lab.shape[0] == 0 or not (lab >= 0).any():
                 skipped.append({"file": item.name, "reason": "no part labels"})
                 say(f"skipping {item.name}: no part labels")
                 bar.update(1)
                 continue
             bar.set_postfix_str(str(item.name)[:30], refresh=False)
-            objects.append(evaluate_object(predictor, pts, lab, baselines=baselines, threshold=args.threshold,
+            objects.append(evaluate_object(predictor, shape, baselines=baselines, threshold=args.threshold,
                                            clicks=args.clicks, seed=args.seed, num_prompts=args.num_prompts,
-                                           min_part_points=args.min_part_points,
-                                           name=str(item.name), category=str(getattr(item, "category", ""))))
+                                           min_part_points=args.min_part_points))
             bar.update(1)
         bar.close()
         summary = aggregate(objects)
@@ -240,7 +249,7 @@ def _run(args) -> int:
         "settings": {"points": args.points, "seed": args.seed, "threshold": args.threshold, "clicks": args.clicks,
                      "num_prompts": args.num_prompts, "min_part_points": args.min_part_points,
                      "baselines": list(baselines), "device": str(device),
-                     "procedural_seed_offset": PROCEDURAL_SEED_OFFSET},
+                     "procedural_seed_offset": EVAL_SEED_OFFSET},
         "datasets": results,
         "elapsed_s": round(time.perf_counter() - t_start, 2),
     }
@@ -274,14 +283,17 @@ def _table(title: str, columns: list[tuple[str, str]], block: dict, key: str, nu
     if not cols:
         return []
     width = max(11, *(len(label) + 1 for _, label in cols))
-    lines = [f"  {title:<22}" + "".join(f"{label:>{width}}" for _, label in cols)]
-    lines.append(f"  {'all':<22}" + "".join(f"{_pct(block[k]['overall']):>{width}}" for k, _ in cols))
+    lines = [f"  {title:<24}" + "".join(f"{label:>{width}}" for _, label in cols)]
+    if "distinct" in block[cols[0][0]]:
+        label = f"distinct ({block[cols[0][0]]['num_distinct']} parts)"
+        lines.append(f"  {label:<24}" + "".join(f"{_pct(block[k]['distinct']):>{width}}" for k, _ in cols))
+    lines.append(f"  {'all levels':<24}" + "".join(f"{_pct(block[k]['overall']):>{width}}" for k, _ in cols))
     for level in range(num_levels):
         first = block[cols[0][0]]["per_level"][level]
         n = first.get("num_parts", first.get("num_objects"))
         unit = "parts" if "num_parts" in first else "objs"
         label = f"level {level} ({n} {unit})"
-        lines.append(f"  {label:<22}" + "".join(f"{_pct(block[k]['per_level'][level][key]):>{width}}" for k, _ in cols))
+        lines.append(f"  {label:<24}" + "".join(f"{_pct(block[k]['per_level'][level][key]):>{width}}" for k, _ in cols))
     return lines
 
 
@@ -295,14 +307,17 @@ def format_report(report: dict) -> str:
         if ds["num_objects"] == 0:
             lines.append(f"\n[{name}] no objects evaluated")
             continue
-        lines.append(f"\n[{name}] {ds['num_objects']} objects, {ds['num_parts']} gt parts "
-                     f"over {ds['num_levels']} levels")
-        lines += _table("interactive IoU %", INTER_COLUMNS, ds["interactive"], "iou", ds["num_levels"])
-        lines += _table("full-seg mIoU %", FULL_COLUMNS, ds["full_seg"], "miou", ds["num_levels"])
+        lines.append(f"\n[{name}] {ds['num_objects']} objects, {ds['num_prompted']} prompted gt parts "
+                     f"({ds['num_distinct']} distinct) over {ds['num_levels']} levels")
+        lines += _table("points-only IoU %", INTER_COLUMNS, ds["interactive"], "iou", ds["num_levels"])
+        lines += _table("mesh-aware IoU %", MESH_COLUMNS, ds["interactive"], "iou", ds["num_levels"])
+        lines += _table("full-seg mIoU % (points)", FULL_COLUMNS, ds["full_seg"], "miou", ds["num_levels"])
+        lines += _table("full-seg mIoU % (mesh)", MESH_FULL_COLUMNS, ds["full_seg"], "miou", ds["num_levels"])
         for skip in ds.get("skipped_objects", []):
             lines.append(f"  skipped {skip['file']}: {skip['reason']}")
-    lines.append("\n+s = with the true part fraction as scale; * = oracle k (number of gt parts); "
-                 f"elapsed {human_seconds(report['elapsed_s'])}")
+    lines.append("\n+s = with the true part fraction as scale; * = oracle k (number of gt parts); top-k = the k most "
+                 "probable points (k = true size); pieces+s = clicked piece then pieces by distance up to the scale; "
+                 f"piece = the clicked piece; elapsed {human_seconds(report['elapsed_s'])}")
     return "\n".join(lines)
 
 

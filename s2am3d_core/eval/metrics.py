@@ -120,13 +120,16 @@ def interactive_prompts(points: np.ndarray, labels: np.ndarray, clicks: str = "c
         min_points: parts with fewer points are skipped.
 
     Returns:
-        list of {"level", "part", "click", "scale", "size"} (scale = part points / N).
+        list of {"level", "part", "click", "scale", "size", "distinct"} (scale = part points / N;
+        ``distinct`` is False for a part whose points equal a part already prompted at a finer
+        level: such a repeat is scored in the per-level table but not in the distinct-part mean).
     """
     labels = np.atleast_2d(np.asarray(labels))
     n = labels.shape[1]
     if points.shape[0] != n:
         raise InputError(f"interactive protocol: {points.shape[0]} points but labels for {n}")
     rng = np.random.default_rng(seed)
+    seen: set[bytes] = set()
     out = []
     for level, lab in enumerate(labels):
         for part in np.unique(lab[lab >= 0]):
@@ -134,8 +137,10 @@ def interactive_prompts(points: np.ndarray, labels: np.ndarray, clicks: str = "c
             size = int(mask.sum())
             if size < min_points:
                 continue
+            key = np.packbits(mask).tobytes()
             out.append({"level": level, "part": int(part), "click": click_point(points, mask, clicks, rng),
-                        "scale": size / n, "size": size})
+                        "scale": size / n, "size": size, "distinct": key not in seen})
+            seen.add(key)
     return out
 
 
@@ -152,8 +157,9 @@ def interactive_protocol(points: np.ndarray, labels: np.ndarray, methods: dict[s
         progress: called with the number of prompts done after each batch.
 
     Returns:
-        {name: {"overall": mean IoU over all parts, "num_parts": int,
-                "per_level": [{"level", "iou", "num_parts"}, ...], "ious": [...]}}
+        {name: {"overall": mean IoU over all parts, "num_parts": int, "distinct": mean IoU over
+                distinct parts, "num_distinct": int, "per_level": [{"level", "iou", "num_parts"}, ...],
+                "ious": [...], "distinct_mask": [...]}}
     """
     labels = np.atleast_2d(np.asarray(labels))
     prompts = interactive_prompts(points, labels, clicks, seed, min_points)
@@ -171,20 +177,25 @@ def interactive_protocol(points: np.ndarray, labels: np.ndarray, methods: dict[s
                 ious[start + j] = iou(masks[j], labels[p["level"]] == p["part"])
             if progress is not None:
                 progress(len(chunk))
-        result[name] = summarize_ious(ious, levels, labels.shape[0])
+        result[name] = summarize_ious(ious, levels, labels.shape[0],
+                                      np.array([p["distinct"] for p in prompts], dtype=bool))
     return result
 
 
-def summarize_ious(ious: np.ndarray, levels: np.ndarray, num_levels: int) -> dict:
-    """Mean IoU overall (over all parts) and per level."""
+def summarize_ious(ious: np.ndarray, levels: np.ndarray, num_levels: int, distinct: np.ndarray | None = None) -> dict:
+    """Mean IoU overall (over all parts), over distinct parts (default: all) and per level."""
     ious = np.asarray(ious, dtype=np.float64)
+    distinct = np.ones(len(ious), dtype=bool) if distinct is None else np.asarray(distinct, dtype=bool)
     per_level = []
     for level in range(num_levels):
         sel = ious[levels == level]
         per_level.append({"level": level, "iou": float(sel.mean()) if len(sel) else None,
                           "num_parts": int(len(sel))})
+    d = ious[distinct]
     return {"overall": float(ious.mean()) if len(ious) else None, "num_parts": int(len(ious)),
-            "per_level": per_level, "ious": [float(v) for v in ious]}
+            "distinct": float(d.mean()) if len(d) else None, "num_distinct": int(len(d)),
+            "per_level": per_level, "ious": [float(v) for v in ious],
+            "distinct_mask": [bool(x) for x in distinct]}
 
 
 def predictor_mask_fn(predictor, use_scale: bool, threshold: float = 0.5) -> MaskFn:

@@ -6,6 +6,10 @@ Labelled PLY layout (binary little-endian, read back by :func:`read_labelled_ply
     mesh:    element vertex V   float x y z, uchar red green blue
              element face F     list uchar int vertex_indices, int label, uchar red green blue
 
+Coordinates are given Z-up (as :func:`~s2am3d_core.io.load_shape` returns them) with ``up``, the
+input's up axis: files are written in the input's own coordinates (rotated back) and a labelled
+PLY records the axis in its header (``comment s2am3d up y``) so it reopens upright.
+
 The PLY writer is our own (header + numpy structured array): trimesh 5.x cannot attach
 attributes to a ``PointCloud`` nor store vertex and face colours in one mesh. Reading goes
 through trimesh's PLY parser so ASCII re-saves (e.g. from MeshLab) load too.
@@ -23,8 +27,10 @@ from trimesh.exchange.ply import load_ply
 
 from ..errors import InputError
 from ..geometry import check_points
-from .atomic import atomic_path
+from .atomic import atomic_dir, atomic_path
 from .load import check_faces as _check_faces
+from .outputs import OutDir, check_output_dir
+from .up import check_up, from_z_up, up_comment
 
 PART_FORMATS: tuple[str, ...] = ("ply", "obj", "glb", "stl")
 UNLABELLED_COLOR = np.array([160, 160, 160], dtype=np.uint8)
@@ -50,16 +56,19 @@ def label_colors(labels: np.ndarray) -> np.ndarray:
     return table[inv.reshape(-1)]
 
 
-def write_labelled_points(path: str | os.PathLike, points: np.ndarray, labels: np.ndarray) -> Path:
+def write_labelled_points(path: str | os.PathLike, points: np.ndarray, labels: np.ndarray,
+                          up: str = "z") -> Path:
     """Write a labelled point cloud as binary PLY (vertex x y z float, label int, red green blue uchar).
 
     Args:
         path: output file (normally ``.ply``).
-        points: (N, 3) coordinates.
+        points: (N, 3) coordinates, Z-up.
         labels: (N,) int labels, -1 = unlabelled.
+        up: up axis of the written file (the input's; points are rotated back from Z-up).
     """
     p = Path(path)
-    pts = check_points(points, name=f"{p}: points")
+    up = check_up(up)
+    pts = from_z_up(check_points(points, name=f"{p}: points"), up)
     lab = _check_labels(labels, len(pts), "points", p)
     rgb = label_colors(lab)
     vdtype = [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("label", "<i4"),
@@ -68,12 +77,12 @@ def write_labelled_points(path: str | os.PathLike, points: np.ndarray, labels: n
     vert["x"], vert["y"], vert["z"] = pts[:, 0], pts[:, 1], pts[:, 2]
     vert["label"] = lab
     vert["red"], vert["green"], vert["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
-    _write_ply(p, [("vertex", vert)])
+    _write_ply(p, [("vertex", vert)], up)
     return p
 
 
 def write_labelled_mesh(
-    path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray, face_labels: np.ndarray
+    path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray, face_labels: np.ndarray, up: str = "z"
 ) -> Path:
     """Write a mesh with per-face labels as binary PLY.
 
@@ -82,12 +91,14 @@ def write_labelled_mesh(
 
     Args:
         path: output file (normally ``.ply``).
-        vertices: (V, 3) coordinates.
+        vertices: (V, 3) coordinates, Z-up.
         faces: (F, 3) vertex indices (order is preserved).
         face_labels: (F,) int labels, -1 = unlabelled.
+        up: up axis of the written file (the input's; vertices are rotated back from Z-up).
     """
     p = Path(path)
-    verts = check_points(vertices, name=f"{p}: vertices")
+    up = check_up(up)
+    verts = from_z_up(check_points(vertices, name=f"{p}: vertices"), up)
     f = _check_faces(faces, len(verts), p)
     lab = _check_labels(face_labels, len(f), "faces", p)
     vlab = np.full(len(verts), -1, dtype=np.int64)
@@ -103,7 +114,7 @@ def write_labelled_mesh(
     face["vertex_indices"] = f
     face["label"] = lab
     face["red"], face["green"], face["blue"] = frgb[:, 0], frgb[:, 1], frgb[:, 2]
-    _write_ply(p, [("vertex", vert), ("face", face)])
+    _write_ply(p, [("vertex", vert), ("face", face)], up)
     return p
 
 
@@ -113,18 +124,28 @@ def write_part_meshes(
     faces: np.ndarray,
     face_labels: np.ndarray,
     fmt: str = "ply",
+    up: str = "z",
+    overwrite: bool = False,
+    atomic: bool = True,
 ) -> list[Path]:
     """Write one mesh file per part plus a ``parts.json`` index.
 
     Files are ``part_{label:03d}.{fmt}`` for every label >= 0 and ``unlabelled.{fmt}`` for
     faces labelled -1 (if any); each holds only the vertices its faces use, coloured with
-    :func:`label_colors`. ``parts.json`` lists ``{"label", "file", "n_faces", "area"}`` per part.
-    Files from earlier runs in ``out_dir`` are left alone; ``parts.json`` is the index.
+    :func:`label_colors`. ``parts.json`` lists ``{"label", "file", "n_faces", "area"}`` per part
+    and the files' ``up`` axis (read back by :func:`s2am3d_core.io.parts.load_labelled`).
+    The folder is written all or nothing (:func:`~s2am3d_core.io.atomic.atomic_dir`): files of an
+    earlier run are never mixed with new ones.
 
     Args:
         out_dir: folder (created if needed).
-        vertices: (V, 3); faces: (F, 3); face_labels: (F,) int.
+        vertices: (V, 3) Z-up; faces: (F, 3); face_labels: (F,) int.
         fmt: "ply", "obj", "glb" or "stl".
+        up: up axis of the written files (the input's; vertices are rotated back from Z-up).
+        overwrite: replace an existing non-empty ``out_dir`` (only if it holds nothing but part
+            files and ``parts.json``); False refuses it with an OutputError.
+        atomic: False writes straight into ``out_dir`` (for a caller that already holds a
+            temporary folder from ``atomic_dir``).
 
     Returns:
         Paths of the part files, in increasing label order (unlabelled last).
@@ -135,10 +156,20 @@ def write_part_meshes(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
-    verts = check_points(vertices, name=f"{out}: vertices")
+    verts = from_z_up(check_points(vertices, name=f"{out}: vertices"), check_up(up))
     f = _check_faces(faces, len(verts), out)
     lab = _check_labels(face_labels, len(f), "faces", out)
     labels = [int(k) for k in np.unique(lab) if k >= 0] + ([-1] if (lab < 0).any() else [])
+    if not atomic:
+        return _write_parts_into(out, out, verts, f, lab, labels, fmt, check_up(up))
+    check_output_dir(OutDir("parts folder", out), overwrite=overwrite)
+    with atomic_dir(out, replace=True) as tmp:
+        return _write_parts_into(tmp, out, verts, f, lab, labels, fmt, check_up(up))
+
+
+def _write_parts_into(folder: Path, final: Path, verts, f, lab, labels, fmt, up) -> list[Path]:
+    """Write the part files and parts.json into ``folder``; return their paths under ``final``."""
+    folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     index = []
     for k in labels:
@@ -147,13 +178,12 @@ def write_part_meshes(
         part.remove_unreferenced_vertices()
         part.visual.vertex_colors = np.append(label_colors([k])[0], 255)
         name = f"part_{k:03d}.{fmt}" if k >= 0 else f"unlabelled.{fmt}"
-        target = out / name
-        with atomic_path(target) as tmp:
+        with atomic_path(folder / name, fsync=False) as tmp:
             part.export(str(tmp), file_type=fmt)
-        written.append(target)
+        written.append(final / name)
         index.append({"label": k, "file": name, "n_faces": int(mask.sum()), "area": float(part.area)})
-    with atomic_path(out / "parts.json") as tmp:
-        tmp.write_text(json.dumps({"format": fmt, "parts": index}, indent=2) + "\n", encoding="utf-8")
+    with atomic_path(folder / "parts.json", fsync=False) as tmp:
+        tmp.write_text(json.dumps({"format": fmt, "up": up, "parts": index}, indent=2) + "\n", encoding="utf-8")
     return written
 
 
@@ -214,11 +244,11 @@ def read_labelled_ply(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray |
 # ----------------------------------------------------------------------------- helpers
 
 
-def _write_ply(path: Path, elements: list[tuple[str, np.ndarray]]) -> None:
+def _write_ply(path: Path, elements: list[tuple[str, np.ndarray]], up: str = "z") -> None:
     """Write binary little-endian PLY from named structured arrays (an ``n`` u1 field followed
-    by a ``vertex_indices`` field is declared as one list property)."""
+    by a ``vertex_indices`` field is declared as one list property); ``up`` goes into a comment."""
     ply_types = {"<f4": "float", "<i4": "int", "|u1": "uchar"}
-    lines = ["ply", "format binary_little_endian 1.0", "comment written by s2am3d"]
+    lines = ["ply", "format binary_little_endian 1.0", "comment written by s2am3d", f"comment {up_comment(up)}"]
     for name, arr in elements:
         lines.append(f"element {name} {len(arr)}")
         for field in arr.dtype.names:

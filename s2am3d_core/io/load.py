@@ -1,9 +1,13 @@
 """Load meshes and point clouds from disk into one flat array representation.
 
 Meshes (``.glb .gltf .obj .ply .stl .off``) are read with trimesh; a scene is flattened into
-one triangle mesh with every node transform applied. Point clouds are ``.ply`` files without
-faces, ``.npy`` arrays and ``.xyz``/``.txt`` text files. Every problem a user can cause is
-raised as :class:`~s2am3d_core.errors.InputError` with the file name in the message.
+one triangle mesh with every node transform applied. URDF robots (``.urdf``) become one mesh with
+every link placed by its joint origins (geometry only: link ids never reach the model). Point
+clouds are ``.ply`` files without faces, ``.npy`` arrays and ``.xyz``/``.txt`` text files.
+
+Every shape is returned Z-up: the file's up axis (``up``, default its convention, see
+:mod:`.up`: glTF is Y-up) is rotated onto +z. Every problem a user can cause is raised as
+:class:`~s2am3d_core.errors.InputError` with the file name in the message.
 """
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ import trimesh
 from ..errors import InputError
 from ..geometry import check_points
 from .sample import sample_surface
+from .up import check_up, file_up, to_z_up
 
-MESH_EXTENSIONS: tuple[str, ...] = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
+MESH_EXTENSIONS: tuple[str, ...] = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off", ".urdf")
 POINT_EXTENSIONS: tuple[str, ...] = (".npy", ".xyz", ".txt")
 SUPPORTED_EXTENSIONS: tuple[str, ...] = MESH_EXTENSIONS + POINT_EXTENSIONS
 
@@ -31,13 +36,15 @@ class LoadedShape:
 
     Attributes:
         path: the file it was read from.
-        vertices: (V, 3) float32 coordinates (mesh vertices, or the points of a point cloud).
+        vertices: (V, 3) float32 coordinates, Z-up (mesh vertices, or the points of a point cloud).
         faces: (F, 3) int64 vertex indices, or None for a point cloud.
+        up: the file's up axis; ``io.up.from_z_up(vertices, up)`` gives the file's own coordinates.
     """
 
     path: Path
     vertices: np.ndarray
     faces: np.ndarray | None
+    up: str = "z"
 
     @property
     def is_mesh(self) -> bool:
@@ -45,17 +52,23 @@ class LoadedShape:
         return self.faces is not None
 
 
-def load_shape(path: str | os.PathLike) -> LoadedShape:
-    """Read a mesh or point cloud file.
+def load_shape(path: str | os.PathLike, up: str | None = None) -> LoadedShape:
+    """Read a mesh or point cloud file, Z-up.
 
     Face order is kept as trimesh reads it (per-face labels depend on it); duplicate
     vertices are not merged.
 
+    Args:
+        path: the file.
+        up: the file's up axis ("x", "y", "z", "-x", "-y", "-z"); None = its convention
+            (:func:`s2am3d_core.io.up.file_up`: "y" for glTF, else "z").
+
     Raises:
         InputError: missing file, unsupported extension, unreadable/corrupt file, no
-            triangles or points, NaN/inf coordinates, face indices out of range.
+            triangles or points, NaN/inf coordinates, face indices out of range, bad ``up``.
     """
     p = Path(path)
+    up = check_up(up) if up is not None else None
     if not p.exists():
         raise InputError(f"{p}: file not found")
     if not p.is_file():
@@ -66,7 +79,13 @@ def load_shape(path: str | os.PathLike) -> LoadedShape:
             f"{p}: unsupported file extension {ext or '(none)'!r}; supported: "
             f"meshes {' '.join(MESH_EXTENSIONS)}, point clouds .ply (no faces) {' '.join(POINT_EXTENSIONS)}"
         )
-    if ext == ".npy":
+    if up is None:
+        up = file_up(p)
+    if ext == ".urdf":
+        from .urdf import load_urdf_geometry  # geometry only: the link ids stay behind
+        geo = load_urdf_geometry(p)
+        vertices, faces = geo.vertices, geo.faces
+    elif ext == ".npy":
         vertices, faces = _load_npy(p), None
     elif ext in (".xyz", ".txt"):
         vertices, faces = _load_text_points(p), None
@@ -75,7 +94,7 @@ def load_shape(path: str | os.PathLike) -> LoadedShape:
     vertices = check_points(vertices, name=str(p))
     if faces is not None:
         faces = check_faces(faces, len(vertices), p)
-    return LoadedShape(path=p, vertices=vertices, faces=faces)
+    return LoadedShape(path=p, vertices=to_z_up(vertices, up), faces=faces, up=up)
 
 
 def shape_points(shape: LoadedShape, n: int, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray | None]:
@@ -172,8 +191,8 @@ def check_gltf_json(path: Path) -> None:
     """Fail early with a clear message when a .gltf file is not JSON (trimesh's error is cryptic)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: not a valid glTF file (the .gltf must be JSON: {e})") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise InputError(f"{path}: not a valid glTF file (the .gltf must be JSON: {type(e).__name__}: {e})") from None
     if not isinstance(doc, dict) or "asset" not in doc:
         raise InputError(f"{path}: not a valid glTF file (no 'asset' object)")
 

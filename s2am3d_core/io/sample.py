@@ -5,6 +5,9 @@ import numpy as np
 
 from ..errors import InputError
 
+#: points sampled from a shape for the model by default (viewer, s2am3d-segment, ShapeSegmenter)
+DEFAULT_POINTS = 20000
+
 
 def sample_surface(
     vertices: np.ndarray, faces: np.ndarray, n: int, seed: int | None = 0

@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 
 DEFAULT_CREASE_DEG = 60.0
-DEFAULT_MIN_ATOM_AREA = 2e-4  # atoms below this fraction of the surface merge into a neighbour
+DEFAULT_MIN_ATOM_AREA = 1e-5  # atoms below this fraction of the surface merge into a neighbour (slivers)
 
 
 @dataclass

@@ -29,12 +29,12 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .autoseg import decode_many
-from .select import atom_scores, select_with_scale, select_without_scale
+from .select import atom_scores, select_with_scale
 
 ProgressFn = Callable[[float, str], None]
 
 NO_SCALE_MIN_PART = 1e-3  # without a scale, parts below this fraction of the surface merge
-SPLIT = 2.0      # pieces larger than SPLIT * s are split into parts
+SPLIT = 10.0     # pieces larger than SPLIT * s are split into parts
 MIN_PART = 0.25  # parts smaller than MIN_PART * s merge with their nearest part ...
 MAX_MERGE = 2.0  # ... while the union stays within MAX_MERGE * s
 NEIGHBORS = 8    # k of the point graph that measures the gap between parts

@@ -25,8 +25,8 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError, PromptError
 from ..io.labels import faces_from_point_labels
-from ..io.sample import sample_surface
-from .atoms import DEFAULT_CREASE_DEG, Atoms, cloud_atoms, mesh_atoms
+from ..io.sample import DEFAULT_POINTS, sample_surface
+from .atoms import DEFAULT_CREASE_DEG, DEFAULT_MIN_ATOM_AREA, Atoms, cloud_atoms, mesh_atoms
 from .autoseg import segment_all as segment_points, tree_from_levels
 from .everything import atom_cover
 from .geodesic import SurfaceDistance
@@ -34,9 +34,6 @@ from ..predictor import check_scale
 from .select import atom_scores, select_with_scale, select_without_scale
 
 ProgressFn = Callable[[float, str], None]
-
-DEFAULT_POINTS = 20000
-DEFAULT_MIN_ATOM_AREA = 1e-5
 
 
 @dataclass
@@ -219,16 +216,12 @@ class ShapeSegmenter:
         """A :class:`Mask` from decoder probabilities (N,) and the prompt that produced them."""
         probs = np.asarray(probs, dtype=np.float32)
         if not self.mesh_aware:
-            pts = probs > threshold
-            for j in negative:
-                pts[int(j)] = False
+            pts = (probs > threshold) & ~self.negative_region(positive, negative)
             return Mask(points=pts, faces=self._faces_from_points(pts), probs=probs, atoms=None,
                         fraction=float(pts.mean()))
         a = self.atoms
         clicked = np.unique(a.point_atom[np.asarray(positive, dtype=np.int64)])
-        blocked = np.zeros(a.num_atoms, dtype=bool)
-        if len(negative):
-            blocked[a.point_atom[np.asarray(negative, dtype=np.int64)]] = True
+        blocked = negative_atoms(a, clicked, a.point_atom[np.asarray(negative, dtype=np.int64)])
         clicked = clicked[~blocked[clicked]]
         score = atom_scores(a, probs, self._representative)
         if scale is None:
@@ -237,6 +230,17 @@ class ShapeSegmenter:
             dist = self.distances_from(int(positive[0]))
             sel = select_with_scale(a, clicked, blocked, score, dist, scale)
         return self._mask_from_atoms(sel, probs)
+
+    def negative_region(self, positive: Sequence[int], negative: Sequence[int]) -> np.ndarray:
+        """(N,) bool points a points-only mask excludes: those nearer to a negative click than to
+        every positive click (a hard exclusion around each negative click, on top of the decoder)."""
+        out = np.zeros(self.num_points, dtype=bool)
+        if len(negative) == 0:
+            return out
+        pts = self.points
+        d_pos = np.min([np.linalg.norm(pts - pts[int(i)], axis=1) for i in positive], axis=0)
+        d_neg = np.min([np.linalg.norm(pts - pts[int(j)], axis=1) for j in negative], axis=0)
+        return d_neg < d_pos
 
     def _mask_from_atoms(self, sel: np.ndarray, probs: np.ndarray) -> Mask:
         a = self.atoms
@@ -320,6 +324,19 @@ class ShapeSegmenter:
         empty = counts.sum(1) == 0
         out[empty] = lab[self._representative[empty]]
         return out.astype(np.int64)
+
+
+def negative_atoms(atoms: Atoms, clicked: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """(A,) bool atoms a negative click removes: its own atom, and its whole connected piece when no
+    positive click lies on that piece (other pieces join a mask as whole units)."""
+    blocked = np.zeros(atoms.num_atoms, dtype=bool)
+    if len(negative) == 0:
+        return blocked
+    blocked[negative] = True
+    positive_pieces = atoms.piece[np.asarray(clicked, dtype=np.int64)]
+    other = atoms.piece[negative][~np.isin(atoms.piece[negative], positive_pieces)]
+    blocked |= np.isin(atoms.piece, other)
+    return blocked
 
 
 def _subsample(points: np.ndarray, n: int, seed: int) -> np.ndarray:

@@ -30,7 +30,7 @@ import dataclasses
 import sys
 
 from ..errors import S2AM3DError
-from ..eval.cliutil import fail
+from ..cli.util import UsageError, check_points, check_seed, fail
 from .config import TrainConfig, field_help
 
 MODEL_CONFIGS = ["cpu-small", "cpu-base", "gpu-base", "paper", "test-tiny"]
@@ -105,11 +105,28 @@ def parse_config(argv=None) -> TrainConfig:
     return TrainConfig(**{k: v for k, v in ns.items() if k in names})
 
 
+def _check_run_outputs(cfg) -> None:
+    """The run folder's files must not be (or hold) the run's inputs (e.g. --init RUN/model.safetensors)."""
+    from pathlib import Path
+
+    from ..io.outputs import OutDir, OutFile, check_outputs
+
+    out = Path(cfg.out)
+    check_outputs({"--data": cfg.data, "--user-dir": cfg.user_dir, "--init": cfg.init,
+                   "--encoder": getattr(cfg, "encoder", None)},
+                  files=[OutFile("--out", out / n) for n in ("last.safetensors", "last_state.pt",
+                                                              "model.safetensors", "log.jsonl")],
+                  dirs=[OutDir("--out", out, replaced=False)])
+
+
 def main(argv=None) -> int:
     cfg = parse_config(argv)
     try:
         cfg = cfg.resolved()
-    except ValueError as exc:
+        check_seed(cfg.seed)
+        check_points(cfg.points)
+        _check_run_outputs(cfg)
+    except (ValueError, UsageError) as exc:  # OutputError is a ValueError too
         return fail(str(exc))
     from . import dist
     from .trainer import run

@@ -23,7 +23,7 @@ class TrainConfig:
     resume: bool = False               # continue the run in ``out`` exactly where it stopped
     # ---------------------------------------------------------------- data (exactly one source)
     data: str | None = None            # shard folder written by `s2am3d-data build`
-    procedural: int | None = None      # generate this many procedural objects (cached in a temp folder)
+    procedural: int | None = None      # generate this many procedural objects (cached in the user cache folder)
     user_dir: str | None = None        # folder of the user's labelled PLY/GLB files (fine-tuning)
     points: int = 2048                 # points per training object
     realism: float = 0.5               # procedural: fraction of objects given scan-like noise, uneven

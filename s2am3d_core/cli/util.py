@@ -1,5 +1,6 @@
-"""Small helpers shared by the command-line tools: argparse that exits 2 with ``error: ...``,
-a stderr progress bar, and the common error exit."""
+"""Helpers shared by every command-line tool (s2am3d-segment, -eval, -bench, -calibrate, -data,
+-train, and the viewer): argparse that exits 2 with ``error: ...``, a stderr progress bar, and the
+common error exit. Every CLI imports downward from here."""
 from __future__ import annotations
 
 import argparse
@@ -14,13 +15,47 @@ class UsageError(Exception):
     """A problem with the command line, reported as ``error: <arg>: <problem>``."""
 
 
+MAX_POINTS = 2_000_000   # --points above this would sample/encode for hours or run out of memory
+MAX_SEED = 2**32 - 1     # numpy seeds are non-negative 32-bit (and wider) integers
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports problems as ``error: <message>`` on stderr and exits 2."""
+    """argparse that reports problems as ``error: <message>`` on stderr and exits 2, and range-checks
+    the flags the tools share (:func:`check_common`) right after parsing."""
 
     def error(self, message: str) -> NoReturn:  # noqa: D401 (argparse API)
         self.print_usage(sys.stderr)
         sys.stderr.write(f"error: {message}\n(run '{self.prog} --help' for examples)\n")
         raise SystemExit(EXIT_ERROR)
+
+    def parse_args(self, args=None, namespace=None):  # noqa: D102 (argparse API)
+        ns = super().parse_args(args, namespace)
+        try:
+            check_common(ns)
+        except UsageError as exc:
+            self.error(str(exc))
+        return ns
+
+
+def check_seed(value: int | None, flag: str = "--seed") -> None:
+    """UsageError unless the seed is None or in [0, 2**32 - 1]."""
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise UsageError(f"{flag}: {value} must be an integer in [0, {MAX_SEED}]")
+
+
+def check_points(value: int | None, flag: str = "--points", minimum: int = 1) -> None:
+    """UsageError unless a point count is None or in [minimum, MAX_POINTS]."""
+    if value is not None and not minimum <= value <= MAX_POINTS:
+        raise UsageError(f"{flag}: {value} must be in [{minimum}, {MAX_POINTS}] points")
+
+
+def check_common(args: argparse.Namespace) -> None:
+    """Range checks of shared flags when present: --seed, --points, --threads, --sizes (UsageError)."""
+    check_seed(getattr(args, "seed", None))
+    check_points(getattr(args, "points", None))
+    check_min("--threads", getattr(args, "threads", None))
+    for n in getattr(args, "sizes", None) or ():
+        check_points(n, "--sizes")
 
 
 def run_main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

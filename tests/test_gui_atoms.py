@@ -1,0 +1,68 @@
+"""Viewer masks on atoms (the mesh-aware segmentation layer) with the shipped weights on the bundled
+chair: negative clicks remove their atoms, the points-only toggle keeps point-level masks."""
+import numpy as np
+import pytest
+import torch
+
+from s2am3d_core.checkpoint import default_weights_path
+from s2am3d_core.io import load_shape
+from s2am3d_core.predictor import PartPredictor
+from s2am3d_gui.app import DEFAULT_EXAMPLE
+from s2am3d_gui.controller import Controller
+
+pytestmark = pytest.mark.skipif(not default_weights_path().is_file(), reason="needs the shipped weights")
+
+
+@pytest.fixture(scope="module")
+def chair():
+    torch.manual_seed(0)
+    ctl = Controller(PartPredictor.from_pretrained(cache=False), load_shape(DEFAULT_EXAMPLE), 20000)
+    pts, atoms = ctl.points, ctl.segmenter.atoms
+    z = pts[:, 2]
+    low = np.flatnonzero(z < 0.05)
+    c = pts[low, :2].mean(0)
+    quad = (pts[low, 0] > c[0]).astype(int) * 2 + (pts[low, 1] > c[1]).astype(int)
+    feet = [int(low[quad == q][np.argmin(z[low[quad == q]])]) for q in range(4)]  # lowest point per corner
+    legs = [atoms.point_atom == atoms.point_atom[f] for f in feet]                 # each foot's atom
+    return ctl, feet, legs
+
+
+def _legs_in_mask(ctl, legs):
+    return [bool(ctl.mask[leg].mean() > 0.9) for leg in legs]
+
+
+def test_negative_clicks_on_three_legs_leave_one(chair):
+    ctl, feet, legs = chair
+    ctl.clear()
+    ctl.click(feet[0], decode=False)
+    for scale in (0.05, 0.08, 0.1, 0.12, 0.15):          # the scale where one click gives all four legs
+        ctl.set_scale(scale)
+        if all(_legs_in_mask(ctl, legs)):
+            break
+    else:
+        pytest.fail("no scale gives all four legs from one click")
+    for f in feet[1:]:
+        ctl.click(f, negative=True)
+    assert _legs_in_mask(ctl, legs) == [True, False, False, False]
+    assert not ctl.display_mask()[ctl.segmenter.atoms.face_atom == ctl.segmenter.atoms.point_atom[feet[1]]].any()
+    ctl.undo()                                         # the last negative click undone: its leg is back
+    assert _legs_in_mask(ctl, legs) == [True, False, False, True]
+
+
+def test_points_only_toggle_and_atom_face_labels(chair):
+    ctl, feet, legs = chair
+    ctl.clear()
+    ctl.click(feet[0], decode=False)
+    ctl.set_scale(0.1)
+    on_atoms = ctl.mask.copy()
+    assert ctl.mask_fraction == pytest.approx(ctl.current_mask().fraction)
+    ctl.set_mesh_aware(False)
+    assert not ctl.mesh_aware and ctl.current_mask().atoms is None
+    assert np.array_equal(ctl.mask, (ctl.probs > ctl.state.threshold))  # the decoder's own points
+    ctl.set_mesh_aware(True)
+    assert np.array_equal(ctl.mask, on_atoms)
+    part = ctl.accept_part("legs")
+    faces = ctl.face_labels()
+    a = ctl.segmenter.atoms
+    for atom in np.unique(a.face_atom[faces == part.label]):  # whole atoms: faces follow atom boundaries
+        assert (faces[a.face_atom == atom] == part.label).all()

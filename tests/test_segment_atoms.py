@@ -1,0 +1,261 @@
+"""Mesh-aware segmentation: atoms, surface distance, selection on atoms, segment everything."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from s2am3d_core.config import get_config
+from s2am3d_core.io.sample import sample_surface
+from s2am3d_core.modeling import S2AM3D
+from s2am3d_core.predictor import PartPredictor
+from s2am3d_core.segment import ShapeSegmenter
+from s2am3d_core.segment.atoms import Atoms, cloud_atoms, mesh_atoms, weld_vertices
+from s2am3d_core.segment.geodesic import SurfaceDistance
+from s2am3d_core.segment.select import select_with_scale, select_without_scale
+
+
+# ----------------------------------------------------------------------------- small meshes
+def quad_grid(origin, u, v, nu=2, nv=2):
+    """Vertices and faces of a planar quad [origin, origin+u, origin+u+v, origin+v] split into a
+    nu x nv grid of triangle pairs (normal = u x v)."""
+    o, u, v = map(np.asarray, (origin, u, v))
+    verts = np.array([o + u * i / nu + v * j / nv for j in range(nv + 1) for i in range(nu + 1)], dtype=np.float64)
+    faces = []
+    for j in range(nv):
+        for i in range(nu):
+            a = j * (nu + 1) + i
+            b, c, d = a + 1, a + nu + 2, a + nu + 1
+            faces += [[a, b, c], [a, c, d]]
+    return verts, np.array(faces)
+
+
+def merge(*parts):
+    verts, faces, owner, off = [], [], [], 0
+    for k, (v, f) in enumerate(parts):
+        verts.append(v)
+        faces.append(f + off)
+        owner.append(np.full(len(f), k))
+        off += len(v)
+    return np.concatenate(verts), np.concatenate(faces), np.concatenate(owner)
+
+
+def box(lo, hi, n=2):
+    """An axis-aligned box surface of 6 grid quads (outward normals); vertices not shared between sides."""
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    dx, dy, dz = hi - lo
+    x, y, z = np.eye(3)
+    sides = [
+        quad_grid(lo, y * dy, x * dx, n, n),                               # bottom (-z)
+        quad_grid(lo + z * dz, x * dx, y * dy, n, n),                      # top (+z)
+        quad_grid(lo, x * dx, z * dz, n, n),                               # -y
+        quad_grid(lo + y * dy, z * dz, x * dx, n, n),                      # +y
+        quad_grid(lo, z * dz, y * dy, n, n),                               # -x
+        quad_grid(lo + x * dx, y * dy, z * dz, n, n),                      # +x
+    ]
+    v, f, _ = merge(*sides)
+    return v, f
+
+
+def atoms_of(v, f, **kw):
+    pts, fi = sample_surface(v.astype(np.float32), f, 2000, seed=0)
+    return mesh_atoms(v, f, fi, pts, **kw)
+
+
+def test_touching_boxes_without_shared_vertices_are_separate_pieces():
+    a = box([0, 0, 0], [1, 1, 1], n=3)
+    b = box([1, 0.1, 0.1], [2, 0.9, 0.9], n=2)  # touches a's +x side; no vertex coincides
+    v, f, owner = merge(a, b)
+    at = atoms_of(v, f)
+    assert at.num_pieces == 2
+    for atom in range(at.num_atoms):
+        assert len(np.unique(owner[at.face_atom == atom])) == 1
+
+
+def test_welded_boxes_are_one_piece_split_at_the_crease():
+    # a 3x3-grid cube with a small block welded onto its central top cell (no interior faces)
+    big = box([0, 0, 0], [3, 3, 1], n=3)
+    v, f = big
+    top_center = np.abs(v[f].mean(1) - [1.5, 1.5, 1.0]).max(1) < 0.51
+    f = f[~top_center]
+    block_sides = [
+        quad_grid([1, 1, 1], [1, 0, 0], [0, 0, 1], 1, 1), quad_grid([1, 2, 1], [0, 0, 1], [1, 0, 0], 1, 1),
+        quad_grid([1, 1, 1], [0, 0, 1], [0, 1, 0], 1, 1), quad_grid([2, 1, 1], [0, 1, 0], [0, 0, 1], 1, 1),
+        quad_grid([1, 1, 2], [1, 0, 0], [0, 1, 0], 1, 1),
+    ]
+    bv, bf, _ = merge(*block_sides)
+    v, f, owner = merge((v, f), (bv, bf))
+    at = atoms_of(v, f)
+    assert len(np.unique(weld_vertices(v))) < len(v)
+    assert at.num_pieces == 1
+    for atom in range(at.num_atoms):
+        assert len(np.unique(owner[at.face_atom == atom])) == 1, "an atom crosses the welded crease"
+
+
+def test_l_shaped_single_piece_splits_at_its_crease():
+    leg1 = quad_grid([0, 0, 0], [2, 0, 0], [0, 1, 0], 4, 2)
+    leg2 = quad_grid([0, 0, 0], [0, 1, 0], [0, 0, 2], 2, 4)  # shares the x=0 edge, folded 90 degrees
+    v, f, owner = merge(leg1, leg2)
+    at = atoms_of(v, f)
+    assert at.num_pieces == 1 and at.num_atoms == 2
+    assert len(np.unique(at.face_atom[owner == 0])) == 1 and len(np.unique(at.face_atom[owner == 1])) == 1
+    # a gentler fold stays one atom
+    soft = quad_grid([0, 0, 0], [0, 1, 0], [-2, 0, 0.4], 2, 4)
+    v2, f2, _ = merge(leg1, soft)
+    assert atoms_of(v2, f2).num_atoms == 1
+
+
+def test_non_manifold_fin_and_degenerate_faces_do_not_crash():
+    plate_l = quad_grid([-1, 0, 0], [1, 0, 0], [0, 1, 0], 2, 2)
+    plate_r = quad_grid([0, 0, 0], [1, 0, 0], [0, 1, 0], 2, 2)
+    fin = quad_grid([0, 0, 0], [0, 1, 0], [0, 0, 1], 2, 2)  # three faces meet along x=0
+    v, f, owner = merge(plate_l, plate_r, fin)
+    f = np.concatenate([f, [[0, 0, 1], [2, 2, 2]]])  # degenerate triangles
+    at = atoms_of(v, f)
+    assert at.face_atom.shape == (len(f),)
+    assert len(np.unique(at.face_atom[:len(owner)][owner == 2])) == 1
+    assert not np.isin(at.face_atom[:len(owner)][owner == 2], at.face_atom[:len(owner)][owner < 2]).any()
+
+
+def test_point_cloud_atoms_split_two_planes():
+    rng = np.random.default_rng(0)
+    a = np.c_[rng.random((600, 2)), np.zeros(600)]
+    b = np.c_[np.zeros(600), rng.random((600, 2))]  # folded at x=0
+    at = cloud_atoms(np.concatenate([a, b]), k=10)
+    assert at.face_atom is None
+    assert at.num_atoms >= 2
+    assert np.isclose(at.area.sum(), 1.0)
+
+
+# ----------------------------------------------------------------------------- surface distance
+def u_strip(segments=12):
+    """A U-shaped strip (two arms joined by a faceted half circle) in the xz plane, extruded in y."""
+    r = 0.15
+    ang = np.linspace(np.pi, 2 * np.pi, segments + 1)
+    arm = np.linspace(2.0, 0.0, 21)[:-1]
+    curve = [np.array([-r, 0, z]) for z in arm] + [np.array([r * np.cos(t), 0, r * np.sin(t)]) for t in ang] + \
+            [np.array([r, 0, z]) for z in arm[::-1]]
+    curve = np.array(curve)
+    v = np.concatenate([curve, curve + [0, 0.3, 0]])
+    m = len(curve)
+    f = np.array([t for i in range(m - 1) for t in ([i, i + 1, m + i + 1], [i, m + i + 1, m + i])])
+    owner = np.repeat(np.arange(m - 1), 2)
+    return v, f, owner
+
+
+def test_geodesic_distance_goes_round_the_u_not_across_the_gap():
+    v, f, owner = u_strip()
+    pts, fi = sample_surface(v.astype(np.float32), f, 3000, seed=0)
+    at = mesh_atoms(v, f, fi, pts, crease_deg=10)
+    assert at.num_pieces == 1
+    left_tip = int(np.argmin(np.linalg.norm(pts - [-0.15, 0.15, 2.0], axis=1)))
+    sd = SurfaceDistance(at, pts, v, f)
+    geo = sd.from_point(left_tip)
+    euc = sd.euclidean(pts[left_tip])
+    right_arm = at.face_atom[np.flatnonzero(owner == owner.max())[0]]
+    bottom = at.face_atom[np.flatnonzero(owner == owner.max() // 2)[0]]
+    assert right_arm != bottom
+    assert euc[right_arm] < euc[bottom]      # straight across the gap, the other arm is nearer
+    assert geo[right_arm] > geo[bottom]      # along the surface it is the farthest
+    assert geo[right_arm] > 2.0 > 0.5 > euc[right_arm]  # round the bend, not across the 0.3 gap
+
+
+# ----------------------------------------------------------------------------- selection
+def toy_atoms(areas, pieces):
+    n = len(areas)
+    pieces = np.asarray(pieces)
+    chain = np.eye(n, k=1) + np.eye(n, k=-1)
+    nb = sp.csr_matrix(chain * (pieces[:, None] == pieces[None, :])).astype(bool)  # atoms touch within a piece
+    return Atoms(point_atom=np.arange(n), area=np.asarray(areas, float), piece=np.asarray(pieces),
+                 centroid=np.zeros((n, 3)), neighbors=nb)
+
+
+def test_selection_respects_the_budget_and_negative_atoms():
+    at = toy_atoms([0.1, 0.1, 0.1, 0.2, 0.5], [0, 0, 0, 1, 2])
+    dist = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    score = np.full(5, 0.5)
+    none = np.zeros(5, dtype=bool)
+    # a clicked piece clearly larger than the scale (0.3 > 1.5 x 0.18) grows atom by atom
+    sel = select_with_scale(at, np.array([0]), none, score, dist, 0.18)
+    assert sel.tolist() == [True, True, False, False, False]
+    # one no larger than 1.5 x the scale is a single unit, then whole pieces by distance
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.25).tolist() == [True, True, True, False, False]
+    sel = select_with_scale(at, np.array([0]), none, score, dist, 0.5)
+    assert sel.tolist() == [True, True, True, True, False]  # 0.5 exactly: piece 1 joins, piece 2 would overshoot
+    blocked = np.array([False, True, False, False, False])
+    sel = select_with_scale(at, np.array([0]), blocked, score, dist, 0.18)
+    assert sel.tolist() == [True, False, True, False, False]
+    # without a scale: connected atoms above the threshold, never a blocked one
+    score = np.array([0.9, 0.9, 0.2, 0.9, 0.9])
+    sel = select_without_scale(at, np.array([0]), none, score)
+    assert sel.tolist() == [True, True, False, False, False]  # atom 2 fails the threshold
+    assert select_without_scale(at, np.array([0]), blocked, score).tolist() == [True, False, False, False, False]
+    # a clicked piece no larger than a quarter of the shape is taken whole
+    small = toy_atoms([0.05, 0.05, 0.1, 0.3, 0.5], [0, 0, 0, 1, 2])
+    assert select_without_scale(small, np.array([0]), none, score).tolist() == [True, True, True, False, False]
+
+
+# ----------------------------------------------------------------------------- ShapeSegmenter
+@pytest.fixture(scope="module")
+def predictor():
+    torch.manual_seed(0)
+    return PartPredictor(S2AM3D(get_config("test-tiny")), cache=False)
+
+
+def table_with_legs():
+    """Four separate leg boxes at the corners of a square and a large slab far away."""
+    parts = [box([x, y, 0], [x + 0.2, y + 0.2, 1]) for x in (0, 1) for y in (0, 1)]
+    parts.append(box([8, 0, 0], [12, 4, 0.5]))
+    return merge(*parts)
+
+
+def test_negative_clicks_remove_their_legs(predictor):
+    v, f, owner = table_with_legs()
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=3000)
+    legs_area = seg.atoms.area[np.unique(seg.atoms.face_atom[owner < 4])].sum()
+    leg_points = [seg.nearest_point(np.r_[x + 0.1, y + 0.1, 0.5]) for x in (0, 1) for y in (0, 1)]
+    mask = seg.predict([leg_points[0]], scale=legs_area)
+    assert set(np.unique(owner[mask.faces])) == {0, 1, 2, 3}
+    mask = seg.predict([leg_points[0]], leg_points[1:], scale=legs_area)
+    assert set(np.unique(owner[mask.faces])) == {0}
+    assert mask.faces[owner == 0].all()
+    assert mask.fraction == pytest.approx(seg.atoms.area[mask.atoms].sum())
+
+
+def test_faces_follow_atoms_and_segment_all_labels_every_face(predictor):
+    v, f, owner = table_with_legs()
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=3000)
+    mask = seg.predict([seg.nearest_point([10, 2, 0.5])], scale=0.3)
+    assert np.array_equal(mask.faces, mask.atoms[seg.atoms.face_atom])
+    assert np.array_equal(mask.points, mask.atoms[seg.atoms.point_atom])
+    result = seg.segment_all(0.05)
+    assert result.faces.shape == (len(f),) and (result.faces >= 0).all()
+    for atom in range(seg.atoms.num_atoms):
+        assert len(np.unique(result.faces[seg.atoms.face_atom == atom])) == 1
+    assert result.num_parts >= 5  # the four legs are never merged into the slab
+    for leg in range(4):
+        assert len(np.unique(result.faces[owner == leg])) == 1
+    tree = seg.part_tree([0.05, 0.5])
+    assert [lv["scale"] for lv in tree["levels"]] == [0.05, 0.5]
+
+
+def test_points_only_mode_and_meshes_without_faces(predictor):
+    v, f, owner = table_with_legs()
+    seg = ShapeSegmenter(predictor, mesh_aware=False)
+    seg.set_shape(v, f, num_points=2000)
+    mask = seg.predict([0], scale=0.1)
+    assert mask.atoms is None and mask.faces.shape == (len(f),)
+    assert np.array_equal(mask.points, mask.probs > 0.5)
+    # a negative click removes the points nearer to it than to the positive click
+    pos, neg = seg.nearest_point([0.1, 0.1, 0.5]), seg.nearest_point([1.1, 1.1, 0.5])
+    seg.predictor.predict = lambda *a, **k: np.ones(seg.num_points, dtype=np.float32)  # decoder says "all"
+    m = seg.predict([pos], [neg], scale=0.5)
+    near_neg = np.linalg.norm(seg.points - seg.points[neg], axis=1) < np.linalg.norm(seg.points - seg.points[pos], axis=1)
+    assert not m.points[near_neg].any() and m.points[~near_neg].all()
+    del seg.predictor.predict
+    cloud = ShapeSegmenter(predictor)
+    cloud.set_shape(v, np.zeros((0, 3), dtype=np.int64), num_points=500)
+    assert not cloud.is_mesh and cloud.atoms.face_atom is None
+    m = cloud.predict([0], scale=0.2)
+    assert m.faces is None and m.points.shape == (len(cloud.points),)
