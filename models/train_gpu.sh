@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Train the cpu-base model (fast on 1 CPU thread) on ONE GPU within a total wall-clock budget.
 #
-#   models/train_gpu.sh OUT_DIR [TOTAL_MINUTES]        (default 7.5 minutes, all steps included)
+#   models/train_gpu.sh OUT_DIR [TOTAL_MINUTES]   (default 7.5: data, both stages and calibration; the
+#                                                 final s2am3d-eval runs after that budget)
 #
 # Needs: torch with CUDA, numpy, scipy, trimesh, safetensors, tqdm (no network). Steps:
-#   1. stage 1 encoder (it first generates the procedural objects in $WORKERS processes, default all
-#      cores, cached in OUT_DIR/cache for stage 2), 2. stage 2 decoder (both stages stop on their
-#      share of the wall-clock budget), 3. fit the scale prior correction, 4. held-out figures (s2am3d-eval on procedural objects of
+#   1. generate the procedural objects in $WORKERS processes (default: all cores; cached in
+#      OUT_DIR/cache for both stages), 2. stage 1 encoder, 3. stage 2 decoder (both stages stop on
+#      their share of the wall-clock budget), 4. fit the scale prior correction, 5. held-out figures (s2am3d-eval on procedural objects of
 #      other seeds, and on ../shared/data when that folder exists).
 # Writes OUT_DIR/s2am3d-base.safetensors (the weights to ship), OUT_DIR/enc and OUT_DIR/dec (run
-# folders: log.jsonl, checkpoint.pt, model.safetensors), OUT_DIR/eval.json, OUT_DIR/log.txt.
+# folders: log.jsonl, checkpoint.pt, model.safetensors), OUT_DIR/eval.json (s2am3d-eval),
+# OUT_DIR/bench.json (1-thread CPU speed), OUT_DIR/log.txt (everything printed), OUT_DIR/cache (data).
 # Test it on a CPU with a tiny budget:
 #   CONFIG=test-tiny OBJECTS=60 POINTS=1024 CONTRAST=128 DEVICE=cpu WORKERS=2 CAL_OBJECTS=2 EVAL_OBJECTS=2 \
 #   EVAL_POINTS=2048 models/train_gpu.sh /tmp/t 1
@@ -30,15 +32,21 @@ mkdir -p "$OUT"
 export S2AM3D_TRAIN_CACHE="$OUT/cache"
 exec > >(tee -a "$OUT/log.txt") 2>&1
 T0=$(date +%s)
-left() { python3 -c "import sys; print(max(0.2, round(($TOTAL * 60 - ($(date +%s) - $T0)) / 60 * $1, 2)))"; }
+RESERVE=90  # seconds kept for the decoder stage's start-up (data, features) and the calibration
+left() { python3 -c "print(max(0.2, round(($TOTAL * 60 - ($(date +%s) - $T0) - $RESERVE) / 60 * $1, 2)))"; }
 echo "== $(date -u) config $CONFIG, $OBJECTS objects x $POINTS points, device $DEVICE, $WORKERS data workers, budget $TOTAL min"
 COMMON=(--procedural "$OBJECTS" --points "$POINTS" --realism 0.5 --device "$DEVICE" --data-workers "$WORKERS"
         --steps 1000000 --eval-every 0 --save-every 500 --log-every 50 --quiet)
-# the remaining time: 52 % encoder, then 75 % of what is left to the decoder (features, calibration, eval after)
+python3 -c "
+import time; t = time.time()
+from s2am3d_core.train.data import procedural_points
+items = procedural_points($OBJECTS, $POINTS, seed=0, realism=0.5, workers=$WORKERS, progress=False)
+print(f'data: {len(items)} objects x $POINTS points in {time.time() - t:.0f} s')"
+# of the time left (less the reserve): 55 % to the encoder, then all that is left to the decoder
 python3 -m s2am3d_core.train.cli encoder "${COMMON[@]}" --config "$CONFIG" --batch-size 32 \
-    --contrast-points "$CONTRAST" --lr 2e-3 --max-minutes "$(left 0.52)" --out "$OUT/enc"
+    --contrast-points "$CONTRAST" --lr 2e-3 --max-minutes "$(left 0.55)" --out "$OUT/enc"
 python3 -m s2am3d_core.train.cli decoder "${COMMON[@]}" --encoder "$OUT/enc" --batch-size 64 \
-    --lr 1e-3 --max-minutes "$(left 0.75)" --out "$OUT/dec"
+    --lr 1e-3 --max-minutes "$(left 1.0)" --out "$OUT/dec"
 python3 -m s2am3d_core.eval.calibrate "$OUT/dec/model.safetensors" --out "$OUT/s2am3d-base.safetensors" \
     --procedural "$CAL_OBJECTS" --device "$DEVICE" -q
 echo "== weights after $(( $(date +%s) - T0 )) s: $OUT/s2am3d-base.safetensors"
@@ -50,4 +58,7 @@ if [ "$EVAL_OBJECTS" -gt 0 ]; then
         "${SHARED[@]}" --points "$EVAL_POINTS" --baselines geometric --device "$DEVICE" -q --out "$OUT/eval.json" \
         || echo "eval failed"
 fi
+# CPU speed of the weights on 1 thread (the shipped-weights limits: encode 20k points <= 1 s, a click <= 30 ms)
+python3 -m s2am3d_core.eval.benchmark --weights "$OUT/s2am3d-base.safetensors" --sizes 20000 --repeats 20 \
+    --threads 1 --json "$OUT/bench.json" || echo "benchmark failed"
 echo "== done in $(( $(date +%s) - T0 )) s"

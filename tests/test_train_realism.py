@@ -150,3 +150,32 @@ def test_procedural_points_in_worker_processes_match(tmp_path):
     c = procedural_points(3, 128, seed=4, realism=1.0, cache_dir=tmp_path / "a", progress=False)  # from the cache
     assert all(np.array_equal(x.points, y.points) for x, y in zip(a, c))
     assert json.dumps([x.name for x in c])
+
+
+def test_fast_decoder_learns_and_matches_its_prepared_path():
+    """feature_skip + context_points: training lowers the loss; decode == prepare + decode_prepared."""
+    from s2am3d_core.data.prompts import collate_prompts, sample_prompt
+
+    cfg = get_config("test-tiny")
+    cfg.decoder.feature_skip, cfg.decoder.context_points = True, 64
+    torch.manual_seed(0)
+    model = S2AM3D(cfg)
+    items = [mesh_to_points(m, 256, seed=i) for i, m in enumerate(procedural.generate_many(3, seed=5))]
+    rng = np.random.default_rng(0)
+    b = collate_prompts([sample_prompt(it.labels, rng) for it in items], 5)
+    pts = torch.from_numpy(np.stack([it.points for it in items]))
+    with torch.no_grad():
+        feats = model.encode(pts)
+        full = model.decode(feats, pts, b["click_idx"], b["click_label"], b["scale"])
+        prep = model.decoder.decode_prepared(model.decoder.prepare(feats, pts), b["click_idx"], b["click_label"],
+                                             b["scale"])
+    assert torch.allclose(full, prep)
+    from s2am3d_core.modeling import mask_loss
+    opt = torch.optim.AdamW(model.decoder.parameters(), lr=3e-3)
+    loss = lambda: mask_loss(model.decode(feats, pts, b["click_idx"], b["click_label"], b["scale"]), b["target"])  # noqa: E731
+    first = loss().item()
+    for _ in range(20):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    assert loss().item() < first - 0.1
