@@ -25,6 +25,7 @@ POINTS=${POINTS:-4096}
 DEVICE=${DEVICE:-cuda}
 WORKERS=${WORKERS:-$(nproc)}
 CONTRAST=${CONTRAST:-1024}     # points per object in the contrastive loss
+DEC_OBJECTS=${DEC_OBJECTS:-3000}  # decoder stage: on an H200 (128 GB host) 8000 objects got the stage killed
 CAL_OBJECTS=${CAL_OBJECTS:-24}     # validation objects of the scale prior calibration
 EVAL_OBJECTS=${EVAL_OBJECTS:-40}   # held-out procedural objects of the final s2am3d-eval (0 = skip it)
 EVAL_POINTS=${EVAL_POINTS:-10000}  # points per object in that eval
@@ -45,7 +46,7 @@ print(f'data: {len(items)} objects x $POINTS points in {time.time() - t:.0f} s')
 # of the time left (less the reserve): 55 % to the encoder, then all that is left to the decoder
 python3 -m s2am3d_core.train.cli encoder "${COMMON[@]}" --config "$CONFIG" --batch-size 32 \
     --contrast-points "$CONTRAST" --lr 2e-3 --max-minutes "$(left 0.55)" --out "$OUT/enc"
-python3 -m s2am3d_core.train.cli decoder "${COMMON[@]}" --encoder "$OUT/enc" --batch-size 64 \
+python3 -m s2am3d_core.train.cli decoder "${COMMON[@]}" --procedural "$DEC_OBJECTS" --encoder "$OUT/enc" --batch-size 64 \
     --lr 1e-3 --max-minutes "$(left 1.0)" --out "$OUT/dec"
 python3 -m s2am3d_core.eval.calibrate "$OUT/dec/model.safetensors" --out "$OUT/s2am3d-base.safetensors" \
     --procedural "$CAL_OBJECTS" --device "$DEVICE" -q

@@ -18,12 +18,12 @@ from .modeling.model import S2AM3D
 from .resources import weights_path
 
 FORMAT = "s2am3d-model/1"
-DEFAULT_WEIGHTS_NAME = "s2am3d-small.safetensors"
+DEFAULT_WEIGHTS_NAME = "s2am3d-base.safetensors"
 REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 
 def default_weights_path() -> Path:
-    """$S2AM3D_WEIGHTS if set, else the shipped ``models/s2am3d-small.safetensors``."""
+    """$S2AM3D_WEIGHTS if set, else the shipped ``models/s2am3d-base.safetensors``."""
     env = os.environ.get("S2AM3D_WEIGHTS")
     return Path(env) if env else weights_path(DEFAULT_WEIGHTS_NAME)
 

@@ -53,5 +53,5 @@ def resource_names(kind: str, suffix: str) -> list[str]:
 
 
 def weights_path(name: str) -> Path:
-    """Path of the shipped weights file ``name`` (e.g. ``"s2am3d-small.safetensors"``)."""
+    """Path of the shipped weights file ``name`` (e.g. ``"s2am3d-base.safetensors"``)."""
     return resource_path("models", name)

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folder for exports and sessions (default: the input's folder, or the working "
                          "folder when that one is not writable)")
     ap.add_argument("--weights", type=Path, default=None,
-                    help="model weights (default: $S2AM3D_WEIGHTS, else models/s2am3d-small.safetensors)")
+                    help="model weights (default: $S2AM3D_WEIGHTS, else models/s2am3d-base.safetensors)")
     ap.add_argument("--points", type=int, default=None,
                     help=f"points the model sees (default {DEFAULT_POINTS}, or the session's)")
     ap.add_argument("--device", default="auto", help="auto (CUDA if present, default), cpu, cuda or cuda:N")

@@ -51,7 +51,7 @@ def test_wheel_installs_and_segments_from_another_directory(tmp_path):
           "-w", str(wheels)], cwd=src, env=env)
     (wheel,) = wheels.glob("s2am3d-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "s2am3d_core/_bundled/models/s2am3d-small.safetensors" in names
+    assert "s2am3d_core/_bundled/models/s2am3d-base.safetensors" in names
     assert {f"s2am3d_core/_bundled/examples/example_{n}.glb" for n in ("chair", "car", "bicycle")} <= set(names)
 
     env_dir = tmp_path / "venv"
@@ -72,7 +72,7 @@ def test_wheel_installs_and_segments_from_another_directory(tmp_path):
     info = json.loads(_run([str(py), "-c", probe], cwd=elsewhere, env=env).stdout.strip().splitlines()[-1])
     site = Path(info["pkg"]).resolve().parent
     assert Path(info["pkg"]).resolve().is_relative_to(env_dir.resolve()), info
-    assert Path(info["weights"]).resolve() == site / "_bundled" / "models" / "s2am3d-small.safetensors"
+    assert Path(info["weights"]).resolve() == site / "_bundled" / "models" / "s2am3d-base.safetensors"
     assert Path(info["chair"]).resolve() == site / "_bundled" / "examples" / "example_chair.glb"
     assert info["names"] == ["bicycle", "car", "chair"]
 

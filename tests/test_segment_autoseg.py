@@ -149,7 +149,7 @@ def test_granularity_on_stub_tree():
 
 
 def test_granularity_with_shipped_weights():
-    """With the shipped weights (models/s2am3d-small.safetensors): finer scale, more parts."""
+    """With the shipped weights (models/s2am3d-base.safetensors): finer scale, more parts."""
     p = PartPredictor.from_pretrained(cache=False)
     p.set_shape(sampling.mesh_to_points(procedural.generate("chair", 2_000_008), 1024).points)
     fine = segment_all(p, 0.02, num_prompts=32)

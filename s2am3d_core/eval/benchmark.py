@@ -28,7 +28,7 @@ EXAMPLES = """\
 examples:
   s2am3d-bench                                   # shipped weights (or random cpu-small ones if absent)
   s2am3d-bench --config cpu-small --sizes 10000 50000 --repeats 50 --json bench.json
-  s2am3d-bench --weights models/s2am3d-small.safetensors --device cuda
+  s2am3d-bench --weights models/s2am3d-base.safetensors --device cuda
 """
 
 

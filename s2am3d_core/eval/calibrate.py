@@ -27,7 +27,7 @@ from ..data.splits import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 
 EXAMPLES = """\
 examples:
-  s2am3d-calibrate models/s2am3d-small.safetensors --out calibrated.safetensors --procedural 24
+  s2am3d-calibrate models/s2am3d-base.safetensors --out calibrated.safetensors --procedural 24
   s2am3d-calibrate runs/ft/model.safetensors --out runs/ft/calibrated.safetensors --user-dir my_parts/
   s2am3d-calibrate runs/dec/model.safetensors --out runs/dec/calibrated.safetensors --data my_shards/
 """

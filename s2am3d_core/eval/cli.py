@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = """\
 examples:
   s2am3d-eval --procedural 50 --shared-data --out results.json
-  s2am3d-eval --weights models/s2am3d-small.safetensors --data shards/ --split eval --baselines kmeans,geometric
+  s2am3d-eval --weights models/s2am3d-base.safetensors --data shards/ --split eval --baselines kmeans,geometric
   s2am3d-eval --glb ../shared/data/2CylinderEngine.glb --points 8192 --baselines none
 
 Interactive IoU: one click per gt part per level (the part point nearest its centroid), with the

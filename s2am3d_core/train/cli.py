@@ -8,7 +8,7 @@ examples:
   s2am3d-train encoder --data data/shards --config gpu-base --device cuda --out runs/enc
   torchrun --nproc_per_node 4 -m s2am3d_core.train.cli decoder --data data/shards --encoder runs/enc --out runs/dec
   # fine-tune the shipped model on your own labelled PLY/GLB files
-  s2am3d-train decoder --user-dir my_parts/ --init models/s2am3d-small.safetensors --steps 300 --out runs/ft
+  s2am3d-train decoder --user-dir my_parts/ --init models/s2am3d-base.safetensors --steps 300 --out runs/ft
   # stop cleanly after 20 minutes; continue an interrupted run exactly
   s2am3d-train encoder --procedural 2000 --steps 100000 --max-minutes 20 --out runs/enc
   s2am3d-train encoder --procedural 2000 --steps 100000 --max-minutes 20 --out runs/enc --resume
