@@ -23,7 +23,7 @@ import numpy as np
 import trimesh
 
 from ..errors import InputError
-from ..io.load import check_gltf_json, check_faces
+from ..io.mesh_file import check_faces, check_gltf_json
 from .hierarchy import DEFAULT_MAX_LEVELS, levels_from_paths
 from .types import PartMesh
 

@@ -28,7 +28,7 @@ from trimesh.exchange.ply import load_ply
 from ..errors import InputError
 from ..geometry import check_points
 from .atomic import atomic_dir, atomic_path
-from .load import check_faces as _check_faces
+from .mesh_file import check_faces as _check_faces
 from .outputs import OutDir, check_output_dir
 from .up import check_up, from_z_up, up_comment
 

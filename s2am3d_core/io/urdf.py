@@ -37,6 +37,8 @@ import numpy as np
 import trimesh
 
 from ..errors import InputError
+from ..geometry import check_points
+from .mesh_file import check_faces, read_mesh_file
 
 URDF_EXTENSIONS: tuple[str, ...] = (".urdf",)
 
@@ -292,14 +294,16 @@ def _geometry(el: ET.Element, path: Path, link: str, cache: dict) -> tuple[np.nd
         if mesh_path is None:
             raise _Broken(f"{path}: {what}: mesh file {filename!r} not found beside the URDF")
         if mesh_path not in cache:
-            from .load import load_shape  # load imports this module for .urdf files
             try:
-                shape = load_shape(mesh_path, up="z")  # InputError names the mesh file
+                verts, faces = read_mesh_file(mesh_path)  # InputError names the mesh file
+                verts = check_points(verts, name=str(mesh_path))
+                if faces is not None:
+                    faces = check_faces(faces, len(verts), mesh_path)
             except InputError as e:
                 raise _Broken(f"{path}: {what}: {e}") from None
-            if shape.faces is None:
+            if faces is None:
                 raise _Broken(f"{mesh_path}: a URDF mesh must have triangles (link {link!r})")
-            cache[mesh_path] = (shape.vertices.astype(np.float64), shape.faces)
+            cache[mesh_path] = (verts.astype(np.float64), faces)
         v, f = cache[mesh_path]
         return v * scale, f
     else:
