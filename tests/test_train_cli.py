@@ -14,7 +14,7 @@ from s2am3d_core.predictor import PartPredictor
 from s2am3d_core.train import cli
 
 torch.set_num_threads(1)
-TINY = ["--config", "test-tiny", "--points", "256", "--batch-size", "2", "--num-workers", "1", "--quiet"]
+TINY = ["--config", "test-tiny", "--points", "256", "--batch-size", "2", "--threads", "1", "--quiet"]
 
 
 def test_help(capsys):

@@ -7,21 +7,31 @@ examples:
   # from shards written by `s2am3d-data build`, on a GPU, 4 GPUs with torchrun
   s2am3d-train encoder --data data/shards --config gpu-base --device cuda --out runs/enc
   torchrun --nproc_per_node 4 -m s2am3d_core.train.cli decoder --data data/shards --encoder runs/enc --out runs/dec
-  # fine-tune the shipped model on your own labelled PLY/GLB files
-  s2am3d-train decoder --user-dir my_parts/ --init models/s2am3d-base.safetensors --steps 300 --out runs/ft
+  # fine-tune the shipped model on your own labelled PLY/GLB files, validating on other labelled files
+  s2am3d-train decoder --user-dir my_parts/ --val-dir my_val_parts/ --init models/s2am3d-base.safetensors \
+      --steps 300 --eval-every 50 --out runs/ft
   # stop cleanly after 20 minutes; continue an interrupted run exactly
   s2am3d-train encoder --procedural 2000 --steps 100000 --max-minutes 20 --out runs/enc
   s2am3d-train encoder --procedural 2000 --steps 100000 --max-minutes 20 --out runs/enc --resume
   # the shipped model's recipe: models/train_small.sh; one GPU in 8 minutes: models/train_gpu.sh
+
+Splits (--user-dir): with --val-dir every file of --user-dir trains and every file of --val-dir
+validates; without it --val-fraction of the files validate; with fewer than 4 files every file trains
+and validation uses held-out clicks (--val-fraction of each shape's points, never clicked in training).
+The run prints the split and writes it to RUN_DIR/splits.json. Validation runs at step 0 (before
+training), every --eval-every steps and at the end; the decoder stage reports the IoU beside the ball
+baseline (the k points nearest the click) in the log, in RUN_DIR/log.jsonl and as a table at the end,
+and keeps the best model by validation IoU in RUN_DIR/best.safetensors (besides model.safetensors, the last).
+--batch-size is per process: under torchrun the global batch is --batch-size x --nproc_per_node.
 
 With --max-minutes the learning-rate schedule spans the wall-clock budget (or --steps, whichever
 ends first), so a budgeted run ends annealed. Every run writes RUN_DIR/log.jsonl, RUN_DIR/checkpoint.pt
 (weights, optimiser and step in one file, written atomically: --resume) and, at the end,
 RUN_DIR/model.safetensors: a full S2AM3D model that s2am3d-segment / PartPredictor load.
 Defaults live in s2am3d_core/train/config.py (TrainConfig).
-Training always runs on uncorrected logits; after a decoder run, fit the mask-size correction on
-validation shapes (not your test shapes) with
-  s2am3d-calibrate runs/ft/model.safetensors --out runs/ft/calibrated.safetensors --data my_shards/
+Training always runs on uncorrected logits; after an encoder run train the decoder stage on it; after
+a decoder run, fit the mask-size correction on the validation files (not your test shapes) with
+  s2am3d-calibrate runs/ft/best.safetensors --out runs/ft/calibrated.safetensors --user-dir my_val_parts/
 """
 from __future__ import annotations
 
@@ -39,11 +49,11 @@ ENCODER_ONLY = ("tau", "contrast_points", "level_mode", "hard_negative_weight", 
 DECODER_ONLY = ("encoder", "scale_dropout", "max_pos", "max_neg", "size_power", "hard_negative_prob")
 GROUPS = {
     "model and run": ("config", "init", "out", "resume", "device", "seed", "threads", "quiet"),
-    "data": ("points", "realism", "data_workers"),
+    "data": ("val_dir", "val_fraction", "points", "realism", "data_workers"),
     "optimisation": ("steps", "max_minutes", "batch_size", "lr", "weight_decay", "warmup", "min_lr_frac",
                      "grad_clip", "eval_every", "save_every", "log_every"),
 }
-METAVARS = {"init": "WEIGHTS", "out": "RUN_DIR", "encoder": "RUN_or_WEIGHTS", "sam_checkpoint": "PATH"}
+METAVARS = {"val_dir": "DIR", "val_fraction": "F", "init": "WEIGHTS", "out": "RUN_DIR", "encoder": "RUN_or_WEIGHTS", "sam_checkpoint": "PATH"}
 
 
 def _add(group, name: str, helps: dict[str, str]) -> None:
@@ -61,10 +71,12 @@ def _add(group, name: str, helps: dict[str, str]) -> None:
     elif name == "level_mode":
         group.add_argument(flag, choices=["mean", "random"], default=default, help=text)
     elif name == "threads":
-        group.add_argument(flag, "--num-workers", dest="threads", type=int, default=default, help=text)
+        group.add_argument(flag, dest="threads", type=int, default=default, metavar="N",
+                           help=text + f" (default {default})")
+        group.add_argument("--num-workers", dest="threads", type=int, help=argparse.SUPPRESS)  # old name
     else:
         kind = {"max_minutes": float, "batch_size": int, "init": str, "encoder": str, "sam_checkpoint": str,
-                "out": str}.get(name, type(default))
+                "out": str, "val_dir": str}.get(name, type(default))
         group.add_argument(flag, type=kind, default=default, metavar=METAVARS.get(name),
                            required=name == "out",
                            help=text + (f" (default {default})" if default is not None and name != "out" else ""))
@@ -112,10 +124,11 @@ def _check_run_outputs(cfg) -> None:
     from ..io.outputs import OutDir, OutFile, check_outputs
 
     out = Path(cfg.out)
-    check_outputs({"--data": cfg.data, "--user-dir": cfg.user_dir, "--init": cfg.init,
+    check_outputs({"--data": cfg.data, "--user-dir": cfg.user_dir, "--val-dir": cfg.val_dir, "--init": cfg.init,
                    "--encoder": getattr(cfg, "encoder", None)},
                   files=[OutFile("--out", out / n) for n in ("last.safetensors", "last_state.pt",
-                                                              "model.safetensors", "log.jsonl")],
+                                                              "model.safetensors", "best.safetensors",
+                                                              "log.jsonl", "splits.json")],
                   dirs=[OutDir("--out", out, replaced=False)])
 
 

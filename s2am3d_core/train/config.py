@@ -25,6 +25,11 @@ class TrainConfig:
     data: str | None = None            # shard folder written by `s2am3d-data build`
     procedural: int | None = None      # generate this many procedural objects (cached in the user cache folder)
     user_dir: str | None = None        # folder of the user's labelled PLY/GLB files (fine-tuning)
+    val_dir: str | None = None         # --user-dir: validate on the labelled files of this folder (all of
+                                       # --user-dir trains)
+    val_fraction: float = 0.2          # --user-dir without --val-dir: this fraction of the files validates;
+                                       # with fewer than 4 files every file trains and this fraction of each
+                                       # shape's points is kept for validation clicks (never clicked in training)
     points: int = 2048                 # points per training object
     realism: float = 0.5               # procedural: fraction of objects given scan-like noise, uneven
                                        # density and a random orientation (incl. Y-up); 0 = clean z-up
@@ -39,7 +44,9 @@ class TrainConfig:
     max_minutes: float | None = None   # wall-clock budget: the schedule spans min(steps, budget) and the
                                        # run saves and stops cleanly when the budget is spent
     stop_at: int | None = None         # stop (and save) after this step without changing the schedule (tests)
-    batch_size: int | None = None      # objects (encoder) or prompts (decoder) per step; None = 8 / 16
+    batch_size: int | None = None      # objects (encoder) or prompts (decoder) per step and per process
+                                       # (under torchrun the global batch is this times the processes);
+                                       # None = 8 / 16
     lr: float = 1e-3                   # peak AdamW learning rate
     weight_decay: float = 0.01         # AdamW weight decay
     warmup: float = 0.05               # linear warmup, as a fraction of the schedule
@@ -81,6 +88,10 @@ class TrainConfig:
                 raise ValueError(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(c, name)}")
         if c.procedural is not None and c.procedural < 1:
             raise ValueError(f"--procedural: must be >= 1, got {c.procedural}")
+        if c.val_dir is not None and c.user_dir is None:
+            raise ValueError("--val-dir: goes with --user-dir (shards and procedural objects have their own split)")
+        if not 0.0 < c.val_fraction < 1.0:
+            raise ValueError(f"--val-fraction: must be in (0, 1), got {c.val_fraction}")
         if c.max_minutes is not None and c.max_minutes <= 0:
             raise ValueError(f"--max-minutes: must be > 0, got {c.max_minutes}")
         if not 0.0 <= c.realism <= 1.0:

@@ -22,12 +22,12 @@ from ..data.realism import random_rotation, realistic_points
 from ..data.sampling import mesh_to_points, to_points
 from ..data.shards import ShardDataset, available_splits, split_of
 from ..data.types import PartMesh, PartPoints
-from ..data.user import load_folder
+from ..data.user import USER_EXTENSIONS, load_folder
 from ..errors import InputError
 from ..geometry import normalize_points
 from ..io.atomic import atomic_path
 
-__all__ = ["split_of", "user_points", "user_meshes", "procedural_points", "load_datasets", "fit_points",
+__all__ = ["split_of", "user_points", "user_meshes", "user_splits", "held_out_clicks", "with_clicks", "procedural_points", "load_datasets", "fit_points",
            "augment", "level_stack", "data_fingerprint"]
 
 
@@ -36,12 +36,78 @@ def user_points(item: PartMesh | PartPoints, n: int, seed: int) -> PartPoints:
     return to_points(item, n, seed=seed)
 
 
-def user_meshes(folder: Path) -> list[PartMesh | PartPoints]:
-    """Every labelled file of ``folder`` (InputError when there is none)."""
+def user_meshes(folder: Path, flag: str = "--user-dir") -> list[PartMesh | PartPoints]:
+    """Every labelled file of ``folder`` (InputError naming the skipped files when there is none)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{flag} {folder}: not a folder")
     items = load_folder(folder, progress=False)
     if not items:
-        raise InputError(f"--user-dir {folder}: no labelled files found")
+        skipped = sorted(x.name for x in folder.iterdir() if x.is_file() and not x.name.startswith("."))
+        why = (f"; skipped {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''} "
+               f"(supported: {', '.join(USER_EXTENSIONS)})" if skipped else " (the folder is empty)")
+        raise InputError(f"{flag} {folder}: no labelled files found{why}")
     return items
+
+
+SMALL_SET = 4  # fewer user files than this (and no --val-dir): every file trains, clicks are held out
+
+
+def _hash_order(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def held_out_clicks(n: int, fraction: float, seed: int) -> np.ndarray:
+    """(n,) bool: the points kept for validation clicks (``fraction`` of them, seeded)."""
+    rng = np.random.default_rng([seed, 991])
+    mask = np.zeros(n, bool)
+    mask[rng.choice(n, size=max(1, round(fraction * n)), replace=False)] = True
+    return mask
+
+
+def with_clicks(item: PartPoints, allowed: np.ndarray) -> PartPoints:
+    """A view of ``item`` whose prompts may click only the points where ``allowed`` is True."""
+    out = PartPoints(item.points, item.labels, item.name, item.category)
+    out.click_mask = allowed
+    return out
+
+
+def user_splits(cfg) -> tuple[list[PartPoints], list[PartPoints], dict]:
+    """--user-dir (and --val-dir / --val-fraction) -> (train items, validation items, splits record).
+
+    * ``--val-dir``: every file of --user-dir trains, every file of --val-dir validates.
+    * ``SMALL_SET`` files or more: ``round(val_fraction * n)`` files (at least 1; chosen by a hash of
+      the name, so the choice does not move with the seed) validate, the rest train.
+    * fewer: every file trains AND validates, on held-out clicks: ``val_fraction`` of each shape's
+      points are never clicked in training and are the only clicks of the validation prompts. This
+      measures new clicks on seen shapes, not new shapes.
+    """
+    files = [user_points(m, cfg.points, seed=cfg.seed + i) for i, m in enumerate(user_meshes(Path(cfg.user_dir)))]
+    rec = {"user_dir": str(cfg.user_dir), "val_dir": cfg.val_dir, "val_fraction": cfg.val_fraction}
+    if cfg.val_dir:
+        val = [user_points(m, cfg.points, seed=cfg.seed + 10_000 + i)
+               for i, m in enumerate(user_meshes(Path(cfg.val_dir), "--val-dir"))]
+        rec.update(rule="--val-dir: all of --user-dir trains, all of --val-dir validates",
+                   train=[x.name for x in files], validate=[x.name for x in val], held_out_clicks=None)
+        return files, val, rec
+    if len(files) >= SMALL_SET:
+        k = max(1, round(cfg.val_fraction * len(files)))
+        val_names = set(sorted((x.name for x in files), key=_hash_order)[:k])
+        train = [x for x in files if x.name not in val_names]
+        val = [x for x in files if x.name in val_names]
+        rec.update(rule=f"{len(val)} of {len(files)} files validate (--val-fraction {cfg.val_fraction:g})",
+                   train=[x.name for x in train], validate=[x.name for x in val], held_out_clicks=None)
+        return train, val, rec
+    train, val = [], []
+    for i, x in enumerate(files):
+        held = held_out_clicks(len(x.points), cfg.val_fraction, cfg.seed + i)
+        train.append(with_clicks(x, ~held))
+        val.append(with_clicks(x, held))
+    rec.update(rule=(f"fewer than {SMALL_SET} files and no --val-dir: every file trains; validation clicks on "
+                     f"{cfg.val_fraction:.0%} of each shape's points, never clicked in training (new clicks on "
+                     f"seen shapes, not new shapes; the encoder stage validates on the training shapes)"),
+               train=[x.name for x in files], validate=[x.name for x in files], held_out_clicks=cfg.val_fraction)
+    return train, val, rec
 
 
 # ----------------------------------------------------------------------------- procedural
@@ -145,8 +211,12 @@ def _from_shards(root: Path) -> tuple[list[PartPoints], list[PartPoints]]:
     return items("train"), items("eval") if "eval" in splits else []
 
 
-def load_datasets(cfg) -> tuple[list[PartPoints], list[PartPoints], str]:
-    """From a resolved :class:`~s2am3d_core.train.config.TrainConfig` -> (train items, eval items, description)."""
+def load_datasets(cfg) -> tuple[list[PartPoints], list[PartPoints], str, dict]:
+    """From a resolved :class:`~s2am3d_core.train.config.TrainConfig` -> (train items, validation items,
+    description, splits record for RUN_DIR/splits.json)."""
+    if cfg.user_dir:
+        train, held, rec = user_splits(cfg)
+        return train, held, f"user:{cfg.user_dir} ({len(rec['train'])} train / {len(rec['validate'])} validate)", rec
     if cfg.data:
         root = Path(cfg.data)
         if not root.is_dir():
@@ -154,17 +224,10 @@ def load_datasets(cfg) -> tuple[list[PartPoints], list[PartPoints], str]:
         train, held = _from_shards(root)
         desc = f"shards:{root}"
     else:
-        if cfg.user_dir:
-            folder = Path(cfg.user_dir)
-            if not folder.is_dir():
-                raise InputError(f"--user-dir {folder}: not a folder")
-            items = [user_points(m, cfg.points, seed=cfg.seed + i) for i, m in enumerate(user_meshes(folder))]
-            desc = f"user:{folder} ({len(items)} objects)"
-        else:
-            items = procedural_points(cfg.procedural, cfg.points, seed=cfg.seed, realism=cfg.realism,
-                                      workers=cfg.data_workers, progress=not cfg.quiet)
-            desc = (f"procedural:{cfg.procedural} objects x {cfg.points} points (seed {cfg.seed}, "
-                    f"realism {cfg.realism:g})")
+        items = procedural_points(cfg.procedural, cfg.points, seed=cfg.seed, realism=cfg.realism,
+                                  workers=cfg.data_workers, progress=not cfg.quiet)
+        desc = (f"procedural:{cfg.procedural} objects x {cfg.points} points (seed {cfg.seed}, "
+                f"realism {cfg.realism:g})")
         train = [it for it in items if split_of(it.name) == "train"]
         held = [it for it in items if split_of(it.name) == "eval"]
     if not train and not held:
@@ -173,7 +236,8 @@ def load_datasets(cfg) -> tuple[list[PartPoints], list[PartPoints], str]:
         held = [train.pop()] if len(train) > 1 else list(train)
     if not train:
         train = list(held)
-    return train, held, desc
+    rec = {"rule": "split by a hash of each object's name (split_of)", "train": len(train), "validate": len(held)}
+    return train, held, desc, rec
 
 
 # ----------------------------------------------------------------------------- batches

@@ -22,6 +22,7 @@ written atomically, so a crash can never leave weights and optimiser state of di
 """
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import math
@@ -40,7 +41,7 @@ from .data import augment, fit_points, level_stack, load_datasets, user_meshes
 from ..checkpoint import load_model, load_state_strict, save_model
 from ..config import ModelConfig, get_config
 from ..data import procedural
-from ..data.prompts import collate_prompts, sample_prompt
+from ..data.prompts import Prompt, collate_prompts, sample_prompt
 from ..data.types import PartPoints
 from ..device import pick_device
 from ..errors import CheckpointError, InputError
@@ -75,14 +76,16 @@ def build_model(cfg) -> S2AM3D:
         raise InputError("decoder needs a trained encoder: pass --encoder RUN_DIR_or_WEIGHTS (or --init WEIGHTS)")
     else:
         model = S2AM3D(get_config(cfg.config or "cpu-small"))
-    return drop_calibration(model)
+    return drop_calibration(model, cfg.stage)
 
 
-def drop_calibration(model: S2AM3D) -> S2AM3D:
+def drop_calibration(model: S2AM3D, stage: str = "decoder") -> S2AM3D:
     """Train on uncorrected logits: the loss re-learns the prior that s2am3d-calibrate removed."""
     if model.config.decoder.scale_logit_adjust:
+        nxt = ("next: the decoder stage on this encoder (s2am3d-train decoder --encoder RUN_DIR), then "
+               "s2am3d-calibrate on its result" if stage == "encoder" else "run s2am3d-calibrate on the result")
         print(f"note: dropping the scale prior correction (alpha = {model.config.decoder.scale_logit_adjust}) "
-              "of the initial weights for training; run s2am3d-calibrate on the result", file=sys.stderr)
+              f"of the initial weights for training; {nxt}", file=sys.stderr)
         model.config.decoder.scale_logit_adjust = 0.0
     return model
 
@@ -122,9 +125,34 @@ def prompt_kwargs(cfg: TrainConfig) -> dict:
             "hard_negative_prob": cfg.hard_negative_prob}
 
 
+def item_prompt(item, rng, tries: int = 50, **kw) -> Prompt:
+    """:func:`sample_prompt` on ``item``; when the item carries a ``click_mask`` (held-out clicks, see
+    :func:`.data.user_splits`) every click moves to the nearest allowed point on the same side of the
+    target (inside / outside), and a prompt whose target has no allowed point is drawn again."""
+    allowed = getattr(item, "click_mask", None)
+    for _ in range(tries):
+        p = sample_prompt(item.labels, rng, **kw)
+        if allowed is None:
+            return p
+        idx = p.click_idx.copy()
+        ok = True
+        for j, c in enumerate(idx):
+            if allowed[c]:
+                continue
+            cand = np.flatnonzero(allowed & (p.target == p.target[c]))
+            if not len(cand):
+                ok = False
+                break
+            idx[j] = cand[np.argmin(((item.points[cand] - item.points[c]) ** 2).sum(1))]
+        if ok:
+            return dataclasses.replace(p, click_idx=idx)
+    raise InputError(f"{item.name}: no prompt with clicks on the allowed points in {tries} tries "
+                     "(raise --val-fraction or add files)")
+
+
 def decoder_batch(items, feats, rng, cfg: TrainConfig):
     which = rng.integers(len(items), size=cfg.batch_size)
-    b = collate_prompts([sample_prompt(items[i].labels, rng, **prompt_kwargs(cfg)) for i in which],
+    b = collate_prompts([item_prompt(items[i], rng, **prompt_kwargs(cfg)) for i in which],
                         cfg.max_pos + cfg.max_neg)
     drop = torch.from_numpy(rng.random(len(which)) < cfg.scale_dropout)
     scale = torch.where(drop, torch.full_like(b["scale"], float("nan")), b["scale"])
@@ -168,7 +196,7 @@ def evaluate_decoder(model: S2AM3D, items, feats, device, prompts_per_object: in
     rng = np.random.default_rng(123)
     res = {"iou_scale": [], "iou_no_scale": [], "iou_topk": [], "iou_ball": [], "iou_whole_object": []}
     for it, f in list(zip(items, feats))[:max_objects]:
-        prompts = [sample_prompt(it.labels, rng, max_pos=1, max_neg=0, size_power=0.0, whole_object_prob=0.0)
+        prompts = [item_prompt(it, rng, max_pos=1, max_neg=0, size_power=0.0, whole_object_prob=0.0)
                    for _ in range(prompts_per_object)]
         b = collate_prompts(prompts, 1)
         k = len(prompts)
@@ -265,7 +293,7 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
         raise CheckpointError(f"--resume: {out} has no {CHECKPOINT} to resume from")
     torch.manual_seed(cfg.seed)                        # same init on every rank
     model = build_model(cfg).to(device)
-    train, held, desc = load_datasets(cfg)
+    train, held, desc, splits = load_datasets(cfg)
     if cfg.stage == "encoder" and cfg.sam_checkpoint:
         from .sam_distill import load_sam
         attach_sam_labels(train, load_sam(cfg.sam_checkpoint, cfg.sam_model, str(device)), cfg)
@@ -275,6 +303,7 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         log_f = open(out / "log.jsonl", "a")
+        write_splits(out, splits)
 
     def log(rec: dict) -> None:
         if rank == 0:
@@ -292,11 +321,37 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
     step, elapsed0 = load_checkpoint(out, model, opt, rng, cfg.stage) if cfg.resume else (0, 0.0)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     evaluate = ((lambda: evaluate_encoder(model, held, device, cfg)) if cfg.stage == "encoder"
-                else (lambda: evaluate_decoder(model, held, held_feats, device)))
+                else (lambda: evaluate_decoder(model, held, held_feats, device,
+                                               prompts_per_object=max(4, min(32, 128 // max(1, len(held)))))))
+    history: list[tuple[int, dict]] = []
+    best = {"score": None, "step": None}
+
+    def validate(at: int) -> dict:
+        """Evaluate (rank 0), log it, keep RUN_DIR/best.safetensors when it is the best so far."""
+        ev = evaluate()
+        history.append((at, ev))
+        log({"step": at, "eval": ev})
+        tqdm.write(f"step {at}: " + " ".join(f"{k}={v}" for k, v in ev.items()))
+        score = score_of(ev)
+        if best["score"] is None or score > best["score"]:
+            best.update(score=score, step=at)
+            save_model(model, out / BEST, {"stage": cfg.stage, "steps": str(at), "data": desc,
+                                           "eval": json.dumps(ev), "train_config": json.dumps(cfg.to_dict())})
+        return ev
+
     if rank == 0:
         log({"event": "start", "stage": cfg.stage, "step": step, "steps": cfg.steps, "data": desc,
              "train_objects": len(train), "eval_objects": len(held), "world_size": world,
-             "device": str(device), "config": model.config.to_json(), "train_config": cfg.to_dict()})
+             "device": str(device), "config": model.config.to_json(), "train_config": cfg.to_dict(),
+             "splits": splits})
+        print_splits(splits)
+        if cfg.resume and (out / "log.jsonl").is_file():
+            history.extend(_eval_history(out / "log.jsonl", step))
+            if history:
+                i = int(np.argmax([score_of(ev) for _, ev in history]))
+                best.update(score=score_of(history[i][1]), step=history[i][0])
+        if step == 0:
+            validate(0)  # the "before" of the before/after report
     stop_at = min(cfg.steps, cfg.stop_at or cfg.steps)
     t0, last_eval, stopped = time.time(), {}, ""
     elapsed = lambda: elapsed0 + time.time() - t0  # noqa: E731
@@ -331,10 +386,8 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
         if step % cfg.log_every == 0:
             log({"step": step, "loss": round(loss.item(), 5), "lr": opt.param_groups[0]["lr"],
                  "grad_norm": round(float(gnorm), 4), "elapsed_s": round(elapsed(), 1)})
-        if cfg.eval_every and step % cfg.eval_every == 0 and rank == 0:
-            last_eval = evaluate()
-            log({"step": step, "eval": last_eval})
-            tqdm.write(f"step {step}: " + " ".join(f"{k}={v}" for k, v in last_eval.items()))
+        if cfg.eval_every and step % cfg.eval_every == 0 and rank == 0 and step < stop_at:
+            last_eval = validate(step)
         if cfg.save_every and step % cfg.save_every == 0 and rank == 0:
             save_checkpoint(out, model, opt, step, elapsed(), rng, cfg)
     bar.close()
@@ -343,8 +396,11 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
                "batch_size": cfg.batch_size, "points": cfg.points, "lr": cfg.lr, "stopped": stopped or "done"}
     if rank == 0:
         save_checkpoint(out, model, opt, step, elapsed(), rng, cfg)
-        summary["eval"] = evaluate()
+        summary["eval"] = validate(step) if not history or history[-1][0] != step else history[-1][1]
+        summary["best"] = {"step": best["step"], METRIC[cfg.stage]: history_value(history, best["step"], cfg.stage),
+                           "file": str(out / BEST)}
         log({"event": "end", **summary})
+        print(report_table(history, cfg.stage, best["step"]))
         meta = {"stage": cfg.stage, "steps": str(step), "data": desc, "eval": json.dumps(summary["eval"]),
                 "training": json.dumps(summary), "train_config": json.dumps(cfg.to_dict())}
         save_model(model, out / "model.safetensors", meta)
@@ -352,6 +408,65 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
         print(json.dumps(summary))
     dist.barrier()
     return model, summary
+
+
+BEST = "best.safetensors"
+METRIC = {"decoder": "iou_scale", "encoder": "eval_contrastive"}
+
+
+def score_of(ev: dict) -> float:
+    """Higher is better: the validation IoU (decoder) or minus the contrastive loss (encoder)."""
+    return ev["iou_scale"] if "iou_scale" in ev else -ev["eval_contrastive"]
+
+
+def history_value(history: list[tuple[int, dict]], step, stage: str):
+    return next((ev[METRIC[stage]] for s, ev in history if s == step), None)
+
+
+def _eval_history(log_path: Path, upto: int) -> list[tuple[int, dict]]:
+    """(step, eval) records of an earlier part of a resumed run (steps <= ``upto``)."""
+    out = []
+    for line in log_path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if "eval" in rec and rec.get("event") is None and rec.get("step", upto + 1) <= upto:
+            out.append((rec["step"], rec["eval"]))
+    return out
+
+
+def report_table(history: list[tuple[int, dict]], stage: str, best_step) -> str:
+    """The before/after table: one row per validation (step 0 = before training)."""
+    if stage == "encoder":
+        rows = ["validation (contrastive loss on the validation shapes, lower is better)",
+                f"{'step':>8}  {'loss':>8}"]
+        rows += [f"{s:>8}  {ev['eval_contrastive']:>8.4f}" + ("  <- best" if s == best_step else "")
+                 for s, ev in history]
+        return "\n".join(rows)
+    rows = ["validation (mean IoU of one-click prompts; ball = the k points nearest the click, k = true size)",
+            f"{'step':>8}  {'scale':>7}  {'no scale':>8}  {'ball':>7}"]
+    for s, ev in history:
+        rows.append(f"{s:>8}  {ev['iou_scale']:>7.4f}  {ev['iou_no_scale']:>8.4f}  {ev['iou_ball']:>7.4f}"
+                    + ("  <- best" if s == best_step else ""))
+    if len(history) > 1:
+        a, b = history[0][1], history[-1][1]
+        verdict = "better" if b["iou_scale"] > a["iou_scale"] else "NOT better"
+        rows.append(f"after vs before: {b['iou_scale'] - a['iou_scale']:+.4f} IoU ({verdict}); "
+                    f"vs ball: {b['iou_scale'] - b['iou_ball']:+.4f}")
+    return "\n".join(rows)
+
+
+def write_splits(out: Path, splits: dict) -> None:
+    """RUN_DIR/splits.json: which objects train and which validate, and the rule that chose them."""
+    with atomic_path(out / "splits.json", fsync=False) as tmp:
+        Path(tmp).write_text(json.dumps(splits, indent=1) + "\n")
+
+
+def print_splits(splits: dict) -> None:
+    def names(x):
+        return ", ".join(x) if isinstance(x, list) else f"{x} objects"
+    print(f"splits: {splits['rule']}\n  train:    {names(splits['train'])}\n  validate: {names(splits['validate'])}")
 
 
 def _shared_elapsed(seconds: float, world: int, device: torch.device) -> float:
