@@ -53,7 +53,8 @@ class PartPredictor:
         if cache is True:
             cache = FeatureCache()
         self.cache: FeatureCache | None = cache or None
-        self.weights_id: str = getattr(model, "weights_id", None) or module_fingerprint(model.encoder)
+        # the feature cache is keyed by the encoder's own tensors: a decoder or calibration change keeps it valid
+        self.weights_id: str = module_fingerprint(model.encoder)
         self._memory: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict()
         self._memory_slots = memory_slots
         self.reset()
