@@ -114,7 +114,6 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     check_finite(state, str(path))
     model = S2AM3D(config)
     load_state_strict(model, state, str(path))
-    model.weights_id = file_sha256(path)[:16]
     return model.to(device).eval()
 
 

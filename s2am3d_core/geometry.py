@@ -44,7 +44,8 @@ def normalize_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]
         points: (N, 3) coordinates.
 
     Returns:
-        (normalized (N, 3) float32, center (3,), scale) with normalized = (points - center) / scale.
+        (normalized (N, 3) float32, center (3,), extent) with normalized = (points - center) / extent
+        (extent = the largest half-extent; "scale" in this project means only a part's fraction).
     """
     pts = check_points(points)
     lo, hi = pts.min(axis=0), pts.max(axis=0)

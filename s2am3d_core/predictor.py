@@ -53,7 +53,8 @@ class PartPredictor:
         if cache is True:
             cache = FeatureCache()
         self.cache: FeatureCache | None = cache or None
-        self.weights_id: str = getattr(model, "weights_id", None) or module_fingerprint(model.encoder)
+        # the feature cache is keyed by the encoder's own tensors: a decoder or calibration change keeps it valid
+        self.weights_id: str = module_fingerprint(model.encoder)
         self._memory: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict()
         self._memory_slots = memory_slots
         self.reset()
@@ -69,7 +70,7 @@ class PartPredictor:
         """Forget the current shape."""
         self.points: np.ndarray | None = None  # (N, 3) normalised
         self.center: np.ndarray | None = None
-        self.scale_factor: float = 1.0
+        self.extent: float = 1.0  # half-extent of the bounding box the points were divided by (not a part scale)
         self.shape_key: str | None = None
         self.last_encode_source: str = ""  # "encoder", "memory" or "disk"
         self._planes: torch.Tensor | None = None  # (1, 3, D, H, W)
@@ -96,7 +97,7 @@ class PartPredictor:
         """Normalise and encode a point set (N, 3); cached in memory and on disk."""
         report = progress or (lambda frac, msg: None)
         pts = check_points(points, "set_shape(points)")
-        norm, center, scale = normalize_points(pts)
+        norm, center, extent = normalize_points(pts)
         key = points_key(norm)
         report(0.0, "looking up cached features")
         entry, source = self._memory.get(key), "memory"
@@ -115,7 +116,7 @@ class PartPredictor:
                 self.cache.put(key, self.weights_id, entry)
         self._remember(key, entry)
         self.reset()
-        self.points, self.center, self.scale_factor, self.shape_key = norm, center, scale, key
+        self.points, self.center, self.extent, self.shape_key = norm, center, extent, key
         self.last_encode_source = source
         self._points_t = torch.from_numpy(norm).to(self.device)[None]
         self._planes = entry["planes"].to(self.device)
@@ -133,7 +134,7 @@ class PartPredictor:
     def features_at(self, query: np.ndarray) -> np.ndarray:
         """Encoder features (M, D) at arbitrary points (M, 3) given in the shape's original coordinates."""
         self._require_shape()
-        q = (check_points(query, "features_at(query)") - self.center) / self.scale_factor
+        q = (check_points(query, "features_at(query)") - self.center) / self.extent
         t = torch.from_numpy(q.astype(np.float32)).to(self.device)[None]
         return self.model.encoder.sample_planes(self._planes, t)[0].float().cpu().numpy()
 

@@ -114,6 +114,13 @@ class CommandsMixin:
     def redo(self) -> None:
         self._history(False)
 
+    def links_as_parts(self) -> None:
+        def act():
+            k = self.ctl.links_as_parts()
+            self._refresh_part_color()
+            self._set_status(f"{k} parts from the file's links (Z undoes)")
+        self._do("links", act)
+
     def segment_all(self) -> None:
         if self.busy:
             return

@@ -85,6 +85,8 @@ class Controller:
         self._mask_obj: Mask | None = None
         points, point_face = shape_points(shape, int(num_points), seed=0)
         self.shape = ShapeData(Path(shape.path), points, point_face, shape.vertices, shape.faces, up=shape.up)
+        # the file's own face grouping (URDF links): offered as parts on request, never used to segment
+        self.face_groups, self.group_names = shape.face_groups, tuple(shape.group_names)
         self.state = SessionState(self.shape)
         self._encode(progress)
         if warmup:  # torch's first decoder call pays a one-off setup cost: not on the first click
@@ -181,11 +183,19 @@ class Controller:
         self._base_key = None
         return True
 
-    def import_labels(self, element_labels: np.ndarray, parts: Sequence[dict] = ()) -> int:
+    def links_as_parts(self) -> int:
+        """Replace the parts by the file's own groups (a URDF's links), named after them; one undo
+        step. Returns the number of parts; InputError when the file has no such grouping."""
+        if self.face_groups is None or not self.shape.is_mesh:
+            raise InputError(f"{self.shape.path}: the file has no link structure to use as parts")
+        parts = [{"label": i, "name": n} for i, n in enumerate(self.group_names)]
+        return self.import_labels(self.face_groups, parts, undoable=True)
+
+    def import_labels(self, element_labels: np.ndarray, parts: Sequence[dict] = (), undoable: bool = False) -> int:
         """Start from existing labels (an opened labelled PLY / part folder): ``element_labels`` per
         face (mesh) or per file point (point cloud), -1 = unlabelled; ``parts`` optional
         ``{"label", "name", "color"}`` entries. Becomes the starting state (no undo step).
-        Returns the number of parts."""
+        Returns the number of parts. ``undoable``: one undo step instead of a new starting state."""
         lab = np.asarray(element_labels, np.int64)
         n = len(self.shape.faces) if self.shape.is_mesh else len(self.shape.vertices)
         if lab.shape != (n,):
@@ -202,7 +212,8 @@ class Controller:
         names = [str(info.get(k, {}).get("name") or f"part_{k}") for k in ids]
         colors = [tuple(info[k]["color"]) if "color" in info.get(k, {}) else part_color(i) for i, k in enumerate(ids)]
         self.state.set_all(lut[point_labels + 1], names, colors)
-        self.state.forget_history()
+        if not undoable:
+            self.state.forget_history()
         self.state.probs = None
         return len(ids)
 

@@ -154,6 +154,8 @@ class DrawingMixin:
             self.segment_all()
         psim.SameLine()
         _, self.keep_parts = psim.Checkbox("keep accepted parts", self.keep_parts)
+        if self.ctl.face_groups is not None and psim.Button(f"Links as parts ({len(self.ctl.group_names)})"):
+            self.links_as_parts()
         psim.EndDisabled()
         if self.busy:
             frac, msg = self.worker.progress

@@ -246,8 +246,8 @@ class SessionState:
         self._commit(Snapshot(labels=labels, parts=parts, clicks=()))
         return part
 
-    def set_all(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> None:
-        """Replace every part at once (segment all): ``labels`` (N,) in 0..K-1, K names and colours."""
+    def _check_new_labels(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> np.ndarray:
+        """``labels`` (N,) in -1..K-1 with K names and K colours, as an array; InputError otherwise."""
         labels = np.asarray(labels)
         if labels.shape != (self.num_points,):
             raise InputError(f"labels have shape {labels.shape}, expected ({self.num_points},)")
@@ -255,6 +255,11 @@ class SessionState:
             raise InputError(f"got {len(names)} names for {len(colors)} colours")
         if len(labels) and (labels.min() < -1 or labels.max() >= len(names)):
             raise InputError(f"labels must lie in [-1, {len(names)}), got [{labels.min()}, {labels.max()}]")
+        return labels
+
+    def set_all(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> None:
+        """Replace every part at once (segment all): ``labels`` (N,) in 0..K-1, K names and colours."""
+        labels = self._check_new_labels(labels, names, colors)
         parts = tuple(Part(i, str(n), _color(c)) for i, (n, c) in enumerate(zip(names, colors)))
         self._commit(Snapshot(labels=labels.astype(np.int32), parts=parts, clicks=()))
 
@@ -262,13 +267,7 @@ class SessionState:
         """Add K new parts on the still-unlabelled points (segment all keeping accepted parts):
         ``labels`` (N,) in -1..K-1, where a point already in a part must be -1. One undo step;
         the new parts get fresh label ids. Returns them."""
-        labels = np.asarray(labels)
-        if labels.shape != (self.num_points,):
-            raise InputError(f"labels have shape {labels.shape}, expected ({self.num_points},)")
-        if len(names) != len(colors):
-            raise InputError(f"got {len(names)} names for {len(colors)} colours")
-        if len(labels) and (labels.min() < -1 or labels.max() >= len(names)):
-            raise InputError(f"labels must lie in [-1, {len(names)}), got [{labels.min()}, {labels.max()}]")
+        labels = self._check_new_labels(labels, names, colors)
         if ((labels >= 0) & (self.current.labels >= 0)).any():
             raise InputError("add_parts: new parts may only cover unlabelled points")
         first = self.next_label()

@@ -100,3 +100,33 @@ def test_segment_cli_takes_points_in_the_input_coordinates(tmp_path, capsys):
     assert main([str(path), "-o", str(tmp_path / "z.ply"), "--up", "z", "--point", "0", "0", "4",
                  "--points", "2000", "--threads", "1", "-q", "--no-cache"]) == 0
     assert "warning" in capsys.readouterr().err    # with --up z, z = 4 is far above the 0.5-deep box
+
+
+def test_urdf_links_are_a_hint_the_viewer_can_turn_into_parts(tmp_path):
+    """The link of each face travels beside the geometry (never into segmentation); the viewer's
+    *Links as parts* makes one named part per link, undoable."""
+    import torch
+
+    from s2am3d_core.config import get_config
+    from s2am3d_core.modeling import S2AM3D
+    from s2am3d_core.predictor import PartPredictor
+    from s2am3d_gui.controller import Controller
+
+    path = tmp_path / "r.urdf"
+    path.write_text(URDF)
+    shape = load_shape(path)
+    assert shape.group_names == ("base", "base/arm") and shape.face_groups.shape == (len(shape.faces),)
+    assert (shape.face_groups[:12] == 0).all() and (shape.face_groups[12:] == 1).all()
+    torch.manual_seed(0)
+    ctl = Controller(PartPredictor(S2AM3D(get_config("test-tiny")), cache=False), shape, num_points=400)
+    assert ctl.links_as_parts() == 2
+    assert [p.name for p in ctl.state.parts] == ["base", "base/arm"]
+    arm = ctl.state.labels[shape.face_groups[ctl.shape.point_face] == 1]
+    assert len(np.unique(arm)) == 1 and arm[0] >= 0
+    ctl.undo()
+    assert ctl.state.parts == []
+    box = tmp_path / "box.obj"
+    trimesh.creation.box().export(box)
+    plain = Controller(ctl.predictor, load_shape(box), num_points=200)
+    with pytest.raises(InputError, match="no link structure"):
+        plain.links_as_parts()

@@ -182,7 +182,7 @@ def _run(args) -> int:
     check_outputs({"--weights": args.weights, "--glb": args.glb, "--data": args.data},
                   files=[OutFile("--out", args.out, (".json",))])
 
-    from ..checkpoint import default_weights_path, load_model
+    from ..checkpoint import default_weights_path, file_sha256, load_model
     from ..predictor import PartPredictor
 
     set_threads(args.threads)
@@ -244,7 +244,7 @@ def _run(args) -> int:
 
     report = {
         "format": "s2am3d-eval/1",
-        "weights": str(weights), "weights_id": getattr(model, "weights_id", None),
+        "weights": str(weights), "weights_id": file_sha256(weights)[:16],
         "config": json.loads(model.config.to_json()),
         "settings": {"points": args.points, "seed": args.seed, "threshold": args.threshold, "clicks": args.clicks,
                      "num_prompts": args.num_prompts, "min_part_points": args.min_part_points,

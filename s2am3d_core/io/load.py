@@ -38,12 +38,18 @@ class LoadedShape:
         vertices: (V, 3) float32 coordinates, Z-up (mesh vertices, or the points of a point cloud).
         faces: (F, 3) int64 vertex indices, or None for a point cloud.
         up: the file's up axis; ``io.up.from_z_up(vertices, up)`` gives the file's own coordinates.
+        face_groups: (F,) int64 the file's own grouping of the faces, or None: for a URDF, the link
+            owning each face. A hint a user may turn into parts (the viewer's *Links as parts*);
+            segmentation never reads it.
+        group_names: a name per group (a URDF link's chain of link names from the root, joined by "/").
     """
 
     path: Path
     vertices: np.ndarray
     faces: np.ndarray | None
     up: str = "z"
+    face_groups: np.ndarray | None = None
+    group_names: tuple[str, ...] = ()
 
     @property
     def is_mesh(self) -> bool:
@@ -80,10 +86,12 @@ def load_shape(path: str | os.PathLike, up: str | None = None) -> LoadedShape:
         )
     if up is None:
         up = file_up(p)
+    groups, group_names = None, ()
     if ext == ".urdf":
-        from .urdf import load_urdf_geometry  # geometry only: the link ids stay behind
+        from .urdf import load_urdf_geometry  # link ids travel only as a user-facing hint
         geo = load_urdf_geometry(p)
         vertices, faces = geo.vertices, geo.faces
+        groups, group_names = np.asarray(geo.face_link, np.int64), tuple("/".join(c) for c in geo.link_paths)
     elif ext == ".npy":
         vertices, faces = _load_npy(p), None
     elif ext in (".xyz", ".txt"):
@@ -93,7 +101,8 @@ def load_shape(path: str | os.PathLike, up: str | None = None) -> LoadedShape:
     vertices = check_points(vertices, name=str(p))
     if faces is not None:
         faces = check_faces(faces, len(vertices), p)
-    return LoadedShape(path=p, vertices=to_z_up(vertices, up), faces=faces, up=up)
+    return LoadedShape(path=p, vertices=to_z_up(vertices, up), faces=faces, up=up, face_groups=groups,
+                       group_names=group_names)
 
 
 def shape_points(shape: LoadedShape, n: int, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray | None]:
