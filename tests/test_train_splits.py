@@ -74,9 +74,11 @@ def test_held_out_clicks_are_never_clicked_in_training_and_only_clicked_in_valid
 
 def test_val_fraction_holds_out_whole_files(tmp_path, init, capsys):
     user, out = _user(tmp_path / "mine", 5), tmp_path / "ft"
-    args = ["decoder", "--user-dir", str(user), "--init", str(init), "--steps", "2", "--val-fraction", "0.4",
+    args = ["decoder", "--user-dir", str(user), "--init", str(init), "--steps", "10", "--val-fraction", "0.4",
             "--out", str(out)] + TINY
     assert cli.main(args) == 0
+    steps = [r["step"] for r in _log(out) if "eval" in r and r.get("event") is None]
+    assert steps == [0, 2, 4, 6, 8, 10]  # fine-tuning validates during training by default (steps / 5)
     splits = json.loads((out / "splits.json").read_text())
     assert len(splits["validate"]) == 2 and len(splits["train"]) == 3
     assert sorted(splits["train"] + splits["validate"]) == [f"obj{i}" for i in range(5)]
@@ -101,7 +103,8 @@ def test_split_and_folder_errors_name_the_problem(tmp_path, capsys):
     bad = tmp_path / "odd"
     bad.mkdir()
     (bad / "scan.xyz").write_text("0 0 0\n")
-    assert cli.main(["encoder", "--user-dir", str(bad), "--out", out] + TINY) == 2
+    with pytest.warns(UserWarning, match="scan.xyz"):
+        assert cli.main(["encoder", "--user-dir", str(bad), "--out", out] + TINY) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --user-dir") and "scan.xyz" in err
     assert cli.main(["encoder", "--user-dir", str(bad), "--val-fraction", "1.5", "--out", out] + TINY) == 2

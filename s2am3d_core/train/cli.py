@@ -8,8 +8,7 @@ examples:
   s2am3d-train encoder --data data/shards --config gpu-base --device cuda --out runs/enc
   torchrun --nproc_per_node 4 -m s2am3d_core.train.cli decoder --data data/shards --encoder runs/enc --out runs/dec
   # fine-tune the shipped model on your own labelled PLY/GLB files, validating on other labelled files
-  s2am3d-train decoder --user-dir my_parts/ --val-dir my_val_parts/ --init models/s2am3d-base.safetensors \
-      --steps 300 --eval-every 50 --out runs/ft
+  s2am3d-train decoder --user-dir my_parts/ --val-dir my_val_parts/ --init models/s2am3d-base.safetensors --out runs/ft
   # stop cleanly after 20 minutes; continue an interrupted run exactly
   s2am3d-train encoder --procedural 2000 --steps 100000 --max-minutes 20 --out runs/enc
   s2am3d-train encoder --procedural 2000 --steps 100000 --max-minutes 20 --out runs/enc --resume
@@ -19,9 +18,10 @@ Splits (--user-dir): with --val-dir every file of --user-dir trains and every fi
 validates; without it --val-fraction of the files validate; with fewer than 4 files every file trains
 and validation uses held-out clicks (--val-fraction of each shape's points, never clicked in training).
 The run prints the split and writes it to RUN_DIR/splits.json. Validation runs at step 0 (before
-training), every --eval-every steps and at the end; the decoder stage reports the IoU beside the ball
-baseline (the k points nearest the click) in the log, in RUN_DIR/log.jsonl and as a table at the end,
-and keeps the best model by validation IoU in RUN_DIR/best.safetensors (besides model.safetensors, the last).
+training), every --eval-every steps (fine-tuning: steps / 5) and at the end; the decoder stage reports
+the IoU beside the ball baseline (the k points nearest the click) in the log, in RUN_DIR/log.jsonl and
+as a table at the end. RUN_DIR/best.safetensors keeps the best model by validation IoU (model.safetensors
+is the last). See docs/FINE_TUNING.md.
 --batch-size is per process: under torchrun the global batch is --batch-size x --nproc_per_node.
 
 With --max-minutes the learning-rate schedule spans the wall-clock budget (or --steps, whichever
@@ -75,8 +75,8 @@ def _add(group, name: str, helps: dict[str, str]) -> None:
                            help=text + f" (default {default})")
         group.add_argument("--num-workers", dest="threads", type=int, help=argparse.SUPPRESS)  # old name
     else:
-        kind = {"max_minutes": float, "batch_size": int, "init": str, "encoder": str, "sam_checkpoint": str,
-                "out": str, "val_dir": str}.get(name, type(default))
+        kind = {"max_minutes": float, "batch_size": int, "eval_every": int, "init": str, "encoder": str,
+                "sam_checkpoint": str, "out": str, "val_dir": str}.get(name, type(default))
         group.add_argument(flag, type=kind, default=default, metavar=METAVARS.get(name),
                            required=name == "out",
                            help=text + (f" (default {default})" if default is not None and name != "out" else ""))

@@ -52,7 +52,8 @@ class TrainConfig:
     warmup: float = 0.05               # linear warmup, as a fraction of the schedule
     min_lr_frac: float = 0.05          # the cosine decays to this fraction of lr
     grad_clip: float = 1.0             # gradient norm clip
-    eval_every: int = 500              # evaluate on held-out objects every N steps (0 = at the end only)
+    eval_every: int | None = None      # validate every N steps besides step 0 and the end (0 = only those);
+                                       # None = 500, or steps / 5 with --user-dir
     save_every: int = 250              # write checkpoint.pt every N steps
     log_every: int = 10                # write a log.jsonl line every N steps
     # ---------------------------------------------------------------- stage 1: encoder
@@ -80,6 +81,10 @@ class TrainConfig:
             raise ValueError(f"stage must be one of {STAGES}, got {c.stage!r}")
         if c.batch_size is None:
             c.batch_size = 8 if c.stage == "encoder" else 16
+        if c.eval_every is None:
+            c.eval_every = max(1, c.steps // 5) if c.user_dir is not None else 500
+        if c.eval_every < 0:
+            raise ValueError(f"--eval-every: must be >= 0, got {c.eval_every}")
         sources = [x for x in (c.data, c.procedural, c.user_dir) if x is not None]
         if len(sources) != 1:
             raise ValueError("choose exactly one data source: --data, --procedural or --user-dir")
