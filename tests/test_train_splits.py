@@ -85,6 +85,18 @@ def test_val_fraction_holds_out_whole_files(tmp_path, init, capsys):
     assert splits["held_out_clicks"] is None
 
 
+def test_calibrate_fits_on_the_validation_files(tmp_path, init, capsys):
+    user, val, out = _user(tmp_path / "mine", 2), _user(tmp_path / "val", 1, seed=40), tmp_path / "ft"
+    args = ["decoder", "--user-dir", str(user), "--val-dir", str(val), "--init", str(init), "--steps", "2",
+            "--calibrate", "--out", str(out)] + TINY
+    assert cli.main(args) == 0
+    cal = json.loads(read_metadata(out / "calibrated.safetensors")["calibration"])
+    assert cal["data"] == f"user files {val}" and cal["prompts"] > 0
+    assert cli.main(["decoder", "--user-dir", str(user), "--calibrate", "--init", str(init),
+                     "--out", str(tmp_path / "x")] + TINY) == 2
+    assert "--calibrate" in capsys.readouterr().err
+
+
 def test_val_dir_validates_on_its_files(tmp_path, init):
     user, val, out = _user(tmp_path / "mine", 2), _user(tmp_path / "val", 1, seed=40), tmp_path / "ft"
     (val / "obj0.ply").rename(val / "other.ply")

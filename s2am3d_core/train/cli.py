@@ -31,6 +31,7 @@ RUN_DIR/model.safetensors: a full S2AM3D model that s2am3d-segment / PartPredict
 Defaults live in s2am3d_core/train/config.py (TrainConfig).
 Training always runs on uncorrected logits; after an encoder run train the decoder stage on it; after
 a decoder run, fit the mask-size correction on the validation files (not your test shapes) with
+--calibrate (with --val-dir: RUN_DIR/calibrated.safetensors), or afterwards with
   s2am3d-calibrate runs/ft/best.safetensors --out runs/ft/calibrated.safetensors --user-dir my_val_parts/
 """
 from __future__ import annotations
@@ -46,7 +47,7 @@ from .config import TrainConfig, field_help
 MODEL_CONFIGS = ["cpu-small", "cpu-base", "gpu-base", "paper", "test-tiny"]
 ENCODER_ONLY = ("tau", "contrast_points", "level_mode", "hard_negative_weight", "hard_negative_radius",
                 "augment", "sam_checkpoint", "sam_model", "sam_views")
-DECODER_ONLY = ("encoder", "scale_dropout", "max_pos", "max_neg", "size_power", "hard_negative_prob")
+DECODER_ONLY = ("encoder", "scale_dropout", "max_pos", "max_neg", "size_power", "hard_negative_prob", "calibrate")
 GROUPS = {
     "model and run": ("config", "init", "out", "resume", "device", "seed", "threads", "quiet"),
     "data": ("val_dir", "val_fraction", "points", "realism", "data_workers"),
@@ -128,6 +129,7 @@ def _check_run_outputs(cfg) -> None:
                    "--encoder": getattr(cfg, "encoder", None)},
                   files=[OutFile("--out", out / n) for n in ("last.safetensors", "last_state.pt",
                                                               "model.safetensors", "best.safetensors",
+                                                              "calibrated.safetensors",
                                                               "log.jsonl", "splits.json")],
                   dirs=[OutDir("--out", out, replaced=False)])
 
@@ -145,6 +147,17 @@ def main(argv=None) -> int:
     from .trainer import run
     try:
         run(cfg)
+        if cfg.calibrate and dist.world()[0] == 0:
+            from pathlib import Path
+
+            from ..eval import calibrate
+            out = Path(cfg.out)
+            code = calibrate.main([str(out / "best.safetensors"), "--out", str(out / "calibrated.safetensors"),
+                                   "--user-dir", cfg.val_dir, "--points", str(cfg.points), "--quiet"]
+                                  + (["--threads", str(cfg.threads)] if cfg.threads else [])
+                                  + (["--device", cfg.device] if cfg.device != "auto" else []))
+            if code:
+                return code
     except (S2AM3DError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

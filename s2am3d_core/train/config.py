@@ -73,6 +73,8 @@ class TrainConfig:
     size_power: float = 0.0            # target part drawn with weight size**size_power (0 = every part
                                        # alike, as the evaluation counts them; 0.5 favours large parts)
     hard_negative_prob: float = 0.8    # negative clicks drawn from the sibling parts when there are any
+    calibrate: bool = False            # with --val-dir: at the end, fit the mask-size correction of
+                                       # best.safetensors on the validation files -> calibrated.safetensors
 
     def resolved(self) -> "TrainConfig":
         """A copy with the per-stage defaults filled in and the values checked (ValueError naming the option)."""
@@ -81,6 +83,8 @@ class TrainConfig:
             raise ValueError(f"stage must be one of {STAGES}, got {c.stage!r}")
         if c.batch_size is None:
             c.batch_size = 8 if c.stage == "encoder" else 16
+        if c.calibrate and (c.stage != "decoder" or c.val_dir is None):
+            raise ValueError("--calibrate: goes with the decoder stage and --val-dir (the files it fits on)")
         if c.eval_every is None:
             c.eval_every = max(1, c.steps // 5) if c.user_dir is not None else 500
         if c.eval_every < 0:
