@@ -267,7 +267,10 @@ def paced_frame(ps, panel) -> None:
     period = 1.0 / (BUSY_FPS if panel.busy else DECODE_FPS if worker is not None and worker.busy else FPS)
     left = period - (time.perf_counter() - t)
     if left > 0:
-        time.sleep(left)
+        if worker is not None and worker.busy:
+            worker.wait_done(left)  # wakes as soon as the decode is done: its colours go out next frame
+        else:
+            time.sleep(left)
 
 
 def main_loop(ps, panel) -> None:

@@ -75,6 +75,12 @@ class Worker:
         with self._cv:
             return self._cv.wait_for(lambda: self._running is None and not self._pending, timeout)
 
+    def wait_done(self, timeout: float) -> bool:
+        """Block until a finished job waits to be polled, at most ``timeout`` seconds (the frame loop
+        sleeps here, so a result is drawn at once instead of at the next frame period)."""
+        with self._cv:
+            return self._cv.wait_for(lambda: bool(self._done) or self._closed, max(0.0, timeout))
+
     def report(self, fraction: float, message: str) -> None:
         """Progress callback for the running job (thread-safe to read from the UI)."""
         self.progress = (float(fraction), str(message))
