@@ -8,7 +8,6 @@ import torch
 from s2am3d_core.checkpoint import read_metadata, save_model
 from s2am3d_core.config import get_config
 from s2am3d_core.data import procedural
-from s2am3d_core.data.types import PartPoints
 from s2am3d_core.io import write_labelled_mesh
 from s2am3d_core.modeling import S2AM3D
 from s2am3d_core.train import cli

@@ -148,14 +148,16 @@ def main(argv=None) -> int:
     try:
         run(cfg)
         if cfg.calibrate and dist.world()[0] == 0:
+            import subprocess
             from pathlib import Path
 
-            from ..eval import calibrate
+            # s2am3d-calibrate is an evaluation-layer tool above training: run it as its own process
             out = Path(cfg.out)
-            code = calibrate.main([str(out / "best.safetensors"), "--out", str(out / "calibrated.safetensors"),
-                                   "--user-dir", cfg.val_dir, "--points", str(cfg.points), "--quiet"]
-                                  + (["--threads", str(cfg.threads)] if cfg.threads else [])
-                                  + (["--device", cfg.device] if cfg.device != "auto" else []))
+            code = subprocess.call([sys.executable, "-m", "s2am3d_core.eval.calibrate", str(out / "best.safetensors"),
+                                    "--out", str(out / "calibrated.safetensors"), "--user-dir", cfg.val_dir,
+                                    "--points", str(cfg.points), "--quiet"]
+                                   + (["--threads", str(cfg.threads)] if cfg.threads else [])
+                                   + (["--device", cfg.device] if cfg.device != "auto" else []))
             if code:
                 return code
     except (S2AM3DError, ValueError, OSError) as exc:
