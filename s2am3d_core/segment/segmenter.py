@@ -103,6 +103,7 @@ class ShapeSegmenter:
         self._tree: cKDTree | None = None
         self._representative: np.ndarray | None = None
         self._distance_cache: tuple[int, np.ndarray] | None = None
+        self._face_centers: np.ndarray | None = None
 
     # ------------------------------------------------------------------ shape
     @property
@@ -149,6 +150,7 @@ class ShapeSegmenter:
         self.face_index = None if face_index is None else np.asarray(face_index, dtype=np.int64)
         self._tree = cKDTree(points)
         self._distance_cache = None
+        self._face_centers = None
         self.atoms = self.distance = None
         if self.mesh_aware:
             report(0.7, "computing atoms")
@@ -249,10 +251,14 @@ class ShapeSegmenter:
     def _faces_from_points(self, point_mask: np.ndarray) -> np.ndarray | None:
         if self.faces is None:
             return None
-        centers = self.vertices[self.faces].mean(axis=1)
-        lab = faces_from_point_labels(len(self.faces), self.face_index, point_mask.astype(np.int64),
-                                      self.points, centers)
-        return lab > 0
+        return self._faces_by_nearest_point(point_mask.astype(np.int64)) > 0
+
+    def _faces_by_nearest_point(self, point_labels: np.ndarray) -> np.ndarray:
+        """(F,) labels of the points on each face (majority), else of the point nearest its centre."""
+        if self._face_centers is None:  # once per shape, not on every slider move
+            self._face_centers = self.vertices[self.faces].mean(axis=1)
+        return faces_from_point_labels(len(self.faces), self.face_index, point_labels, self.points,
+                                       self._face_centers)
 
     # ------------------------------------------------------ segment everything
     def own_points(self) -> np.ndarray:
@@ -307,8 +313,7 @@ class ShapeSegmenter:
             return None
         if self.mesh_aware:
             return self.atom_labels(point_labels)[self.atoms.face_atom]
-        centers = self.vertices[self.faces].mean(axis=1)
-        return faces_from_point_labels(len(self.faces), self.face_index, point_labels, self.points, centers)
+        return self._faces_by_nearest_point(point_labels)
 
     def atom_labels(self, point_labels: np.ndarray) -> np.ndarray:
         """(A,) majority label of each atom's points (atoms without points: their representative's)."""
