@@ -12,6 +12,8 @@
 # Writes OUT_DIR/s2am3d-base.safetensors (the weights to ship), OUT_DIR/enc and OUT_DIR/dec (run
 # folders: log.jsonl, checkpoint.pt, model.safetensors), OUT_DIR/eval.json (s2am3d-eval),
 # OUT_DIR/bench.json (1-thread CPU speed), OUT_DIR/log.txt (everything printed), OUT_DIR/cache (data).
+# Continue from trained weights instead of a fresh model: INIT=WEIGHTS (both stages start from them),
+# ENC_SHARE=0 skips the encoder stage (the decoder trains on INIT's encoder), SEED picks other objects.
 # Test it on a CPU with a tiny budget:
 #   CONFIG=test-tiny OBJECTS=60 POINTS=1024 CONTRAST=128 DEVICE=cpu WORKERS=2 CAL_OBJECTS=2 EVAL_OBJECTS=2 \
 #   EVAL_POINTS=2048 models/train_gpu.sh /tmp/t 1
@@ -29,25 +31,36 @@ DEC_OBJECTS=${DEC_OBJECTS:-3000}  # decoder stage: on an H200 (128 GB host) 8000
 CAL_OBJECTS=${CAL_OBJECTS:-24}     # validation objects of the scale prior calibration
 EVAL_OBJECTS=${EVAL_OBJECTS:-40}   # held-out procedural objects of the final s2am3d-eval (0 = skip it)
 EVAL_POINTS=${EVAL_POINTS:-10000}  # points per object in that eval
+INIT=${INIT:-}                     # continue from these weights (empty: a fresh $CONFIG model)
+ENC_SHARE=${ENC_SHARE:-0.55}       # share of the time left that goes to the encoder (0: skip that stage)
+SEED=${SEED:-0}                    # procedural objects SEED .. SEED+OBJECTS-1
 mkdir -p "$OUT"
 export S2AM3D_TRAIN_CACHE="$OUT/cache"
 exec > >(tee -a "$OUT/log.txt") 2>&1
 T0=$(date +%s)
 RESERVE=90  # seconds kept for the decoder stage's start-up (data, features) and the calibration
 left() { python3 -c "print(max(0.2, round(($TOTAL * 60 - ($(date +%s) - $T0) - $RESERVE) / 60 * $1, 2)))"; }
-echo "== $(date -u) config $CONFIG, $OBJECTS objects x $POINTS points, device $DEVICE, $WORKERS data workers, budget $TOTAL min"
+echo "== $(date -u) config $CONFIG${INIT:+ (from $INIT)}, encoder share $ENC_SHARE, seed $SEED, $OBJECTS objects x $POINTS points, device $DEVICE, $WORKERS data workers, budget $TOTAL min"
 COMMON=(--procedural "$OBJECTS" --points "$POINTS" --realism 0.5 --device "$DEVICE" --data-workers "$WORKERS"
-        --steps 1000000 --eval-every 0 --save-every 500 --log-every 50 --quiet)
+        --seed "$SEED" --steps 1000000 --eval-every 0 --save-every 500 --log-every 50 --quiet)
 python3 -c "
 import time; t = time.time()
 from s2am3d_core.train.data import procedural_points
-items = procedural_points($OBJECTS, $POINTS, seed=0, realism=0.5, workers=$WORKERS, progress=False)
+items = procedural_points($OBJECTS, $POINTS, seed=$SEED, realism=0.5, workers=$WORKERS, progress=False)
 print(f'data: {len(items)} objects x $POINTS points in {time.time() - t:.0f} s')"
-# of the time left (less the reserve): 55 % to the encoder, then all that is left to the decoder
-python3 -m s2am3d_core.train.cli encoder "${COMMON[@]}" --config "$CONFIG" --batch-size 32 \
-    --contrast-points "$CONTRAST" --lr 2e-3 --max-minutes "$(left 0.55)" --out "$OUT/enc"
-python3 -m s2am3d_core.train.cli decoder "${COMMON[@]}" --procedural "$DEC_OBJECTS" --encoder "$OUT/enc" --batch-size 64 \
-    --lr 1e-3 --max-minutes "$(left 1.0)" --out "$OUT/dec"
+# of the time left (less the reserve): ENC_SHARE to the encoder, then all that is left to the decoder
+if [ -n "$INIT" ]; then START=(--init "$INIT"); else START=(--config "$CONFIG"); fi
+if python3 -c "import sys; sys.exit(not float('$ENC_SHARE') > 0)"; then
+    python3 -m s2am3d_core.train.cli encoder "${COMMON[@]}" "${START[@]}" --batch-size 32 \
+        --contrast-points "$CONTRAST" --lr 2e-3 --max-minutes "$(left "$ENC_SHARE")" --out "$OUT/enc"
+    ENC=(--encoder "$OUT/enc")
+else
+    ENC=(--encoder "${INIT:?ENC_SHARE=0 needs INIT}")
+fi
+DEC_INIT=()
+[ -n "$INIT" ] && DEC_INIT=(--init "$INIT")
+python3 -m s2am3d_core.train.cli decoder "${COMMON[@]}" --procedural "$DEC_OBJECTS" "${ENC[@]}" "${DEC_INIT[@]}" \
+    --batch-size 64 --lr 1e-3 --max-minutes "$(left 1.0)" --out "$OUT/dec"
 python3 -m s2am3d_core.eval.calibrate "$OUT/dec/model.safetensors" --out "$OUT/s2am3d-base.safetensors" \
     --procedural "$CAL_OBJECTS" --device "$DEVICE" -q
 echo "== weights after $(( $(date +%s) - T0 )) s: $OUT/s2am3d-base.safetensors"
