@@ -19,6 +19,7 @@ from .device import pick_device
 from .errors import PromptError
 from .geometry import check_points, normalize_points
 from .modeling.model import S2AM3D
+from .modeling.single import SinglePromptDecoder
 
 ProgressFn = Callable[[float, str], None]
 
@@ -76,6 +77,7 @@ class PartPredictor:
         self._planes: torch.Tensor | None = None  # (1, 3, D, H, W)
         self._features: torch.Tensor | None = None  # (1, N, D)
         self._tokens: torch.Tensor | None = None  # (1, N, C) decoder-ready point tokens
+        self._single: SinglePromptDecoder | None = None  # what predict runs (the same function, faster)
         self._points_t: torch.Tensor | None = None
 
     @property
@@ -122,6 +124,7 @@ class PartPredictor:
         self._planes = entry["planes"].to(self.device)
         self._features = self.model.encoder.sample_planes(self._planes, self._points_t)
         self._tokens = self.model.decoder.prepare(self._features, self._points_t)
+        self._single = SinglePromptDecoder(self.model.decoder, self._tokens)
         report(1.0, "ready")
 
     def _remember(self, key: str, entry: dict[str, torch.Tensor]) -> None:
@@ -167,10 +170,8 @@ class PartPredictor:
         lab = [1] * len(pos) + [0] * len(negative)
         s = self._check_scale(scale)
         dev = self.device
-        logits = self.model.decoder.decode_prepared(
-            self._tokens, torch.tensor([idx], device=dev), torch.tensor([lab], device=dev),
-            torch.tensor([s], device=dev, dtype=self._tokens.dtype))
-        return logits[0].float().cpu().numpy()
+        logits = self._single(torch.tensor(idx, device=dev), torch.tensor(lab, device=dev), s)
+        return logits.float().cpu().numpy()
 
     def predict(self, positive: Sequence[int] | int, negative: Sequence[int] = (),
                 scale: float | None = None) -> np.ndarray:

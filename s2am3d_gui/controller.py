@@ -96,6 +96,7 @@ class Controller:
         self._index_display()
         self._base_key: int | None = None
         self._base_colors: np.ndarray | None = None
+        self._highlight: tuple[np.ndarray, np.ndarray] | None = None  # (base colours, blended towards the mask)
         self._sweep_clicks: tuple | None = None      # (positive, negative) the sweep below belongs to
         self._sweep: dict[float, np.ndarray] = {}    # grid scale -> (N,) float32 logits
 
@@ -587,14 +588,20 @@ class Controller:
             return np.asarray(m.faces, bool)
         return m.points[self.display_to_point]
 
+    def _highlight_colors(self) -> np.ndarray:
+        """(M, 3) float32: the base colours blended towards the mask colour (cached with them)."""
+        base = self.base_colors()
+        if self._highlight is None or self._highlight[0] is not base:
+            self._highlight = (base, (1.0 - MASK_BLEND) * base + MASK_BLEND * np.asarray(MASK_COLOR, np.float32))
+        return self._highlight[1]
+
     def display_colors(self) -> np.ndarray:
         """(M, 3) float32 colours of the displayed elements: parts, with the live mask highlighted."""
         t = time.perf_counter()
         colors = self.base_colors()
         m = self.display_mask()
         if m.any():
-            colors = colors.copy()
-            colors[m] = (1.0 - MASK_BLEND) * colors[m] + MASK_BLEND * np.asarray(MASK_COLOR, np.float32)
+            colors = np.where(m[:, None], self._highlight_colors(), colors)
         self.color_seconds = time.perf_counter() - t
         return colors
 

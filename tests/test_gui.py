@@ -15,6 +15,7 @@ from s2am3d_core.errors import InputError, PromptError
 from s2am3d_core.io import read_labelled_ply
 from s2am3d_core.io.load import LoadedShape
 from s2am3d_core.modeling import S2AM3D
+from s2am3d_core.modeling.single import SinglePromptDecoder
 from s2am3d_core.predictor import PartPredictor
 from s2am3d_gui import bench_latency
 from s2am3d_gui.controller import MASK_BLEND, MASK_COLOR, Controller
@@ -54,7 +55,8 @@ def test_click_and_scale_rerun_only_the_decoder(model, chair):
     with mock.patch.object(model.encoder, "planes", wraps=model.encoder.planes) as enc:
         ctl = Controller(PartPredictor(model, cache=False), chair, num_points=1500)
         assert enc.call_count == 1  # encoded once, at load
-        with mock.patch.object(model.decoder, "decode_prepared", wraps=model.decoder.decode_prepared) as dec:
+        single = SinglePromptDecoder.__call__
+        with mock.patch.object(SinglePromptDecoder, "__call__", autospec=True, side_effect=single) as dec:
             mask = ctl.click(10)
             a = ctl.probs.copy()
             ctl.set_scale(0.9)

@@ -61,6 +61,17 @@ class Atoms:
     def num_pieces(self) -> int:
         return int(self.piece.max() + 1) if len(self.piece) else 0
 
+    def piece_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Atoms grouped by piece: ``order`` (A,) atom indices sorted by piece (ascending index within
+        a piece) and ``bounds`` (num_pieces + 1,): piece k is ``order[bounds[k]:bounds[k + 1]]``.
+        Computed once per Atoms (the piece labels must not change afterwards)."""
+        groups = self.__dict__.get("_piece_groups")
+        if groups is None:
+            order = np.argsort(self.piece, kind="stable")
+            groups = (order, np.searchsorted(self.piece[order], np.arange(self.num_pieces + 1)))
+            self.__dict__["_piece_groups"] = groups
+        return groups
+
     def points_of(self) -> list[np.ndarray]:
         """Indices of the sampled points of each atom (A lists)."""
         order = np.argsort(self.point_atom, kind="stable")

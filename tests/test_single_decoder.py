@@ -1,0 +1,135 @@
+"""The fast one-prompt path (SinglePromptDecoder, lazy atom growth, cached highlight colours) gives
+the masks of the straightforward path: ``decode_prepared`` and the plain selection loop."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from s2am3d_core.config import get_config
+from s2am3d_core.data import procedural
+from s2am3d_core.modeling import S2AM3D
+from s2am3d_core.modeling.single import FOLD_CONDITION_LIMIT, SinglePromptDecoder
+from s2am3d_core.predictor import PartPredictor
+from s2am3d_core.segment import ShapeSegmenter
+from s2am3d_core.segment.segmenter import negative_atoms
+from s2am3d_core.segment.select import SCORE_WEIGHT, WHOLE_PIECE, atom_scores, growth_units, select_with_scale
+
+PROMPTS = [([1], [1], 0.1), ([5, 17], [1, 1], 0.6), ([5, 17, 200], [1, 0, 1], math.nan), ([9, 3], [1, 0], 0.003),
+           ([42], [1], 1.0)]
+
+
+def model_with(feature_skip: bool, context_points: int, seed: int = 0) -> S2AM3D:
+    """test-tiny with every decoder weight moved off its initial value (FiLM is zero-initialised:
+    an untrained model would hide the scale path)."""
+    cfg = get_config("test-tiny")
+    cfg.decoder.feature_skip, cfg.decoder.context_points = feature_skip, context_points
+    cfg.decoder.scale_logit_adjust = 0.5
+    torch.manual_seed(seed)
+    model = S2AM3D(cfg).eval()
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            p.add_(torch.randn_like(p) * 0.2)
+    return model
+
+
+def reference_logits(model, tokens, idx, lab, scale):
+    with torch.no_grad():
+        return model.decoder.decode_prepared(tokens, torch.tensor([idx]), torch.tensor([lab]),
+                                             torch.tensor([scale], dtype=torch.float32))[0]
+
+
+@pytest.mark.parametrize("feature_skip,context_points", [(True, 64), (False, 0), (True, 0), (False, 1000)])
+def test_single_prompt_decoder_computes_decode_prepared(feature_skip, context_points):
+    model = model_with(feature_skip, context_points)
+    pts = torch.rand(1, 300, 3) * 2 - 1
+    with torch.no_grad():
+        tokens = model.decoder.prepare(model.encode(pts), pts)
+    single = SinglePromptDecoder(model.decoder, tokens)
+    assert single.num_points == 300
+    for idx, lab, s in PROMPTS:
+        ref = reference_logits(model, tokens, idx, lab, s)
+        got = single(torch.tensor(idx), torch.tensor(lab), s)
+        assert got.shape == (300,)
+        assert torch.allclose(got, ref, atol=1e-4, rtol=1e-4), (idx, lab, s, (got - ref).abs().max())
+
+
+def test_badly_conditioned_points_are_normalised_directly():
+    """Tokens far from zero (mean >> spread) would lose the folded variance to cancellation."""
+    model = model_with(True, 64)
+    pts = torch.rand(1, 300, 3) * 2 - 1
+    with torch.no_grad():
+        tokens = model.decoder.prepare(model.encode(pts), pts)
+        tokens[0, ::2, : model.config.decoder.dim] += 40.0
+    x = tokens[0, :, : model.config.decoder.dim].double()
+    cond = (x * x).mean(1) / x.var(1, unbiased=False)
+    assert (cond[::2] > FOLD_CONDITION_LIMIT).all() and (cond[1::2] < FOLD_CONDITION_LIMIT).all()
+    single = SinglePromptDecoder(model.decoder, tokens)
+    for idx, lab, s in PROMPTS:
+        ref = reference_logits(model, tokens, idx, lab, s)
+        assert torch.allclose(single(torch.tensor(idx), torch.tensor(lab), s), ref, atol=1e-3, rtol=1e-4)
+
+
+def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece_up_to):
+    """The growth order written plainly: the clicked piece's atoms by distance (or whole), then the
+    other pieces by nearest distance x (1.5 - area-weighted score)."""
+    piece0 = atoms.piece[clicked[0]] if len(clicked) else -1
+    inside = [i for i in range(atoms.num_atoms) if atoms.piece[i] == piece0 and allowed[i]]
+    units = []
+    if atoms.area[atoms.piece == piece0].sum() <= whole_piece_up_to:
+        units += [np.array(inside)] if inside else []
+    else:
+        units += [np.array([i]) for i in sorted(inside, key=lambda i: distance[i])]
+    keyed = []
+    for p in sorted(set(atoms.piece.tolist()) - {piece0}):
+        members = np.array([i for i in range(atoms.num_atoms) if atoms.piece[i] == p and allowed[i]], dtype=np.int64)
+        if len(members):
+            area = atoms.area[members]
+            pscore = np.clip((area * score[members]).sum() / area.sum(), 0.0, 1.0)
+            keyed.append((distance[members].min() * (SCORE_WEIGHT - pscore), p, members))
+    return units + [m for _, _, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
+def reference_select(atoms, clicked, blocked, score, distance, scale):
+    sel = np.zeros(atoms.num_atoms, dtype=bool)
+    sel[clicked] = True
+    sel[blocked] = False
+    current = atoms.area[sel].sum()
+    for unit in reference_growth_units(atoms, clicked, ~blocked & ~sel, score, distance, WHOLE_PIECE * scale):
+        new = current + atoms.area[unit].sum()
+        if current >= scale or abs(new - scale) >= abs(current - scale):
+            break
+        sel[unit] = True
+        current = new
+    return sel
+
+
+def test_masks_equal_the_straightforward_path():
+    """On a small mesh: masks from predict() (fast decoder, lazy growth) are exactly those from
+    decode_prepared's probabilities through the plain selection loop."""
+    mesh = procedural.generate("chair", 0)
+    model = model_with(True, 256, seed=1)
+    seg = ShapeSegmenter(PartPredictor(model, cache=False))
+    seg.set_shape(mesh.vertices, mesh.faces, num_points=1500)
+    a, pred = seg.atoms, seg.predictor
+    assert a.num_pieces > 1
+    rng = np.random.default_rng(0)
+    for k in range(6):
+        pos = [int(rng.integers(seg.num_points))]
+        neg = [int(rng.integers(seg.num_points))] if k % 2 else []
+        clicked = np.unique(a.point_atom[pos])
+        blocked = negative_atoms(a, clicked, a.point_atom[neg])
+        clicked = clicked[~blocked[clicked]]
+        dist = seg.distances_from(pos[0])
+        for s in (0.01, 0.05, 0.2, 0.5):
+            mask = seg.predict(pos, neg, scale=s)
+            probs = torch.sigmoid(reference_logits(model, pred._tokens, pos + neg, [1] * len(pos) + [0] * len(neg), s))
+            score = atom_scores(a, probs.numpy(), seg._representative)
+            ref = reference_select(a, clicked, blocked, score, dist, s)
+            assert np.array_equal(mask.atoms, ref) and np.array_equal(mask.faces, ref[a.face_atom])
+            assert np.array_equal(select_with_scale(a, clicked, blocked, score, dist, s), ref)
+            allowed = ~blocked
+            allowed[clicked] = False
+            fast = growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s)
+            plain = reference_growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s)
+            assert len(fast) == len(plain) and all(np.array_equal(u, v) for u, v in zip(fast, plain))
