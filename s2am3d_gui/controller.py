@@ -96,7 +96,8 @@ class Controller:
         self._index_display()
         self._base_key: int | None = None
         self._base_colors: np.ndarray | None = None
-        self._highlight: tuple[np.ndarray, np.ndarray] | None = None  # (base colours, blended towards the mask)
+        self._base_index: np.ndarray | None = None    # palette row of each displayed element
+        self._base_palette: np.ndarray | None = None  # (2K, 3): the part colours, then blended towards the mask
         self._sweep_clicks: tuple | None = None      # (positive, negative) the sweep below belongs to
         self._sweep: dict[float, np.ndarray] = {}    # grid scale -> (N,) float32 logits
 
@@ -559,9 +560,13 @@ class Controller:
         if self._base_key != self.state.revision or self._base_colors is None:
             palette = self._palette()
             if self.shape.is_mesh:
-                self._base_colors = palette[self.face_labels() + 1]
+                index = self.face_labels() + 1
             else:
-                self._base_colors = palette[self.state.labels[self.display_to_point] + 1]
+                index = self.state.labels[self.display_to_point] + 1
+            highlight = (1.0 - MASK_BLEND) * palette + MASK_BLEND * np.asarray(MASK_COLOR, np.float32)
+            self._base_index = index  # palette row of every displayed element
+            self._base_palette = np.concatenate([palette, highlight])  # then the rows blended towards the mask
+            self._base_colors = palette[index]
             self._base_key = self.state.revision
         return self._base_colors
 
@@ -588,20 +593,13 @@ class Controller:
             return np.asarray(m.faces, bool)
         return m.points[self.display_to_point]
 
-    def _highlight_colors(self) -> np.ndarray:
-        """(M, 3) float32: the base colours blended towards the mask colour (cached with them)."""
-        base = self.base_colors()
-        if self._highlight is None or self._highlight[0] is not base:
-            self._highlight = (base, (1.0 - MASK_BLEND) * base + MASK_BLEND * np.asarray(MASK_COLOR, np.float32))
-        return self._highlight[1]
-
     def display_colors(self) -> np.ndarray:
         """(M, 3) float32 colours of the displayed elements: parts, with the live mask highlighted."""
         t = time.perf_counter()
         colors = self.base_colors()
         m = self.display_mask()
-        if m.any():
-            colors = np.where(m[:, None], self._highlight_colors(), colors)
+        if m.any():  # one gather from the small palette table (its second half is the highlight)
+            colors = np.take(self._base_palette, self._base_index + (len(self._base_palette) // 2) * m, axis=0)
         self.color_seconds = time.perf_counter() - t
         return colors
 

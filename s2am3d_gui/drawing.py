@@ -59,8 +59,9 @@ class DrawingMixin:
 
     # ------------------------------------------------------------------ frame
     def __call__(self) -> None:
-        """The polyscope user callback: input, panel, then push changes to the scene."""
+        """The polyscope user callback: finished jobs, input, panel, then push changes to the scene."""
         self.poll()
+        self.scene.refresh()  # a decode that just finished goes out before the panel is drawn
         io = psim.GetIO()
         self._mouse(io)
         if not io.WantCaptureKeyboard:

@@ -123,6 +123,13 @@ def test_display_colours_follow_mask_and_parts(ctl):
     ctl.accept_part(colour=(0, 0, 1))
     col = ctl.display_colors()
     assert np.allclose(col[m].mean(0), (0, 0, 1), atol=0.3)
+    ctl.click(0)  # a low threshold: the mask covers the accepted part and the rest
+    ctl.state.threshold = 0.05
+    parts, m = ctl.base_colors(), ctl.display_mask()
+    col = ctl.display_colors()
+    assert len(np.unique(parts[m], axis=0)) == 2  # the mask covers both colours: each is blended
+    assert np.array_equal(col[~m], parts[~m])
+    assert np.array_equal(col[m], (1.0 - MASK_BLEND) * parts[m] + MASK_BLEND * np.asarray(MASK_COLOR, np.float32))
 
 
 def test_segment_all_is_one_undo_step(ctl):

@@ -224,6 +224,7 @@ class SinglePromptDecoder:
         norm, head = decoder.point_head
         self.head_norm, self.head_w, self.head_b = _ln(norm), head.weight.detach(), head.bias.detach()
         self.skip = None
+        self._similarity_cache: tuple[tuple, torch.Tensor] | None = None  # (clicks, similarity (N,))
         if cfg.feature_skip:
             bn, bl = decoder.skip_bias
             self.skip = (decoder.skip_gain.detach(), _ln(bn), bl.weight.detach(), bl.bias.detach())
@@ -260,10 +261,18 @@ class SinglePromptDecoder:
             logits = self._point_logits(query, a[0], b[0])
         if self.skip is not None:
             gain, bias_norm, bias_w, bias_b = self.skip
-            ref = F.normalize((self.unit_t[:, click_idx] * pos.t()).sum(1), dim=-1)  # mean positive click feature
             bias = F.linear(F.layer_norm(q0, *bias_norm), bias_w, bias_b)[0]
-            logits = logits + gain * (ref @ self.unit_t) + bias
+            logits = logits + gain * self._similarity(click_idx, pos) + bias
         return logits - self.prior_shift(scale_t)
+
+    def _similarity(self, click_idx: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """(N,) cosine similarity of every point's feature to the mean positive click feature; it
+        depends on the clicks only, so a scale-slider drag reuses it."""
+        key = (click_idx.tolist(), pos.flatten().tolist())
+        if self._similarity_cache is None or self._similarity_cache[0] != key:
+            ref = F.normalize((self.unit_t[:, click_idx] * pos.t()).sum(1), dim=-1)  # mean positive click feature
+            self._similarity_cache = (key, ref @ self.unit_t)
+        return self._similarity_cache[1]
 
     def _point_logits(self, query: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """(N,) ``query . Linear(LN(x * a + b)) / sqrt(C)`` for every point token x, folded."""
