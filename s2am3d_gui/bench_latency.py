@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         loop = args.backend.lower() != "none"
         backend = _init_polyscope(args.backend) if loop else "none"
         print(f"shape {args.shape.name} ({'mesh, %d faces' % len(shape.faces) if shape.is_mesh else 'point cloud'}); "
-              f"model: {source}; torch threads: {threads}; {args.repeats} updates each; app loop: {backend}")
+              f"model: {source}; torch threads: {threads}; {args.repeats} updates each; app loop: {backend}; "
+              f"{_load_text()}")
         print(f"{'':>7} | {'headless':^45} | {'app loop: slider -> colours':^40}")
         print(f"{'points':>7} | {'decode p50':>10} {'p95':>6} | {'colours p50':>11} {'p95':>5} | "
               f"{'total p50':>9} {'p95':>6} | {'preview p50':>11} {'p95':>6} | {'exact p50':>9} {'p95':>6}  (ms)")
@@ -220,11 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     except S2AM3DError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(f"after: {_load_text()} (other processes on the cores stretch every wall-clock figure)")
     if loop:
         print("app loop: preview = the mask interpolated from a background sweep of 12 grid scales (decoded "
               "after each click while the worker is idle); exact = the decoded mask at the slider's value (only "
               "the newest value is decoded, on the worker thread). Both include the frame pacing of the loop.")
     return 0
+
+
+def _load_text() -> str:
+    """The machine's 1-minute load average and core count, e.g. "load 1.2 on 2 cores"."""
+    try:
+        load = f"{os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):  # not on every platform
+        load = "unknown"
+    return f"load {load} on {os.cpu_count()} cores"
 
 
 def _random(config: str):
