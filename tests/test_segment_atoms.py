@@ -279,6 +279,17 @@ def test_faces_follow_atoms_and_segment_all_labels_every_face(predictor):
     assert [lv["scale"] for lv in tree["levels"]] == [0.05, 0.5]
 
 
+def test_segment_all_keeps_a_piece_up_to_a_quarter_of_the_shape_whole(predictor):
+    # a block of 23 % of the surface (one welded piece, six crease-separated sides) beside a slab of 77 %
+    v, f, owner = merge(box([0, 0, 0], [2, 2, 0.5]), box([5, 0, 0], [9, 4, 0.5]))
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=3000)
+    assert seg.atoms.num_pieces == 2 and len(np.unique(seg.atoms.face_atom[owner == 0])) == 6
+    result = seg.segment_all(0.01)
+    assert len(np.unique(result.faces[owner == 0])) == 1      # the block stays one part
+    assert len(np.unique(result.faces[owner == 1])) > 1       # the slab, above a quarter, is split
+
+
 def test_points_only_mode_and_meshes_without_faces(predictor):
     v, f, owner = table_with_legs()
     seg = ShapeSegmenter(predictor, mesh_aware=False)
