@@ -71,23 +71,31 @@ def test_badly_conditioned_points_are_normalised_directly():
 
 
 def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece_up_to):
-    """The growth order written plainly: the clicked piece's atoms by distance (or whole), then the
-    other pieces by nearest distance x (1.5 - area-weighted score)."""
+    """The growth order written plainly, as (atoms, optional) units: the clicked piece's atoms by
+    distance (or whole), its copies together (optional), then the other pieces by nearest distance
+    x (1.5 - area-weighted score)."""
     piece0 = atoms.piece[clicked[0]] if len(clicked) else -1
     inside = [i for i in range(atoms.num_atoms) if atoms.piece[i] == piece0 and allowed[i]]
     units = []
     if atoms.area[atoms.piece == piece0].sum() <= whole_piece_up_to:
-        units += [np.array(inside)] if inside else []
+        units += [(np.array(inside), False)] if inside else []
     else:
-        units += [np.array([i]) for i in sorted(inside, key=lambda i: distance[i])]
-    keyed = []
+        units += [(np.array([i]), False) for i in sorted(inside, key=lambda i: distance[i])]
+    copies, keyed = [], []
     for p in sorted(set(atoms.piece.tolist()) - {piece0}):
-        members = np.array([i for i in range(atoms.num_atoms) if atoms.piece[i] == p and allowed[i]], dtype=np.int64)
-        if len(members):
-            area = atoms.area[members]
-            pscore = np.clip((area * score[members]).sum() / area.sum(), 0.0, 1.0)
-            keyed.append((distance[members].min() * (SCORE_WEIGHT - pscore), p, members))
-    return units + [m for _, _, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
+        members = [i for i in range(atoms.num_atoms) if atoms.piece[i] == p and allowed[i]]
+        if not members:
+            continue
+        if atoms.piece_copy is not None and piece0 >= 0 and atoms.piece_copy[p] == atoms.piece_copy[piece0]:
+            copies += members
+            continue
+        members = np.array(members, dtype=np.int64)
+        area = atoms.area[members]
+        pscore = np.clip(np.bincount(np.zeros(len(members), np.int64), weights=area * score[members])[0]
+                         / np.bincount(np.zeros(len(members), np.int64), weights=area)[0], 0.0, 1.0)
+        keyed.append((distance[members].min() * (SCORE_WEIGHT - pscore), p, members))
+    units += [(np.array(sorted(copies)), True)] if copies else []
+    return units + [(m, False) for _, _, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
 def reference_select(atoms, clicked, blocked, score, distance, scale):
@@ -95,9 +103,14 @@ def reference_select(atoms, clicked, blocked, score, distance, scale):
     sel[clicked] = True
     sel[blocked] = False
     current = atoms.area[sel].sum()
-    for unit in reference_growth_units(atoms, clicked, ~blocked & ~sel, score, distance, WHOLE_PIECE * scale):
+    for unit, optional in reference_growth_units(atoms, clicked, ~blocked & ~sel, score, distance,
+                                                 WHOLE_PIECE * scale):
+        if current >= scale:
+            break
         new = current + atoms.area[unit].sum()
-        if current >= scale or abs(new - scale) >= abs(current - scale):
+        if abs(new - scale) >= abs(current - scale):
+            if optional:
+                continue
             break
         sel[unit] = True
         current = new
@@ -132,4 +145,5 @@ def test_masks_equal_the_straightforward_path():
             allowed[clicked] = False
             fast = growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s)
             plain = reference_growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s)
-            assert len(fast) == len(plain) and all(np.array_equal(u, v) for u, v in zip(fast, plain))
+            assert [o for _, o in fast] == [o for _, o in plain]
+            assert all(np.array_equal(u, v) for (u, _), (v, _) in zip(fast, plain))
