@@ -202,14 +202,15 @@ class SinglePromptDecoder:
         cfg = decoder.config
         c = self.dim = cfg.dim
         tokens = tokens.detach().reshape(-1, tokens.shape[-1])
-        x = self.x = tokens[:, :c].contiguous()  # (N, C) point tokens X0
+        x = tokens[:, :c]  # (N, C) point tokens X0
         n, m = x.shape[0], cfg.context_points
+        self.num_points = n
         ctx = context_subset(n, m, x.device) if m and n > m else None
-        self.x_context = x if ctx is None else x[ctx].contiguous()  # (M, C) what the layers attend to
+        self.x_context = x.contiguous() if ctx is None else x[ctx].contiguous()  # (M, C) what the layers see
         # without context_points the logits read the point tokens after the layers (nothing to fold)
         self.keys_after_layers = not m
-        if not self.keys_after_layers:  # (C, N) for the folded logit
-            self.xt, self.x2t = x.t().contiguous(), (x * x).t().contiguous()
+        self.xt = x.t().contiguous()  # (C, N) X0 transposed: click tokens, and the folded logit
+        self.x2t = None if self.keys_after_layers else (x * x).t().contiguous()  # (C, N) X0^2
         self.unit_t = tokens[:, c:].t().contiguous() if cfg.feature_skip else None  # (D, N)
         self.scale_embed = decoder.scale_embed
         self.prior_shift = decoder.prior_shift
@@ -229,22 +230,18 @@ class SinglePromptDecoder:
             bn, bl = decoder.skip_bias
             self.skip = (decoder.skip_gain.detach(), _ln(bn), bl.weight.detach(), bl.bias.detach())
 
-    @property
-    def num_points(self) -> int:
-        return int(self.x.shape[0])
-
     @torch.no_grad()
     def __call__(self, click_idx: torch.Tensor, click_label: torch.Tensor, scale: float) -> torch.Tensor:
         """Mask logits (N,) for click indices and labels (K,) (1 = positive, 0 = negative) and a
         ``scale`` (NaN = no scale)."""
-        c, x = self.dim, self.x
-        click_idx = click_idx.reshape(-1).clamp(0, x.shape[0] - 1)
+        c, x = self.dim, self.xt
+        click_idx = click_idx.reshape(-1).clamp(0, self.num_points - 1)
         click_label = click_label.reshape(-1)
         scale_t = torch.tensor([scale], dtype=x.dtype, device=x.device)
         cond = self.scale_embed(scale_t)  # (1, C)
         a, b = self.film.factors(cond)
         y = self.x_context * a + b
-        gathered = x[click_idx] * a + b  # (K, C)
+        gathered = x[:, click_idx].t() * a + b  # (K, C)
         pos = (click_label == 1).to(x.dtype)[:, None]
         pos_mean = (gathered * pos).sum(0, keepdim=True) / pos.sum().clamp(min=1)
         clicks = gathered + self.label_embed[click_label.clamp(min=0)]
@@ -288,6 +285,6 @@ class SinglePromptDecoder:
         logits = torch.rsqrt(var.clamp(min=0) + eps) * (sums[0] + u @ b - mu * u.sum()) + const
         ill = ~(var * FOLD_CONDITION_LIMIT > mean_sq)  # cancellation (or var <= 0): normalise directly
         if bool(ill.any()):
-            rows = F.layer_norm(self.x[ill] * a + b, *self.head_norm)
+            rows = F.layer_norm(self.xt[:, ill].t() * a + b, *self.head_norm)
             logits[ill] = F.linear(rows, self.head_w, self.head_b) @ query / math.sqrt(c)
         return logits
