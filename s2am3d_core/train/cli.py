@@ -40,11 +40,11 @@ import argparse
 import dataclasses
 import sys
 
-from ..errors import S2AM3DError
 from ..cli.util import UsageError, check_points, check_seed, fail
+from ..config import CONFIGS
+from ..errors import S2AM3DError
 from .config import TrainConfig, field_help
 
-MODEL_CONFIGS = ["cpu-small", "cpu-base", "gpu-base", "paper", "test-tiny"]
 ENCODER_ONLY = ("tau", "contrast_points", "level_mode", "hard_negative_weight", "hard_negative_radius",
                 "augment", "sam_checkpoint", "sam_model", "sam_views")
 DECODER_ONLY = ("encoder", "scale_dropout", "max_pos", "max_neg", "size_power", "hard_negative_prob", "calibrate")
@@ -68,7 +68,7 @@ def _add(group, name: str, helps: dict[str, str]) -> None:
     elif isinstance(default, bool):
         group.add_argument(flag, action="store_true", help=text)
     elif name == "config":
-        group.add_argument(flag, choices=MODEL_CONFIGS, default=None, help=text)
+        group.add_argument(flag, choices=sorted(CONFIGS), default=None, help=text)
     elif name == "level_mode":
         group.add_argument(flag, choices=["mean", "random"], default=default, help=text)
     elif name == "threads":
@@ -148,16 +148,15 @@ def main(argv=None) -> int:
     try:
         run(cfg)
         if cfg.calibrate and dist.world()[0] == 0:
-            import subprocess
             from pathlib import Path
 
-            # s2am3d-calibrate is an evaluation-layer tool above training: run it as its own process
+            from . import calibrate
+
             out = Path(cfg.out)
-            code = subprocess.call([sys.executable, "-m", "s2am3d_core.eval.calibrate", str(out / "best.safetensors"),
-                                    "--out", str(out / "calibrated.safetensors"), "--user-dir", cfg.val_dir,
-                                    "--points", str(cfg.points), "--quiet"]
-                                   + (["--threads", str(cfg.threads)] if cfg.threads else [])
-                                   + (["--device", cfg.device] if cfg.device != "auto" else []))
+            code = calibrate.main([str(out / "best.safetensors"), "--out", str(out / "calibrated.safetensors"),
+                                   "--user-dir", cfg.val_dir, "--points", str(cfg.points), "--quiet"]
+                                  + (["--threads", str(cfg.threads)] if cfg.threads else [])
+                                  + (["--device", cfg.device] if cfg.device != "auto" else []))
             if code:
                 return code
     except (S2AM3DError, ValueError, OSError) as exc:

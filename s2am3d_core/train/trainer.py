@@ -38,7 +38,7 @@ from tqdm import tqdm
 from . import dist
 from .config import TrainConfig
 from .data import augment, fit_points, level_stack, load_datasets, user_meshes
-from ..checkpoint import load_model, load_state_strict, save_model
+from ..checkpoint import CALIBRATION_TENSOR, load_model, load_state_strict, save_model
 from ..config import ModelConfig, get_config
 from ..data import procedural
 from ..data.prompts import Prompt, collate_prompts, sample_prompt
@@ -81,12 +81,13 @@ def build_model(cfg) -> S2AM3D:
 
 def drop_calibration(model: S2AM3D, stage: str = "decoder") -> S2AM3D:
     """Train on uncorrected logits: the loss re-learns the prior that s2am3d-calibrate removed."""
-    if model.config.decoder.scale_logit_adjust:
+    alpha = model.decoder.calibration
+    if alpha:
         nxt = ("next: the decoder stage on this encoder (s2am3d-train decoder --encoder RUN_DIR), then "
                "s2am3d-calibrate on its result" if stage == "encoder" else "run s2am3d-calibrate on the result")
-        print(f"note: dropping the scale prior correction (alpha = {model.config.decoder.scale_logit_adjust}) "
+        print(f"note: dropping the scale prior correction (alpha = {alpha:g}) "
               f"of the initial weights for training; {nxt}", file=sys.stderr)
-        model.config.decoder.scale_logit_adjust = 0.0
+        model.decoder.set_calibration(0.0)
     return model
 
 
@@ -272,6 +273,8 @@ def load_checkpoint(out: Path, model: S2AM3D, opt, rng, stage: str) -> tuple[int
         raise CheckpointError(f"--resume: {out} holds a {state.get('stage')!r} run, not {stage!r}")
     if ModelConfig.from_json(state["model_config"]).to_json() != model.config.to_json():
         raise CheckpointError(f"--resume: {path} was trained with another model config than the one built now")
+    # runs started before calibration became a decoder buffer: training is uncorrected (alpha 0)
+    state["model"].setdefault(CALIBRATION_TENSOR, torch.zeros((), dtype=torch.float32))
     load_state_strict(model, state["model"], str(path))
     opt.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["torch_rng"])
