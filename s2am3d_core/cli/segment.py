@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.sample import DEFAULT_POINTS
 from .util import (ArgumentParser, Progress, UsageError, check_min, check_threshold, device_arg,
                             human_seconds, run_main, set_threads)
 
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--tree-scales", nargs="+", type=float, default=[0.02, 0.08, 0.25, 0.6], metavar="S",
                      help="scales of the --tree levels (default 0.02 0.08 0.25 0.6)")
     run = p.add_argument_group("model")
-    run.add_argument("--points", type=int, default=20000, help="points sampled from the input (default 20000)")
+    run.add_argument("--points", type=int, default=DEFAULT_POINTS,
+                     help=f"points sampled from the input (default {DEFAULT_POINTS})")
     run.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     run.add_argument("--weights", metavar="W",
                      help="model weights (.safetensors); default: $S2AM3D_WEIGHTS or the shipped model")
