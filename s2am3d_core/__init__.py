@@ -13,11 +13,11 @@ from .checkpoint import load_model, save_model
 from .config import ModelConfig, get_config
 from .errors import CheckpointError, InputError, PromptError, S2AM3DError
 from .modeling import S2AM3D
-from .predictor import PartPredictor
+from .predictor import PartPredictor, ShapeEmbedding
 
 __version__ = "0.1.0"
 
-__all__ = ["PartPredictor", "S2AM3D", "ModelConfig", "get_config", "load_model", "save_model",
+__all__ = ["PartPredictor", "ShapeEmbedding", "S2AM3D", "ModelConfig", "get_config", "load_model", "save_model",
            "S2AM3DError", "InputError", "PromptError", "CheckpointError", "load_shape", "shape_points",
            "ShapeSegmenter"]
 

@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..data.prompts import click_point, interactive_prompts  # noqa: F401 (the protocol's prompts; re-exported)
+from ..data.prompts import interactive_prompts
 from ..errors import InputError
 
 # fn(click_indices (K,), scales (K,) gt part fractions, levels (K,) gt level of each prompt) -> masks (K, N) bool
