@@ -227,8 +227,7 @@ def _run(args) -> int:
     _check_outputs(args)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    from ..io import (load_shape, vertices_from_point_labels, write_labelled_mesh, write_labelled_points,
-                      write_part_meshes)
+    from ..io import load_shape, vertices_from_point_labels, write_labelled, write_parts
     from ..io.atomic import atomic_dir, atomic_path
     from ..io.up import from_z_up, to_z_up
     from ..predictor import PartPredictor
@@ -311,14 +310,9 @@ def _run(args) -> int:
                          if args.parts_dir else None)
             if parts_tmp is not None:
                 with _naming(args.parts_dir):
-                    if shape.is_mesh:
-                        names = [p.name for p in write_part_meshes(parts_tmp, shape.vertices, shape.faces,
-                                                                   face_labels, fmt=args.parts_format, up=shape.up,
-                                                                   atomic=False)]
-                    else:
-                        names = _write_point_parts(parts_tmp, shape.vertices, all_labels,
-                                                   lambda path, pts, lab: write_labelled_points(path, pts, lab,
-                                                                                                up=shape.up))
+                    names = [p.name for p in write_parts(parts_tmp, shape.vertices, shape.faces,
+                                                         face_labels if shape.is_mesh else all_labels,
+                                                         fmt=args.parts_format, up=shape.up, atomic=False)]
                 written += [Path(args.parts_dir) / n for n in names]
             if tree_tmp is not None:
                 part_tree_dict["input"] = str(args.input)
@@ -326,10 +320,8 @@ def _run(args) -> int:
                     tree_tmp.write_text(json.dumps(part_tree_dict, indent=1) + "\n", encoding="utf-8")
                 written.append(Path(args.tree))
             with _naming(out):
-                if shape.is_mesh:
-                    write_labelled_mesh(out_tmp, shape.vertices, shape.faces, face_labels, up=shape.up)
-                else:
-                    write_labelled_points(out_tmp, shape.vertices, all_labels, up=shape.up)
+                write_labelled(out_tmp, shape.vertices, shape.faces, face_labels if shape.is_mesh else all_labels,
+                               up=shape.up)
         timings["write"] = time.perf_counter() - t
     finally:
         progress.close()
@@ -371,20 +363,6 @@ def _load_model(weights, device):
 
 def _source_words(source: str) -> str:
     return {"encoder": "computed", "memory": "from memory", "disk": "from the disk cache"}.get(source, source)
-
-
-def _write_point_parts(folder: Path, points: np.ndarray, labels: np.ndarray, write_points) -> list[str]:
-    """One labelled PLY point file per part plus a parts.json index, into ``folder``; returns the part file names."""
-    names, index = [], []
-    for k in np.unique(labels):
-        mask = labels == k
-        name = f"part_{int(k):03d}.ply" if k >= 0 else "unlabelled.ply"
-        write_points(folder / name, points[mask], labels[mask])
-        names.append(name)
-        index.append({"label": int(k), "file": name, "n_points": int(mask.sum())})
-    (folder / "parts.json").write_text(json.dumps({"format": "ply", "parts": index}, indent=2) + "\n",
-                                       encoding="utf-8")
-    return names
 
 
 if __name__ == "__main__":
