@@ -185,8 +185,13 @@ def _init_polyscope(backend: str | None, size: tuple[int, int], headless: bool) 
 def run(args) -> int:
     shape_path, num_points, up = _resolve_inputs(args)
     size = _window_size(args.window_size)
-    if args.scale is not None and not 0.0 <= args.scale <= 1.0:
-        raise InputError(f"--scale {args.scale}: must be in [0, 1]")
+    if args.scale is not None:
+        from s2am3d_core.errors import PromptError
+        from s2am3d_core.predictor import check_scale
+        try:
+            check_scale(args.scale)
+        except PromptError:
+            raise InputError(f"--scale {args.scale}: must be in [0, 1]") from None
     if args.segment_all is not None and not 0.0 < args.segment_all <= 1.0:
         raise InputError(f"--segment-all {args.segment_all}: must be in (0, 1]")
     shape, labelled = load_input(shape_path, up)   # fail fast on a bad file, before loading the model

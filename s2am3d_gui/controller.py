@@ -33,7 +33,7 @@ from s2am3d_core.io.atomic import atomic_path
 from s2am3d_core.io.outputs import OutDir, OutFile, check_outputs
 from s2am3d_core.io.load import LoadedShape
 from s2am3d_core.io.sample import DEFAULT_POINTS
-from s2am3d_core.predictor import PartPredictor
+from s2am3d_core.predictor import PartPredictor, check_scale
 from s2am3d_core.segment.segmenter import Mask, ShapeSegmenter
 
 from .state import Color, Part, SessionState, ShapeData
@@ -312,12 +312,10 @@ class Controller:
 
     def set_scale(self, scale: float | None, decode: bool = True) -> np.ndarray:
         """Set the scale in [0, 1] (None = auto / no scale) and re-run only the decoder."""
-        if scale is None:
+        s = check_scale(scale)
+        if s is None:
             self.state.use_scale = False
         else:
-            s = float(scale)
-            if not 0.0 <= s <= 1.0:
-                raise PromptError(f"scale {s} is outside [0, 1] (or None for no scale)")
             self.state.use_scale, self.state.scale = True, s
         return self.update() if decode else self.mask
 

@@ -123,15 +123,13 @@ def _check_args(args) -> None:
         raise UsageError("INPUT: give a prompt (--point X Y Z or --point-index I) or --auto")
     if args.auto and (args.negative_index or args.negative_point):
         raise UsageError("--negative-index: negative clicks need a point prompt, not --auto")
-    if args.scale is not None and not 0.0 <= args.scale <= 1.0:
-        raise UsageError(f"--scale: {args.scale} is outside [0, 1]")
+    _check_scale_arg("--scale", args.scale)
     check_threshold(args.threshold)
     if args.points < 1:
         raise UsageError(f"--points: must be a positive number of points, got {args.points}")
     check_min("--num-prompts", args.num_prompts)
     for s in args.tree_scales:
-        if not 0.0 <= s <= 1.0:
-            raise UsageError(f"--tree-scales: {s} is outside [0, 1]")
+        _check_scale_arg("--tree-scales", s)
     for flag, coords in (("--point", args.point), ("--negative-point", args.negative_point)):
         for c in coords:
             if not np.isfinite(c).all():
@@ -220,6 +218,17 @@ def _run_batch(args) -> int:
     bar.close()
     print(f"batch: {done} segmented, {skipped} already done (skipped), {len(failed)} failed -> {out_dir}")
     return 2 if failed else 0
+
+
+def _check_scale_arg(flag: str, value: float | None) -> None:
+    """``predictor.check_scale`` (the one scale check) as a command-line error naming ``flag``."""
+    from ..errors import PromptError
+    from ..predictor import check_scale
+
+    try:
+        check_scale(value)
+    except PromptError:
+        raise UsageError(f"{flag}: {value} is outside [0, 1]") from None
 
 
 def _run(args) -> int:

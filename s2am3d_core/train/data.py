@@ -26,6 +26,7 @@ from ..data.user import USER_EXTENSIONS, load_folder
 from ..errors import InputError
 from ..geometry import normalize_points
 from ..io.atomic import atomic_path
+from ..io.sample import subset_indices
 
 __all__ = ["split_of", "user_points", "user_meshes", "user_splits", "held_out_clicks", "with_clicks", "procedural_points", "load_datasets", "fit_points",
            "augment", "level_stack", "data_fingerprint"]
@@ -242,11 +243,11 @@ def load_datasets(cfg) -> tuple[list[PartPoints], list[PartPoints], str, dict]:
 
 # ----------------------------------------------------------------------------- batches
 def fit_points(item: PartPoints, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Subsample (or resample with replacement) an item to exactly ``n`` points."""
+    """Subsample an item to exactly ``n`` points (unsorted), or repeat random points of a smaller one."""
     m = len(item.points)
     if m == n:
         return item.points, item.labels
-    sel = rng.choice(m, size=n, replace=m < n)
+    sel = subset_indices(m, n, rng, repeat=True, sort=False)
     return item.points[sel], item.labels[:, sel]
 
 
