@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from s2am3d_core.cli.util import ArgumentParser
 from s2am3d_core.errors import CheckpointError, InputError, S2AM3DError
 from s2am3d_core.examples import example_path
 from s2am3d_core.io.sample import DEFAULT_POINTS
@@ -40,9 +41,9 @@ E = export, H = help"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="s2am3d-gui", description="Interactive, scale-controllable part "
-                                 "segmentation of a 3D shape (S2AM3D).", epilog=EPILOG,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(prog="s2am3d-gui", description="Interactive, scale-controllable part "
+                        "segmentation of a 3D shape (S2AM3D).", epilog=EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shape", nargs="?", type=Path, default=None,
                     help="mesh (.glb .gltf .obj .ply .stl .off .urdf), point cloud (.ply .npy .xyz .txt), "
                          "a labelled PLY or part folder (opens with its parts); "

@@ -40,7 +40,7 @@ import argparse
 import dataclasses
 import sys
 
-from ..cli.util import UsageError, check_points, check_seed, fail
+from ..cli.util import ArgumentParser, UsageError, check_points, check_seed, fail
 from ..config import CONFIGS
 from ..errors import S2AM3DError
 from .config import TrainConfig, field_help
@@ -85,10 +85,11 @@ def _add(group, name: str, helps: dict[str, str]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     helps = field_help()
-    ap = argparse.ArgumentParser(prog="s2am3d-train", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    # --seed/--points are checked in main(); --threads 0 means torch's default here
+    ap = ArgumentParser(prog="s2am3d-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                        check_shared=False)
     sub = ap.add_subparsers(dest="stage", required=True, metavar="{encoder,decoder}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = ArgumentParser(add_help=False, check_shared=False)
     src = common.add_argument_group("data source (one of)").add_mutually_exclusive_group(required=True)
     src.add_argument("--data", metavar="DIR", help=helps.get("data"))
     src.add_argument("--procedural", type=int, metavar="N", help=helps.get("procedural"))
