@@ -7,13 +7,14 @@ Procedural object ``i`` of a run with base seed ``s`` is ``generate_many(..., se
 * validation (``s2am3d-calibrate --procedural``): :data:`VALIDATION_SEED_OFFSET` = 2,000,000.
 
 so the three sets share no object as long as each uses fewer than a million seeds. The
-train/eval split of *named* objects (shards) is :func:`s2am3d_core.data.shards.split_of`.
+train/eval split of *named* objects (shards, user files) is :func:`split_of`.
 
 :func:`procedural_items` and :func:`shard_items` are the held-out objects that s2am3d-eval scores
 and s2am3d-calibrate fits on.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Iterator
 
@@ -23,6 +24,18 @@ EVAL_SEED_OFFSET = 1_000_000
 VALIDATION_SEED_OFFSET = 2_000_000
 
 
+def split_of(name: str, eval_fraction: float = 0.1) -> str:
+    """``"eval"`` for a stable fraction ``eval_fraction`` of object names, ``"train"`` for the rest.
+
+    Uses SHA-1 of the UTF-8 name (not Python's salted ``hash()``), so it is identical across runs
+    and machines; growing ``eval_fraction`` only moves objects from train to eval.
+    """
+    if not 0.0 <= eval_fraction <= 1.0:
+        raise ValueError(f"eval_fraction must be in [0, 1], got {eval_fraction}")
+    h = int.from_bytes(hashlib.sha1(str(name).encode("utf-8")).digest()[:8], "big")
+    return "eval" if h / 2.0**64 < eval_fraction else "train"
+
+
 def procedural_items(n: int, seed: int, points: int | None = None) -> Iterator:
     """``n`` held-out procedural objects (PartMesh): seeds from ``seed +`` :data:`EVAL_SEED_OFFSET`,
     eval-split names only (``points`` is unused; kept for the callers' signature).
@@ -30,12 +43,12 @@ def procedural_items(n: int, seed: int, points: int | None = None) -> Iterator:
     Raises:
         InputError: fewer than ``n`` eval-split objects among ``50 n + 100`` generated ones.
     """
-    from . import procedural, shards
+    from . import procedural
 
     tries = 50 * n + 100
     kept = 0
     for pm in procedural.generate_many(tries, seed=seed + EVAL_SEED_OFFSET):
-        if shards.split_of(pm.name) != "eval":
+        if split_of(pm.name) != "eval":
             continue
         yield pm
         kept += 1

@@ -3,7 +3,7 @@
 Sources: shards written by ``s2am3d-data build`` (``--data``), procedural objects generated (in
 several processes with ``--data-workers``) and cached in the user cache folder (``--procedural N``), or a
 folder of the user's labelled PLY/GLB files (``--user-dir``). Objects are split into train/eval by
-:func:`s2am3d_core.data.shards.split_of` of their name. Prompts come from
+:func:`s2am3d_core.data.splits.split_of` of their name. Prompts come from
 :mod:`s2am3d_core.data.prompts`, the one sampler of training, fine-tuning and evaluation.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tqdm import tqdm
 from ..data import procedural
 from ..data.realism import random_rotation, realistic_points
 from ..data.sampling import mesh_to_points, to_points
-from ..data.shards import ShardDataset, available_splits, split_of
+from ..data.splits import split_of
 from ..data.types import PartMesh, PartPoints
 from ..data.user import USER_EXTENSIONS, load_folder
 from ..errors import InputError
@@ -202,6 +202,8 @@ def _write_procedural_cache(path: Path, items: list[PartPoints]) -> None:
 
 # ----------------------------------------------------------------------------- sources
 def _from_shards(root: Path) -> tuple[list[PartPoints], list[PartPoints]]:
+    from ..data.shards import ShardDataset, available_splits
+
     splits = available_splits(root)
     if "train" not in splits:
         raise InputError(f"--data {root}: no train split (index_train.json); build it with `s2am3d-data build`")
