@@ -15,19 +15,12 @@ from .config import ModelConfig
 from .errors import CheckpointError
 from .io.atomic import atomic_path
 from .modeling.model import S2AM3D
-from .resources import weights_path
+from .resources import DEFAULT_WEIGHTS_NAME, default_weights_path  # noqa: F401 (public here too)
 
 FORMAT = "s2am3d-model/1"
 # the decoder's scale prior correction alpha (a 0-d float32 buffer; calibration, not architecture)
 CALIBRATION_TENSOR = "decoder.scale_logit_adjust"
-DEFAULT_WEIGHTS_NAME = "s2am3d-base.safetensors"
 REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-
-
-def default_weights_path() -> Path:
-    """$S2AM3D_WEIGHTS if set, else the shipped ``models/s2am3d-base.safetensors``."""
-    env = os.environ.get("S2AM3D_WEIGHTS")
-    return Path(env) if env else weights_path(DEFAULT_WEIGHTS_NAME)
 
 
 def save_model(model: S2AM3D, path: str | os.PathLike, extra_metadata: dict[str, str] | None = None) -> Path:

@@ -27,22 +27,9 @@ from .device import pick_device
 from .errors import PromptError
 from .geometry import check_points, normalize_points
 from .modeling.model import S2AM3D
+from .scale import check_scale
 
 ProgressFn = Callable[[float, str], None]
-
-
-def check_scale(scale: float | None) -> float | None:
-    """The one check of a scale prompt: ``scale`` (the part's fraction of the shape) as a float in
-    [0, 1], or None ("no scale"); PromptError otherwise."""
-    if scale is None:
-        return None
-    try:
-        s = float(scale)
-    except (TypeError, ValueError):
-        raise PromptError(f"scale {scale!r} is not a number in [0, 1] (or None for no scale)") from None
-    if not 0.0 <= s <= 1.0 or math.isnan(s):
-        raise PromptError(f"scale {s} is outside [0, 1] (or pass None for no scale)")
-    return s
 
 
 @dataclass(frozen=True, eq=False)

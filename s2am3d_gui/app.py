@@ -146,7 +146,7 @@ def load_input(path: Path, up: str | None):
 
 
 def _weights(path: Path | None) -> Path:
-    from s2am3d_core.checkpoint import default_weights_path
+    from s2am3d_core.resources import default_weights_path
     w = Path(path) if path is not None else default_weights_path()
     if not w.is_file():
         how = ("pass --weights FILE or set S2AM3D_WEIGHTS" if path is None and "S2AM3D_WEIGHTS" not in os.environ
@@ -188,7 +188,7 @@ def run(args) -> int:
     size = _window_size(args.window_size)
     if args.scale is not None:
         from s2am3d_core.errors import PromptError
-        from s2am3d_core.predictor import check_scale
+        from s2am3d_core.scale import check_scale
         try:
             check_scale(args.scale)
         except PromptError:

@@ -33,7 +33,8 @@ from s2am3d_core.io.atomic import atomic_path
 from s2am3d_core.io.outputs import OutDir, OutFile, check_outputs
 from s2am3d_core.io.load import LoadedShape
 from s2am3d_core.io.sample import DEFAULT_POINTS
-from s2am3d_core.predictor import PartPredictor, check_scale
+from s2am3d_core.predictor import PartPredictor
+from s2am3d_core.scale import check_scale
 from s2am3d_core.segment.segmenter import Mask, ShapeSegmenter
 
 from .state import Color, Part, SessionState, ShapeData

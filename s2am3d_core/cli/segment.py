@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_outputs(args) -> None:
     """Every output (-o, --tree, --parts-dir) is valid and touches no input (OutputError), before any compute."""
-    from ..checkpoint import default_weights_path
     from ..io.outputs import OutDir, OutFile, check_outputs
+    from ..resources import default_weights_path
 
     check_outputs({"INPUT": args.input, "--weights": args.weights or default_weights_path()},
                   files=[OutFile("-o", args.output, (".ply",)), OutFile("--tree", args.tree, (".json",))],
@@ -223,7 +223,7 @@ def _run_batch(args) -> int:
 def _check_scale_arg(flag: str, value: float | None) -> None:
     """``predictor.check_scale`` (the one scale check) as a command-line error naming ``flag``."""
     from ..errors import PromptError
-    from ..predictor import check_scale
+    from ..scale import check_scale
 
     try:
         check_scale(value)

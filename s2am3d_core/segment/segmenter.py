@@ -30,7 +30,7 @@ from .atoms import DEFAULT_CREASE_DEG, DEFAULT_MIN_ATOM_AREA, Atoms, cloud_atoms
 from .autoseg import segment_all as segment_points, tree_from_levels
 from .everything import atom_cover
 from .geodesic import SurfaceDistance
-from ..predictor import check_scale
+from ..scale import check_scale
 from .select import atom_scores, select_with_scale, select_without_scale
 
 ProgressFn = Callable[[float, str], None]
