@@ -22,7 +22,7 @@ import json
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -249,3 +249,23 @@ class ShardDataset(torch.utils.data.Dataset):
 
     def names(self) -> list[str]:
         return [it["name"] for it in self.items]
+
+
+def shard_items(root: str, split: str, max_objects: int | None) -> Iterator:
+    """The objects (PartPoints) of ``split`` in the shard folder ``root``, at most ``max_objects``.
+
+    Raises:
+        InputError: ``root`` is not a folder (named as ``--data``).
+    """
+    if not Path(root).is_dir():
+        raise InputError(f"--data: {root}: folder not found")
+    ds = ShardDataset(root, split)
+    if hasattr(ds, "__len__") and hasattr(ds, "__getitem__"):
+        count = len(ds) if max_objects is None else min(len(ds), max_objects)
+        for i in range(count):
+            yield ds[i]
+    else:
+        for i, item in enumerate(ds):
+            if max_objects is not None and i >= max_objects:
+                return
+            yield item

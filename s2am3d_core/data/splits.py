@@ -9,13 +9,12 @@ Procedural object ``i`` of a run with base seed ``s`` is ``generate_many(..., se
 so the three sets share no object as long as each uses fewer than a million seeds. The
 train/eval split of *named* objects (shards, user files) is :func:`split_of`.
 
-:func:`procedural_items` and :func:`shard_items` are the held-out objects that s2am3d-eval scores
-and s2am3d-calibrate fits on.
+:func:`procedural_items` are the held-out procedural objects that s2am3d-eval scores and
+s2am3d-calibrate fits on (:func:`s2am3d_core.data.shards.shard_items` the objects of a shard split).
 """
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
@@ -55,25 +54,3 @@ def procedural_items(n: int, seed: int, points: int | None = None) -> Iterator:
         if kept >= n:
             return
     raise InputError(f"--procedural: found only {kept} eval-split objects in {tries} generated objects")
-
-
-def shard_items(root: str, split: str, max_objects: int | None) -> Iterator:
-    """The objects (PartPoints) of ``split`` in the shard folder ``root``, at most ``max_objects``.
-
-    Raises:
-        InputError: ``root`` is not a folder (named as ``--data``).
-    """
-    from . import shards
-
-    if not Path(root).is_dir():
-        raise InputError(f"--data: {root}: folder not found")
-    ds = shards.ShardDataset(root, split)
-    if hasattr(ds, "__len__") and hasattr(ds, "__getitem__"):
-        count = len(ds) if max_objects is None else min(len(ds), max_objects)
-        for i in range(count):
-            yield ds[i]
-    else:
-        for i, item in enumerate(ds):
-            if max_objects is not None and i >= max_objects:
-                return
-            yield item

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from ..cli.util import ArgumentParser, UsageError, check_min, check_threshold, device_arg, human_seconds, run_main, set_threads
-from ..data.splits import EVAL_SEED_OFFSET, procedural_items, shard_items
+from ..data.shards import shard_items
+from ..data.splits import EVAL_SEED_OFFSET, procedural_items
 from ..errors import S2AM3DError
 from .baselines import BASELINES
 from .evaluate import aggregate, evaluate_object, prepare, public

@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     from ..checkpoint import load_model, read_metadata, save_model
     from ..predictor import PartPredictor
-    from ..data.splits import procedural_items, shard_items
+    from ..data.shards import shard_items
+    from ..data.splits import procedural_items
 
     if sum(x is not None for x in (args.procedural, args.data, args.user_dir)) != 1:
         raise UsageError("validation data: give exactly one of --procedural N, --data SHARD_DIR or --user-dir DIR")
