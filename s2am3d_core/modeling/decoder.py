@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..config import DecoderConfig
+from .init import small_normal
 
 
 def sinusoidal_pe(points: torch.Tensor, frequencies: int) -> torch.Tensor:
@@ -133,8 +134,9 @@ class ScaleAwareDecoder(nn.Module):
         self.pe_proj = nn.Linear(6 * config.pe_frequencies, c)
         self.scale_embed = ScaleEmbedding(c, config.scale_frequencies)
         self.film = FiLM(c, c)
-        self.click_label_embed = nn.Embedding(2, c)  # 0 = negative, 1 = positive
-        self.output_token = nn.Parameter(torch.randn(c) * 0.02)
+        # 0 = negative, 1 = positive; N(0, 1) as nn.Embedding's own init (small_normal: no random fill on meta)
+        self.click_label_embed = nn.Embedding.from_pretrained(small_normal(2, c, std=1.0), freeze=False)
+        self.output_token = nn.Parameter(small_normal(c))
         self.layers = nn.ModuleList(BidirectionalLayer(c, config.heads, config.mlp_ratio) for _ in range(config.layers))
         self.final_attn = CrossAttention(c, config.heads)
         self.query_head = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, c), nn.GELU(), nn.Linear(c, c))
