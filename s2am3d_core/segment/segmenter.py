@@ -25,13 +25,13 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError, PromptError
 from ..io.labels import faces_from_point_labels
-from ..io.sample import DEFAULT_POINTS, sample_surface
+from ..io.sample import DEFAULT_POINTS, sample_surface, subset_indices
 from .atom_cache import ATOMS_FORMAT, AtomCache
 from .atoms import DEFAULT_CREASE_DEG, DEFAULT_MIN_ATOM_AREA, Atoms, cloud_atoms, mesh_atoms
 from .autoseg import segment_all as segment_points, tree_from_levels
 from .everything import atom_cover
 from .geodesic import SurfaceDistance
-from ..predictor import check_scale
+from ..scale import check_scale
 from .select import atom_scores, select_with_scale, select_without_scale
 
 ProgressFn = Callable[[float, str], None]
@@ -355,9 +355,4 @@ def negative_atoms(atoms: Atoms, clicked: np.ndarray, negative: np.ndarray) -> n
 
 
 def _subsample(points: np.ndarray, n: int, seed: int) -> np.ndarray:
-    if n < 1:
-        raise InputError(f"number of points must be >= 1, got {n}")
-    if len(points) <= n:
-        return points
-    idx = np.sort(np.random.default_rng(seed).choice(len(points), n, replace=False))
-    return points[idx]
+    return points[subset_indices(len(points), n, np.random.default_rng(seed))]
