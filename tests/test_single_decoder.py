@@ -24,9 +24,9 @@ def model_with(feature_skip: bool, context_points: int, seed: int = 0) -> S2AM3D
     an untrained model would hide the scale path)."""
     cfg = get_config("test-tiny")
     cfg.decoder.feature_skip, cfg.decoder.context_points = feature_skip, context_points
-    cfg.decoder.scale_logit_adjust = 0.5
     torch.manual_seed(seed)
     model = S2AM3D(cfg).eval()
+    model.decoder.set_calibration(0.5)
     with torch.no_grad():
         for p in model.decoder.parameters():
             p.add_(torch.randn_like(p) * 0.2)
@@ -136,7 +136,7 @@ def test_masks_equal_the_straightforward_path():
         dist = seg.distances_from(pos[0])
         for s in (0.01, 0.05, 0.2, 0.5):
             mask = seg.predict(pos, neg, scale=s)
-            probs = torch.sigmoid(reference_logits(model, pred._tokens, pos + neg, [1] * len(pos) + [0] * len(neg), s))
+            probs = torch.sigmoid(reference_logits(model, pred.embedding.tokens, pos + neg, [1] * len(pos) + [0] * len(neg), s))
             score = atom_scores(a, probs.numpy(), seg._representative)
             ref = reference_select(a, clicked, blocked, score, dist, s)
             assert np.array_equal(mask.atoms, ref) and np.array_equal(mask.faces, ref[a.face_atom])
