@@ -147,3 +147,18 @@ def test_masks_equal_the_straightforward_path():
             plain = reference_growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s)
             assert [o for _, o in fast] == [o for _, o in plain]
             assert all(np.array_equal(u, v) for (u, _), (v, _) in zip(fast, plain))
+
+
+def test_predictor_follows_in_place_weight_changes():
+    """PartPredictor keeps one SinglePromptDecoder per embedding and remakes it when the decoder's
+    weights change in place (fine-tuning with the predictor alive)."""
+    model = model_with(True, 64)
+    pred = PartPredictor(model, cache=False)
+    pred.set_shape(np.random.default_rng(0).random((300, 3)).astype(np.float32))
+    tokens = pred.embedding.tokens
+    before = pred.predict_logits([3], [7], 0.2)
+    with torch.no_grad():
+        model.decoder.layers[0].point_ffn[1].weight.mul_(1.5)
+    after = pred.predict_logits([3], [7], 0.2)
+    assert not np.allclose(before, after)
+    assert np.allclose(after, reference_logits(model, tokens, [3, 7], [1, 0], 0.2).numpy(), atol=1e-4)
