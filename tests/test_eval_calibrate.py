@@ -148,3 +148,16 @@ def test_cli_on_a_folder_of_user_labelled_ply(weights, tmp_path, capsys):
     assert "user files" in json.loads(read_metadata(out)["calibration"])["data"]
     assert calibrate.main([str(weights), "--out", str(out), "--user-dir", str(tmp_path / "nope")]) == 2
     assert "folder not found" in capsys.readouterr().err
+
+
+def test_user_dir_calibrates_on_every_file_the_user_gives(tmp_path):
+    """No file of --user-dir is dropped by a split of names: part6 hashes to "train", part7 to "eval"."""
+    from s2am3d_core.data import procedural
+    from s2am3d_core.data.shards import split_of
+    from s2am3d_core.io import write_labelled_mesh
+
+    assert split_of("part6") == "train" and split_of("part7") == "eval"
+    for i in (6, 7):
+        m = procedural.generate("table", i)
+        write_labelled_mesh(tmp_path / f"part{i}.ply", m.vertices, m.faces, m.face_labels[0])
+    assert sorted(it.name for it in calibrate.user_items(str(tmp_path), 128)) == ["part6", "part7"]
