@@ -70,10 +70,9 @@ def _add(group, name: str, helps: dict[str, str]) -> None:
     elif name == "config":
         group.add_argument(flag, choices=MODEL_CONFIGS, default=None, help=text)
     elif name == "level_mode":
-        group.add_argument(flag, choices=["mean", "random"], default=default, help=text)
+        group.add_argument(flag, choices=["mean", "random"], default=default, help=text + f" (default {default})")
     elif name == "threads":
-        group.add_argument(flag, dest="threads", type=int, default=default, metavar="N",
-                           help=text + f" (default {default})")
+        group.add_argument(flag, dest="threads", type=int, default=default, metavar="N", help=text)
         group.add_argument("--num-workers", dest="threads", type=int, help=argparse.SUPPRESS)  # old name
     else:
         kind = {"max_minutes": float, "batch_size": int, "eval_every": int, "init": str, "encoder": str,

@@ -36,7 +36,7 @@ class TrainConfig:
     data_workers: int = 1              # processes that generate procedural objects (1 = in this process)
     # ---------------------------------------------------------------- machine
     device: str = "auto"               # auto | cpu | cuda | cuda:N
-    threads: int = 0                   # torch CPU threads (0 = torch's default)
+    threads: int = 0                   # torch CPU threads (default 0 = torch's choice; 1 is fastest on busy shared cores)
     seed: int = 0                      # seeds the model init, the data order and the prompts
     quiet: bool = False                # no progress bar
     # ---------------------------------------------------------------- optimisation
