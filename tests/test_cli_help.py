@@ -39,3 +39,16 @@ def test_train_help_wording(capsys):
     assert "--batch-size is per process: under torchrun the global batch is --batch-size x --nproc_per_node" in top
     dec = _help(capsys, train_cli.main, ["decoder", "--help"])
     assert "per process (under torchrun the global batch is this times the processes)" in dec
+
+
+def test_note_after_an_encoder_run_names_the_decoder_stage(capsys):
+    from s2am3d_core.config import get_config
+    from s2am3d_core.modeling import S2AM3D
+    from s2am3d_core.train.trainer import drop_calibration
+
+    model = S2AM3D(get_config("test-tiny"))
+    model.config.decoder.scale_logit_adjust = 0.6
+    drop_calibration(model, "encoder")
+    err = capsys.readouterr().err
+    assert "next: the decoder stage" in err and "s2am3d-train decoder --encoder RUN_DIR" in err
+    assert model.config.decoder.scale_logit_adjust == 0.0
