@@ -52,3 +52,6 @@ def test_note_after_an_encoder_run_names_the_decoder_stage(capsys):
     err = capsys.readouterr().err
     assert "next: the decoder stage" in err and "s2am3d-train decoder --encoder RUN_DIR" in err
     assert model.config.decoder.scale_logit_adjust == 0.0
+    model.config.decoder.scale_logit_adjust = 0.6
+    drop_calibration(model, "decoder", calibrate=True)
+    assert "--calibrate fits it again at the end" in capsys.readouterr().err
