@@ -9,7 +9,7 @@ from s2am3d_core.io.sample import sample_surface
 from s2am3d_core.modeling import S2AM3D
 from s2am3d_core.predictor import PartPredictor
 from s2am3d_core.segment import ShapeSegmenter
-from s2am3d_core.segment.atoms import Atoms, cloud_atoms, mesh_atoms, weld_vertices
+from s2am3d_core.segment.atoms import Atoms, cloud_atoms, mesh_atoms, piece_copies, weld_vertices
 from s2am3d_core.segment.geodesic import SurfaceDistance
 from s2am3d_core.segment.select import select_with_scale, select_without_scale
 
@@ -197,6 +197,42 @@ def test_selection_respects_the_budget_and_negative_atoms():
     assert select_without_scale(small, np.array([0]), none, score).tolist() == [True, True, True, False, False]
 
 
+def test_copies_of_a_piece_are_found_moved_rotated_or_mirrored():
+    v, f = box([0, 0, 0], [1, 2, 3])
+    rot = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    moved = v @ rot.T + [10.0, 0.0, 0.0]                    # rotated and moved
+    mirrored = v * [-1.0, 1.0, 1.0] + [0.0, 20.0, 0.0]      # mirrored (faces flipped to keep normals out)
+    scaled = v * 1.5 + [0.0, 0.0, 30.0]                      # same shape, larger: not a copy
+    other = box([0, 0, 40], [1, 1, 6])[0]                    # same face count and area, other proportions
+    parts = [(v, f), (moved, f), (mirrored, f[:, ::-1]), (scaled, f), (other, f)]
+    verts, faces, owner = merge(*parts)
+    at = atoms_of(verts, faces)
+    group = at.piece_copy[at.piece[at.face_atom]]
+    first = [group[owner == k][0] for k in range(5)]
+    assert first[0] == first[1] == first[2]
+    assert len({first[0], first[3], first[4]}) == 3
+    # the grouping needs only face pieces, face areas and face centres
+    direct = piece_copies(owner, np.ones(len(owner)) / len(owner), verts[faces].mean(1))
+    assert direct[0] == direct[1] == direct[2] != direct[3]
+
+
+def test_copies_join_the_clicked_piece_as_one_unit_or_are_skipped():
+    # piece 0 is clicked; piece 1 is a different neighbour; pieces 2 and 3 are copies of piece 0, far away
+    at = toy_atoms([0.1, 0.1, 0.1, 0.1, 0.6], [0, 1, 2, 3, 4])
+    at.piece_copy = np.array([0, 1, 0, 0, 2])
+    dist = np.array([0.0, 1.0, 5.0, 6.0, 7.0])
+    score = np.full(5, 0.5)
+    none = np.zeros(5, dtype=bool)
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.1).tolist() == [True, False, False, False, False]
+    # three instances asked for: the copies, not the nearer neighbour
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.3).tolist() == [True, False, True, True, False]
+    # two asked for: the copies together would overshoot, so they are skipped and the neighbour joins
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.2).tolist() == [True, True, False, False, False]
+    # without copy groups (point clouds) the nearest pieces come first
+    at.piece_copy = None
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.3).tolist() == [True, True, True, False, False]
+
+
 # ----------------------------------------------------------------------------- ShapeSegmenter
 @pytest.fixture(scope="module")
 def predictor():
@@ -241,6 +277,17 @@ def test_faces_follow_atoms_and_segment_all_labels_every_face(predictor):
         assert len(np.unique(result.faces[owner == leg])) == 1
     tree = seg.part_tree([0.05, 0.5])
     assert [lv["scale"] for lv in tree["levels"]] == [0.05, 0.5]
+
+
+def test_segment_all_keeps_a_piece_up_to_a_quarter_of_the_shape_whole(predictor):
+    # a block of 23 % of the surface (one welded piece, six crease-separated sides) beside a slab of 77 %
+    v, f, owner = merge(box([0, 0, 0], [2, 2, 0.5]), box([5, 0, 0], [9, 4, 0.5]))
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=3000)
+    assert seg.atoms.num_pieces == 2 and len(np.unique(seg.atoms.face_atom[owner == 0])) == 6
+    result = seg.segment_all(0.01)
+    assert len(np.unique(result.faces[owner == 0])) == 1      # the block stays one part
+    assert len(np.unique(result.faces[owner == 1])) > 1       # the slab, above a quarter, is split
 
 
 def test_points_only_mode_and_meshes_without_faces(predictor):

@@ -43,6 +43,10 @@ class Atoms:
         face_atom: (F,) int64 atom of each face, or None for a point cloud.
         vertex_atom: (V,) int64 atom of each input vertex (meshes: of one of its faces; clouds: of the
             input point), or None when unknown.
+        piece_copy: (P,) int64 copy group of each connected piece: pieces that are copies of each
+            other (the same face count, area and principal extents: moved, rotated or mirrored
+            instances such as four legs or a left and right arm) share a group; None = unknown
+            (point clouds), every piece on its own.
     """
 
     point_atom: np.ndarray
@@ -52,6 +56,7 @@ class Atoms:
     neighbors: sp.csr_matrix
     face_atom: np.ndarray | None = None
     vertex_atom: np.ndarray | None = None
+    piece_copy: np.ndarray | None = None
 
     @property
     def num_atoms(self) -> int:
@@ -254,7 +259,36 @@ def _finish_atoms(face_atom: np.ndarray, face_frac: np.ndarray, face_piece: np.n
     vertex_atom = np.full(len(vertices), -1, dtype=np.int64)
     vertex_atom[faces.reshape(-1)] = np.repeat(face_atom, 3)
     return Atoms(point_atom=face_atom[face_index], area=area, piece=piece, centroid=centroid, neighbors=nb,
-                 face_atom=face_atom, vertex_atom=vertex_atom)
+                 face_atom=face_atom, vertex_atom=vertex_atom,
+                 piece_copy=piece_copies(face_piece, face_frac, centers))
+
+
+COPY_TOLERANCE = 0.01  # copies: area and principal extents equal within 1 % of the piece's size
+
+
+def piece_copies(face_piece: np.ndarray, face_frac: np.ndarray, face_centers: np.ndarray,
+                 tol: float = COPY_TOLERANCE) -> np.ndarray:
+    """(P,) copy group of each piece: pieces with the same face count whose square-root area and
+    principal extents (the square roots of the eigenvalues of the area-weighted covariance of their
+    face centres, invariant to moves, rotations and mirroring) agree within ``tol`` of the piece's
+    size share a group. Pieces are sorted by (face count, area) and each is compared with the next."""
+    face_piece = np.asarray(face_piece, dtype=np.int64)
+    npc = int(face_piece.max()) + 1
+    nfaces = np.bincount(face_piece, minlength=npc)
+    area = np.bincount(face_piece, weights=face_frac, minlength=npc)
+    w = face_frac / np.maximum(area[face_piece], 1e-300)
+    mean = np.stack([np.bincount(face_piece, weights=w * face_centers[:, k], minlength=npc) for k in range(3)], 1)
+    d = face_centers - mean[face_piece]
+    cov = np.empty((npc, 3, 3))
+    for i in range(3):
+        for j in range(i, 3):
+            cov[:, i, j] = cov[:, j, i] = np.bincount(face_piece, weights=w * d[:, i] * d[:, j], minlength=npc)
+    desc = np.column_stack([np.sqrt(area), np.sqrt(np.maximum(np.linalg.eigvalsh(cov), 0.0))])
+    order = np.lexsort((area, nfaces))
+    a, b = order[:-1], order[1:]
+    size = np.maximum(desc[a].max(1), desc[b].max(1))
+    same = (nfaces[a] == nfaces[b]) & np.all(np.abs(desc[a] - desc[b]) <= tol * size[:, None], axis=1)
+    return _components(npc, a[same], b[same])
 
 
 # --------------------------------------------------------------------------- point clouds

@@ -3,7 +3,11 @@
 A part tree is built bottom-up from the atoms, guided by the decoder (granularity ``s`` = a part's
 fraction of the shape):
 
-1. every connected piece up to ``SPLIT * s`` is one part: pieces are what CAD assemblies are made of;
+1. every connected piece up to ``SPLIT * s``, or up to a quarter of the shape (``NO_SCALE_PIECE``, as
+   for a click without a scale), is one part: pieces are what CAD assemblies are made of (keeping
+   pieces up to a quarter whole raised the CAD GLBs from 63.1 to 67.0 mIoU and cut the parts found
+   per gt part from 2.27 to 1.72; on 12 procedural objects, whose parts are often welded into one
+   piece, it cost 59.5 -> 58.8);
 2. a larger piece is covered by interactive selections restricted to it: its largest atom not yet
    labelled is the next seed (its own sampled point nearest its centroid is the click), and the seed
    grows over the piece's free atoms exactly as an interactive click with scale ``s`` does, ordered
@@ -29,12 +33,12 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .autoseg import decode_many
-from .select import atom_scores, select_with_scale
+from .select import NO_SCALE_PIECE, atom_scores, select_with_scale
 
 ProgressFn = Callable[[float, str], None]
 
 NO_SCALE_MIN_PART = 1e-3  # without a scale, parts below this fraction of the surface merge
-SPLIT = 10.0     # pieces larger than SPLIT * s are split into parts
+SPLIT = 10.0     # pieces larger than SPLIT * s (and than NO_SCALE_PIECE of the shape) are split into parts
 MIN_PART = 0.25  # parts smaller than MIN_PART * s merge with their nearest part ...
 MAX_MERGE = 2.0  # ... while the union stays within MAX_MERGE * s
 NEIGHBORS = 8    # k of the point graph that measures the gap between parts
@@ -53,7 +57,7 @@ def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_promp
     report = progress or (lambda frac, msg: None)
     a = segmenter.atoms
     piece_area = np.bincount(a.piece, weights=a.area, minlength=a.num_pieces)
-    big = piece_area > SPLIT * scale if scale is not None else np.zeros(a.num_pieces, dtype=bool)
+    big = (piece_area > max(SPLIT * scale, NO_SCALE_PIECE)) if scale is not None else np.zeros(a.num_pieces, dtype=bool)
     labels = np.where(big[a.piece], -1, a.piece).astype(np.int64)
     k = a.num_pieces
     own = segmenter.own_points()
