@@ -122,3 +122,11 @@ def test_threads_flag(sources, tmp_path, capsys):
     assert cli.main(["build", str(tmp_path / "o"), "--user-dir", str(user), "--threads", "1", "-q"]) == 0
     assert cli.main(["build", str(tmp_path / "p"), "--user-dir", str(user), "--threads", "0", "-q"]) == 2
     assert "--threads" in capsys.readouterr().err
+
+
+def test_unsupported_file_beside_labelled_ones_is_a_warning(sources, tmp_path, capsys):
+    src, user = sources
+    (user / "junk.obj2").write_text("?")
+    assert cli.main(["build", str(tmp_path / "o"), "--user-dir", str(user), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "junk.obj2" in err
