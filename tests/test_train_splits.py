@@ -92,6 +92,7 @@ def test_calibrate_fits_on_the_validation_files(tmp_path, init, capsys):
     assert cli.main(args) == 0
     cal = json.loads(read_metadata(out / "calibrated.safetensors")["calibration"])
     assert cal["data"] == f"user files {val}" and cal["prompts"] > 0
+    assert cal["points"] == cli.CALIBRATION_POINTS  # fitted at the scored density, not the training one
     assert cli.main(["decoder", "--user-dir", str(user), "--calibrate", "--init", str(init),
                      "--out", str(tmp_path / "x")] + TINY) == 2
     assert "--calibrate" in capsys.readouterr().err

@@ -172,6 +172,7 @@ def _run(args) -> int:
     extra = {k: v for k, v in meta.items() if k not in ("format", "s2am3d_config")}
     extra["calibration"] = {"scale_logit_adjust": alpha, "previous": before, "prompts": len(logits),
                             "iou_uncorrected": float(scores[0]), "iou_chosen": float(scores.max()),
+                            "points": args.points,
                             "data": f"procedural {args.procedural} (validation seeds)" if args.procedural
                             else f"{args.data} split {args.split}" if args.data else f"user files {args.user_dir}"}
     save_model(model, args.out, extra_metadata=extra)
