@@ -8,8 +8,8 @@
 #                        left-out file, its mask-size correction fitted on the left-out file (the
 #                        issue's protocol; both choices saw the left-out file's labels)
 #   finetuned_last.json  RUN/model.safetensors (the last step, no choice on the left-out file), its
-#                        correction fitted on the four training files: the left-out file's labels are
-#                        used only to score
+#                        correction fitted on the four training files (at CAL_POINTS points): the
+#                        left-out file's labels are used only to score
 # One recipe for every fold (set it with the variables below, never per fold).
 #
 # usage: scripts/loo_finetune.sh [OUT_ROOT]        (default runs/loo)
@@ -27,6 +27,7 @@ LR=${LR:-5e-4}
 POINTS=${POINTS:-2048}
 EVAL_EVERY=${EVAL_EVERY:-20}
 THREADS=${THREADS:-1}
+CAL_POINTS=${CAL_POINTS:-10000}   # as s2am3d-train --calibrate: the count s2am3d-eval scores at
 PY=${PYTHON:-python}
 NICE="nice -n 10"
 DATA=$(cd "$DATA" && pwd)
@@ -56,7 +57,7 @@ for held in "${FILES[@]}"; do
     if [ ! -f "$fold/run/last_train_calibrated.safetensors" ]; then
         echo "[$name] $(date -u +%H:%M:%S) calibrating the last model on the training files"
         $NICE "$PY" -m s2am3d_core.eval.calibrate "$fold/run/model.safetensors" --user-dir "$fold/train" \
-            --points "$POINTS" --threads "$THREADS" -q --out "$fold/run/last_train_calibrated.safetensors"
+            --points "$CAL_POINTS" --threads "$THREADS" -q --out "$fold/run/last_train_calibrated.safetensors"
     fi
     score "$INIT" "$held" "$fold/shipped.json" geometric
     score "$fold/run/calibrated.safetensors" "$held" "$fold/finetuned.json" none

@@ -34,8 +34,8 @@ def best_step(run: Path):
     return next((r["best"]["step"] for r in reversed(log) if r.get("event") == "end"), "?")
 
 
-def table(folds: list[Path], result: str, weights: str, title: str) -> None:
-    folds = [f for f in folds if (f / result).is_file()]
+def table(folds: list[Path], result: str, weights: str, title: str, shipped: str = "shipped.json") -> None:
+    folds = [f for f in folds if (f / result).is_file() and (f / shipped).is_file()]
     if not folds:
         return
     print(f"\n{title} ({result}); mean IoU % over distinct parts, shipped -> fine-tuned (difference)\n")
@@ -43,13 +43,13 @@ def table(folds: list[Path], result: str, weights: str, title: str) -> None:
     print("|---" * (len(METHODS) + 4) + "|")
     better = {k: 0 for k, _ in METHODS}
     for fold in folds:
-        a, b = scores(fold / "shipped.json"), scores(fold / result)
+        a, b = scores(fold / shipped), scores(fold / result)
         cells = []
         for k, _ in METHODS:
             d = b[k] - a[k]
             better[k] += d > 0
             cells.append(f"{100 * a[k]:.1f} -> {100 * b[k]:.1f} ({100 * d:+.1f})")
-        step = best_step(fold / "run") if weights == "calibrated.safetensors" else "last"
+        step = best_step(fold / "run") if weights.startswith("calibrated") else "last"
         print(f"| {fold.name} ({a['_parts']}) | " + " | ".join(cells)
               + f" | {100 * a.get('geometric_scale', float('nan')):.1f} | {alpha(fold / 'run' / weights):g} | {step} |")
     print("\nfolds improved: " + ", ".join(f"{t} {better[k]}/{len(folds)}" for k, t in METHODS))
