@@ -47,7 +47,7 @@ def table(folds: list[Path], result: str, weights: str, title: str, shipped: str
         cells = []
         for k, _ in METHODS:
             d = b[k] - a[k]
-            better[k] += d > 0
+            better[k] += round(100 * d, 1) > 0  # better by at least 0.1 point, as printed
             cells.append(f"{100 * a[k]:.1f} -> {100 * b[k]:.1f} ({100 * d:+.1f})")
         step = best_step(fold / "run") if weights.startswith("calibrated") else "last"
         print(f"| {fold.name} ({a['_parts']}) | " + " | ".join(cells)
