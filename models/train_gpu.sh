@@ -61,7 +61,7 @@ DEC_INIT=()
 [ -n "$INIT" ] && DEC_INIT=(--init "$INIT")
 python3 -m s2am3d_core.train.cli decoder "${COMMON[@]}" --procedural "$DEC_OBJECTS" "${ENC[@]}" "${DEC_INIT[@]}" \
     --batch-size 64 --lr 1e-3 --max-minutes "$(left 1.0)" --out "$OUT/dec"
-python3 -m s2am3d_core.eval.calibrate "$OUT/dec/model.safetensors" --out "$OUT/s2am3d-base.safetensors" \
+python3 -m s2am3d_core.train.calibrate "$OUT/dec/model.safetensors" --out "$OUT/s2am3d-base.safetensors" \
     --procedural "$CAL_OBJECTS" --device "$DEVICE" -q
 echo "== weights after $(( $(date +%s) - T0 )) s: $OUT/s2am3d-base.safetensors"
 echo "held-out (training seeds, eval split): $(tail -n 1 "$OUT/dec/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["eval"])')"

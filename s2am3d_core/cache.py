@@ -94,87 +94,25 @@ def check_arrays(arrays: Mapping[str, np.ndarray], spec: Mapping[str, tuple[tupl
     return None
 
 
-class FeatureCache:
-    """get/put of encoder tensors (e.g. the tri-planes) by (points hash, weights fingerprint).
-
-    Entries are float16 safetensors files ``<points hash>-<weights id>.safetensors`` with their
-    format, key and weights id in the metadata.
+class BoundedFolder:
+    """A cache folder of ``*<suffix>`` entries bounded in size: least recently used entries go first.
 
     Args:
-        directory: cache folder (default :func:`default_cache_dir`).
-        max_bytes: size bound; least recently used entries go first (default ``$S2AM3D_CACHE_MAX_MB``).
+        directory: the folder.
+        max_bytes: size bound (default ``$S2AM3D_CACHE_MAX_MB``).
     """
 
-    def __init__(self, directory: str | os.PathLike | None = None, max_bytes: int | None = None):
-        self.directory = Path(directory) if directory is not None else default_cache_dir()
+    suffix = ""
+
+    def __init__(self, directory: str | os.PathLike, max_bytes: int | None = None):
+        self.directory = Path(directory)
         self.max_bytes = _max_bytes() if max_bytes is None else int(max_bytes)
         self._write_warned = False
-
-    def path_for(self, points_hash: str, weights_id: str) -> Path:
-        return self.directory / f"{points_hash}-{weights_id}.safetensors"
-
-    def get(self, points_hash: str, weights_id: str,
-            expected: Mapping[str, tuple[int, ...]] | None = None) -> dict[str, torch.Tensor] | None:
-        """The cached tensors as float32, or None on a miss.
-
-        Args:
-            expected: {name: shape} the entry must hold exactly; without it, any non-empty set.
-
-        A bad entry (unreadable, other key or weights, other names or shapes, non-float16, NaN/inf
-        values) is deleted, with a warning, and treated as a miss; an entry of another format
-        version (an older s2am3d) is replaced without a warning.
-        """
-        path = self.path_for(points_hash, weights_id)
-        if not path.is_file():
-            return None
-        try:
-            tensors, meta = _read_safetensors(path)
-            problem = _entry_problem(tensors, meta, points_hash, weights_id, expected)
-        except Exception as exc:  # noqa: BLE001 - any unreadable entry is a miss, never a failure
-            problem = f"unreadable ({type(exc).__name__}: {exc})"
-        if problem is not None:
-            if not problem.startswith("format "):  # an entry of an older version: replaced silently
-                warn(f"feature cache: {path}: {problem}; deleted, the features are recomputed")
-            try:
-                path.unlink(missing_ok=True)
-            except OSError:
-                pass
-            return None
-        try:
-            os.utime(path)  # most recently used: evicted last
-        except OSError:
-            pass
-        return {k: v.float() for k, v in tensors.items()}
-
-    def put(self, points_hash: str, weights_id: str, tensors: dict[str, torch.Tensor]) -> Path | None:
-        """Store tensors as float16 (atomically), then evict old entries beyond the size bound.
-
-        Returns the path, or None when the entry could not be written (full disk, read-only
-        folder, values that do not fit float16): a warning, never an error.
-        """
-        from safetensors.torch import save_file
-
-        path = self.path_for(points_hash, weights_id)
-        half = {k: v.detach().cpu().half().contiguous() for k, v in tensors.items()}
-        if not all(bool(torch.isfinite(v).all()) for v in half.values()):
-            warn("feature cache: features do not fit float16; not cached")
-            return None
-        meta = {"format": FEATURES_FORMAT, "points_key": points_hash, "weights_id": weights_id}
-        try:
-            with atomic_path(path, fsync=False) as tmp:
-                save_file(half, str(tmp), metadata=meta)
-        except Exception as exc:  # noqa: BLE001 - a cache write never stops the run
-            if not self._write_warned:
-                warn(f"feature cache: could not write {path} ({write_failure(exc)}); continuing without the cache")
-                self._write_warned = True
-            return None
-        self.evict(keep=path)
-        return path
 
     def entries(self) -> list[Path]:
         """Cache files, least recently used first."""
         try:
-            files = [p for p in self.directory.glob("*.safetensors") if p.is_file()]
+            files = [p for p in self.directory.glob(f"*{self.suffix}") if p.is_file()]
         except OSError:
             return []
         def mtime(p: Path) -> float:
@@ -208,6 +146,96 @@ class FeatureCache:
             total -= sizes[p]
             removed.append(p)
         return removed
+
+    def drop(self, path: Path, problem: str, what: str) -> None:
+        """Delete a bad entry; a warning names it unless it is only of an older format version."""
+        if not problem.startswith("format "):
+            warn(f"{what} cache: {path}: {problem}; deleted, the result is recomputed")
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def touch(self, path: Path) -> None:
+        """Mark an entry most recently used (evicted last)."""
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+
+    def write_failed(self, path: Path, exc: BaseException, what: str) -> None:
+        """One warning per cache object for a failed write; the run goes on without the cache."""
+        if not self._write_warned:
+            warn(f"{what} cache: could not write {path} ({write_failure(exc)}); continuing without the cache")
+            self._write_warned = True
+
+
+class FeatureCache(BoundedFolder):
+    """get/put of encoder tensors (e.g. the tri-planes) by (points hash, weights fingerprint).
+
+    Entries are float16 safetensors files ``<points hash>-<weights id>.safetensors`` with their
+    format, key and weights id in the metadata.
+
+    Args:
+        directory: cache folder (default :func:`default_cache_dir`).
+        max_bytes: size bound; least recently used entries go first (default ``$S2AM3D_CACHE_MAX_MB``).
+    """
+
+    suffix = ".safetensors"
+
+    def __init__(self, directory: str | os.PathLike | None = None, max_bytes: int | None = None):
+        super().__init__(directory if directory is not None else default_cache_dir(), max_bytes)
+
+    def path_for(self, points_hash: str, weights_id: str) -> Path:
+        return self.directory / f"{points_hash}-{weights_id}.safetensors"
+
+    def get(self, points_hash: str, weights_id: str,
+            expected: Mapping[str, tuple[int, ...]] | None = None) -> dict[str, torch.Tensor] | None:
+        """The cached tensors as float32, or None on a miss.
+
+        Args:
+            expected: {name: shape} the entry must hold exactly; without it, any non-empty set.
+
+        A bad entry (unreadable, other key or weights, other names or shapes, non-float16, NaN/inf
+        values) is deleted, with a warning, and treated as a miss; an entry of another format
+        version (an older s2am3d) is replaced without a warning.
+        """
+        path = self.path_for(points_hash, weights_id)
+        if not path.is_file():
+            return None
+        try:
+            tensors, meta = _read_safetensors(path)
+            problem = _entry_problem(tensors, meta, points_hash, weights_id, expected)
+        except Exception as exc:  # noqa: BLE001 - any unreadable entry is a miss, never a failure
+            problem = f"unreadable ({type(exc).__name__}: {exc})"
+        if problem is not None:
+            self.drop(path, problem, "feature")  # an entry of an older version: replaced silently
+            return None
+        self.touch(path)
+        return {k: v.float() for k, v in tensors.items()}
+
+    def put(self, points_hash: str, weights_id: str, tensors: dict[str, torch.Tensor]) -> Path | None:
+        """Store tensors as float16 (atomically), then evict old entries beyond the size bound.
+
+        Returns the path, or None when the entry could not be written (full disk, read-only
+        folder, values that do not fit float16): a warning, never an error.
+        """
+        from safetensors.torch import save_file
+
+        path = self.path_for(points_hash, weights_id)
+        half = {k: v.detach().cpu().half().contiguous() for k, v in tensors.items()}
+        if not all(bool(torch.isfinite(v).all()) for v in half.values()):
+            warn("feature cache: features do not fit float16; not cached")
+            return None
+        meta = {"format": FEATURES_FORMAT, "points_key": points_hash, "weights_id": weights_id}
+        try:
+            with atomic_path(path, fsync=False) as tmp:
+                save_file(half, str(tmp), metadata=meta)
+        except Exception as exc:  # noqa: BLE001 - a cache write never stops the run
+            self.write_failed(path, exc, "feature")
+            return None
+        self.evict(keep=path)
+        return path
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

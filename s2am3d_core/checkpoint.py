@@ -15,17 +15,12 @@ from .config import ModelConfig
 from .errors import CheckpointError
 from .io.atomic import atomic_path
 from .modeling.model import S2AM3D
-from .resources import weights_path
+from .resources import DEFAULT_WEIGHTS_NAME, default_weights_path  # noqa: F401 (public here too)
 
 FORMAT = "s2am3d-model/1"
-DEFAULT_WEIGHTS_NAME = "s2am3d-base.safetensors"
+# the decoder's scale prior correction alpha (a 0-d float32 buffer; calibration, not architecture)
+CALIBRATION_TENSOR = "decoder.scale_logit_adjust"
 REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-
-
-def default_weights_path() -> Path:
-    """$S2AM3D_WEIGHTS if set, else the shipped ``models/s2am3d-base.safetensors``."""
-    env = os.environ.get("S2AM3D_WEIGHTS")
-    return Path(env) if env else weights_path(DEFAULT_WEIGHTS_NAME)
 
 
 def save_model(model: S2AM3D, path: str | os.PathLike, extra_metadata: dict[str, str] | None = None) -> Path:
@@ -79,6 +74,10 @@ def read_tensor_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
 def load_model(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> S2AM3D:
     """Build the model described by a checkpoint and load its weights (strictly).
 
+    The decoder's calibration (scale prior correction alpha) is the tensor ``decoder.scale_logit_adjust``;
+    files written before it was one (the shipped s2am3d-base.safetensors among them) carry it as
+    the config field ``decoder.scale_logit_adjust``, which is read into that tensor.
+
     The config is validated and the model is laid out on the ``meta`` device, and its tensor
     names and shapes compared with the file's header, before any memory is allocated; NaN or
     infinite weights are refused.
@@ -96,7 +95,7 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     if meta.get("format") != FORMAT or "s2am3d_config" not in meta:
         raise CheckpointError(f"{path}: not an s2am3d model checkpoint (metadata format={meta.get('format')!r})")
     try:
-        config = ModelConfig.from_json(meta["s2am3d_config"])
+        config, legacy_alpha = ModelConfig.parse_json(meta["s2am3d_config"])
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     try:
@@ -105,15 +104,28 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     except Exception as exc:  # noqa: BLE001 - a config the model code cannot build
         raise CheckpointError(f"{path}: model config in checkpoint cannot be built ({type(exc).__name__}: "
                               f"{exc})") from None
-    check_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, read_tensor_shapes(path), str(path))
+    shapes = read_tensor_shapes(path)
+    legacy = CALIBRATION_TENSOR not in shapes  # written before calibration became a decoder buffer
+    if legacy:
+        shapes[CALIBRATION_TENSOR] = ()
+    elif legacy_alpha is not None:
+        raise CheckpointError(f"{path}: holds two calibrations (tensor {CALIBRATION_TENSOR} and the config field "
+                              f"decoder.scale_logit_adjust); keep one")
+    check_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, shapes, str(path))
     del skeleton
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: could not read tensors ({exc})") from exc
+    if legacy:
+        state[CALIBRATION_TENSOR] = torch.tensor(legacy_alpha or 0.0, dtype=torch.float32)
     check_finite(state, str(path))
     model = S2AM3D(config)
     load_state_strict(model, state, str(path))
+    try:
+        model.decoder.set_calibration(model.decoder.calibration)  # range check of a stored alpha
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
     return model.to(device).eval()
 
 

@@ -33,8 +33,6 @@ class DecoderConfig:
     mlp_ratio: float = 2.0           # hidden size of the FFNs, as a multiple of dim
     pe_frequencies: int = 8          # octaves of the 3D sinusoidal positional encoding
     scale_frequencies: int = 16      # sinusoidal frequencies of the scale embedding
-    scale_logit_adjust: float = 0.0  # alpha: logits -= alpha*log((1-s)/s) when a scale s is given
-                                     # (prior correction fitted after training by s2am3d-calibrate)
     feature_skip: bool = False       # add gain * cos(point feature, clicked feature) + a learned
                                      # per-prompt bias to the logits (the decoder starts from the
                                      # encoder's own similarity ranking instead of re-learning it)
@@ -43,8 +41,16 @@ class DecoderConfig:
                                      # own scale-modulated token, so a click costs O(N*C), not O(N*C^2*layers)
 
 
+# Weights written before the scale prior correction became a decoder buffer carried its alpha in
+# the architecture config as ``decoder.scale_logit_adjust``; :meth:`ModelConfig.parse_json` takes
+# it out (the shipped s2am3d-base.safetensors is such a file: alpha 0.6).
+LEGACY_CALIBRATION_FIELD = "scale_logit_adjust"
+
+
 @dataclass
 class ModelConfig:
+    """The architecture of a model. Calibration (the decoder's scale prior correction) is not part
+    of it: it is a buffer of :class:`~s2am3d_core.modeling.decoder.ScaleAwareDecoder`."""
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
 
@@ -58,6 +64,17 @@ class ModelConfig:
         Raises:
             CheckpointError: not JSON, unknown or missing fields, wrong types or out-of-range values.
         """
+        return cls.parse_json(text)[0]
+
+    @classmethod
+    def parse_json(cls, text: str) -> tuple["ModelConfig", float | None]:
+        """:meth:`from_json`, plus the calibration alpha of an older weights file that stored it
+        in its config (``decoder.scale_logit_adjust``; None when the config has no such field).
+
+        Raises:
+            CheckpointError: as :meth:`from_json`; also a legacy alpha that is not a finite number
+                in [-100, 100].
+        """
         try:
             raw = json.loads(text)
         except (TypeError, ValueError, RecursionError) as exc:
@@ -66,15 +83,21 @@ class ModelConfig:
                 or not isinstance(raw.get("decoder"), dict):
             raise CheckpointError("model config in checkpoint is not valid: expected {\"encoder\": {...}, "
                                   "\"decoder\": {...}}")
+        dec = dict(raw["decoder"])
+        legacy = dec.pop(LEGACY_CALIBRATION_FIELD, None)
+        if legacy is not None and (isinstance(legacy, bool) or not isinstance(legacy, (int, float))
+                                   or not math.isfinite(legacy) or not -100.0 <= legacy <= 100.0):
+            raise CheckpointError(f"model config in checkpoint is not valid: decoder.{LEGACY_CALIBRATION_FIELD}="
+                                  f"{legacy!r} must be a number in [-100, 100]")
         try:
             enc = dict(raw["encoder"])
             if isinstance(enc.get("voxel_channels"), list):
                 enc["voxel_channels"] = tuple(enc["voxel_channels"])
-            config = cls(encoder=EncoderConfig(**enc), decoder=DecoderConfig(**raw["decoder"]))
+            config = cls(encoder=EncoderConfig(**enc), decoder=DecoderConfig(**dec))
         except TypeError as exc:  # unknown/missing field names
             raise CheckpointError(f"model config in checkpoint is not valid: {exc}") from None
         config.validate()
-        return config
+        return config, None if legacy is None else float(legacy)
 
     def validate(self) -> None:
         """Check types, ranges and divisibility before any tensor is allocated.
@@ -101,10 +124,9 @@ class ModelConfig:
         if not isinstance(ch, tuple) or not ch or len(ch) > 16 or any(
                 isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= _MAX_WIDTH for c in ch):
             raise bad(f"encoder.voxel_channels={ch!r} must be 1 to 16 integers in [1, {_MAX_WIDTH}]")
-        for name, v, lo, hi in (("decoder.mlp_ratio", d.mlp_ratio, 1e-3, 64.0),
-                                ("decoder.scale_logit_adjust", d.scale_logit_adjust, -100.0, 100.0)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-                raise bad(f"{name}={v!r} must be a number in [{lo:g}, {hi:g}]")
+        v = d.mlp_ratio
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 1e-3 <= v <= 64.0:
+            raise bad(f"decoder.mlp_ratio={v!r} must be a number in [0.001, 64]")
         if e.plane_resolution % e.patch_size:
             raise bad(f"encoder.patch_size={e.patch_size} does not divide encoder.plane_resolution={e.plane_resolution}")
         if e.transformer_dim % e.transformer_heads:

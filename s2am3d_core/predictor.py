@@ -1,13 +1,21 @@
 """PartPredictor: encode a shape once, then decode many click/scale prompts quickly.
 
-Modelled on segment-anything's SamPredictor: ``set_shape`` runs the encoder (or loads its
-result from the memory/disk cache); ``predict`` runs only the scale-aware decoder.
+Modelled on segment-anything's SamPredictor. The one inference path:
+
+1. ``embed(points) -> ShapeEmbedding``: normalise, run the encoder (or read its tri-plane from the
+   memory/disk cache), sample per-point features and compute the decoder's point tokens: everything
+   that does not depend on a click, once per shape;
+2. ``decode_embedded(embedding, positive, negative, scale)``: the scale-aware decoder alone, per prompt.
+
+``set_shape(points)`` keeps ``embed(points)`` as the current shape, and ``predict`` /
+``predict_logits`` / ``predict_many`` decode prompts on it.
 """
 from __future__ import annotations
 
 import math
 import os
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -19,22 +27,39 @@ from .device import pick_device
 from .errors import PromptError
 from .geometry import check_points, normalize_points
 from .modeling.model import S2AM3D
+from .scale import check_scale
 
 ProgressFn = Callable[[float, str], None]
 
 
-def check_scale(scale: float | None) -> float | None:
-    """The one check of a scale prompt: ``scale`` (the part's fraction of the shape) as a float in
-    [0, 1], or None ("no scale"); PromptError otherwise."""
-    if scale is None:
-        return None
-    try:
-        s = float(scale)
-    except (TypeError, ValueError):
-        raise PromptError(f"scale {scale!r} is not a number in [0, 1] (or None for no scale)") from None
-    if not 0.0 <= s <= 1.0 or math.isnan(s):
-        raise PromptError(f"scale {s} is outside [0, 1] (or pass None for no scale)")
-    return s
+@dataclass(frozen=True, eq=False)
+class ShapeEmbedding:
+    """One shape as the decoder needs it, computed once by :meth:`PartPredictor.embed`.
+
+    Attributes:
+        points: (N, 3) float32, normalised (bounding-box centre at 0, largest half-extent 1).
+        center: (3,) the bounding-box centre subtracted from the input points.
+        extent: the half-extent the centred points were divided by (a length, not a part scale).
+        key: content hash of ``points`` (the feature-cache key).
+        source: where the tri-plane came from: "encoder", "memory" or "disk".
+        planes: (1, 3, D, H, W) encoder tri-plane.
+        features: (1, N, D) per-point encoder features (``planes`` sampled at ``points``).
+        tokens: (1, N, C) decoder point tokens (``ScaleAwareDecoder.prepare``; click- and
+            scale-independent).
+    """
+
+    points: np.ndarray
+    center: np.ndarray
+    extent: float
+    key: str
+    source: str
+    planes: torch.Tensor
+    features: torch.Tensor
+    tokens: torch.Tensor
+
+    @property
+    def num_points(self) -> int:
+        return int(self.points.shape[0])
 
 
 class PartPredictor:
@@ -44,6 +69,7 @@ class PartPredictor:
         model: a trained S2AM3D model.
         device: "cpu" (default), "cuda", "auto" or a torch.device.
         cache: True for the default on-disk cache, False/None to disable it, or a FeatureCache.
+        memory_slots: tri-planes of this many recent shapes are kept in memory.
     """
 
     def __init__(self, model: S2AM3D, device: str | torch.device | None = "cpu",
@@ -57,7 +83,7 @@ class PartPredictor:
         self.weights_id: str = module_fingerprint(model.encoder)
         self._memory: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict()
         self._memory_slots = memory_slots
-        self.reset()
+        self.embedding: ShapeEmbedding | None = None  # the current shape (set_shape)
 
     @classmethod
     def from_pretrained(cls, weights: str | os.PathLike | None = None, device: str | None = "cpu",
@@ -66,35 +92,14 @@ class PartPredictor:
         return cls(load_model(weights, device=pick_device(device)), device=device, cache=cache)
 
     # ------------------------------------------------------------------ shape
-    def reset(self) -> None:
-        """Forget the current shape."""
-        self.points: np.ndarray | None = None  # (N, 3) normalised
-        self.center: np.ndarray | None = None
-        self.extent: float = 1.0  # half-extent of the bounding box the points were divided by (not a part scale)
-        self.shape_key: str | None = None
-        self.last_encode_source: str = ""  # "encoder", "memory" or "disk"
-        self._planes: torch.Tensor | None = None  # (1, 3, D, H, W)
-        self._features: torch.Tensor | None = None  # (1, N, D)
-        self._tokens: torch.Tensor | None = None  # (1, N, C) decoder-ready point tokens
-        self._points_t: torch.Tensor | None = None
-
-    @property
-    def is_shape_set(self) -> bool:
-        return self._tokens is not None
-
-    @property
-    def num_points(self) -> int:
-        return 0 if self.points is None else int(self.points.shape[0])
-
-    @property
-    def features(self) -> torch.Tensor:
-        """(N, D) encoder features of the current shape."""
-        self._require_shape()
-        return self._features[0]
-
     @torch.inference_mode()
-    def set_shape(self, points: np.ndarray, progress: ProgressFn | None = None) -> None:
-        """Normalise and encode a point set (N, 3); cached in memory and on disk."""
+    def embed(self, points: np.ndarray, progress: ProgressFn | None = None) -> ShapeEmbedding:
+        """Normalise and encode a point set (N, 3) once: the encoder runs only when neither the
+        in-memory slots nor the disk cache hold its tri-plane. Does not change the current shape.
+
+        Raises:
+            InputError: ``points`` is not a finite (N, 3) array with at least one point.
+        """
         report = progress or (lambda frac, msg: None)
         pts = check_points(points, "set_shape(points)")
         norm, center, extent = normalize_points(pts)
@@ -115,14 +120,21 @@ class PartPredictor:
                 report(0.8, "saving features to the cache")
                 self.cache.put(key, self.weights_id, entry)
         self._remember(key, entry)
-        self.reset()
-        self.points, self.center, self.extent, self.shape_key = norm, center, extent, key
-        self.last_encode_source = source
-        self._points_t = torch.from_numpy(norm).to(self.device)[None]
-        self._planes = entry["planes"].to(self.device)
-        self._features = self.model.encoder.sample_planes(self._planes, self._points_t)
-        self._tokens = self.model.decoder.prepare(self._features, self._points_t)
+        points_t = torch.from_numpy(norm).to(self.device)[None]
+        planes = entry["planes"].to(self.device)
+        features = self.model.encoder.sample_planes(planes, points_t)
+        tokens = self.model.decoder.prepare(features, points_t)
         report(1.0, "ready")
+        return ShapeEmbedding(points=norm, center=center, extent=extent, key=key, source=source,
+                              planes=planes, features=features, tokens=tokens)
+
+    def set_shape(self, points: np.ndarray, progress: ProgressFn | None = None) -> None:
+        """Make ``embed(points)`` the current shape of :meth:`predict` and friends."""
+        self.embedding = self.embed(points, progress)  # on an error the previous shape stays
+
+    def reset(self) -> None:
+        """Forget the current shape."""
+        self.embedding = None
 
     def _remember(self, key: str, entry: dict[str, torch.Tensor]) -> None:
         self._memory[key] = entry
@@ -130,24 +142,63 @@ class PartPredictor:
         while len(self._memory) > self._memory_slots:
             self._memory.popitem(last=False)
 
+    def _require_shape(self) -> ShapeEmbedding:
+        if self.embedding is None:
+            raise PromptError("no shape is set: call set_shape(points) before predict(...)")
+        return self.embedding
+
+    # views of the current shape
+    @property
+    def is_shape_set(self) -> bool:
+        return self.embedding is not None
+
+    @property
+    def num_points(self) -> int:
+        return 0 if self.embedding is None else self.embedding.num_points
+
+    @property
+    def points(self) -> np.ndarray | None:
+        """(N, 3) normalised points of the current shape (None before set_shape)."""
+        return None if self.embedding is None else self.embedding.points
+
+    @property
+    def center(self) -> np.ndarray | None:
+        return None if self.embedding is None else self.embedding.center
+
+    @property
+    def extent(self) -> float:
+        """Half-extent of the bounding box the points were divided by (not a part scale)."""
+        return 1.0 if self.embedding is None else self.embedding.extent
+
+    @property
+    def shape_key(self) -> str | None:
+        return None if self.embedding is None else self.embedding.key
+
+    @property
+    def last_encode_source(self) -> str:
+        """Where the current shape's tri-plane came from: "encoder", "memory", "disk" ("" before set_shape)."""
+        return "" if self.embedding is None else self.embedding.source
+
+    @property
+    def features(self) -> torch.Tensor:
+        """(N, D) encoder features of the current shape."""
+        return self._require_shape().features[0]
+
     @torch.inference_mode()
     def features_at(self, query: np.ndarray) -> np.ndarray:
         """Encoder features (M, D) at arbitrary points (M, 3) given in the shape's original coordinates."""
-        self._require_shape()
-        q = (check_points(query, "features_at(query)") - self.center) / self.extent
+        emb = self._require_shape()
+        q = (check_points(query, "features_at(query)") - emb.center) / emb.extent
         t = torch.from_numpy(q.astype(np.float32)).to(self.device)[None]
-        return self.model.encoder.sample_planes(self._planes, t)[0].float().cpu().numpy()
+        return self.model.encoder.sample_planes(emb.planes, t)[0].float().cpu().numpy()
 
     # ---------------------------------------------------------------- prompts
-    def _require_shape(self) -> None:
-        if not self.is_shape_set:
-            raise PromptError("no shape is set: call set_shape(points) before predict(...)")
-
-    def _check_index(self, i, what: str) -> int:
+    @staticmethod
+    def _check_index(i, what: str, n: int) -> int:
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
             raise PromptError(f"{what} click {i!r} is not a point index (an integer)")
-        if not 0 <= int(i) < self.num_points:
-            raise PromptError(f"{what} click index {int(i)} is out of range for a shape of {self.num_points} points")
+        if not 0 <= int(i) < n:
+            raise PromptError(f"{what} click index {int(i)} is out of range for a shape of {n} points")
         return int(i)
 
     @staticmethod
@@ -155,22 +206,41 @@ class PartPredictor:
         s = check_scale(scale)
         return math.nan if s is None else s
 
+    def _decode(self, embedding: ShapeEmbedding, click_idx: list[list[int]], click_label: list[list[int]],
+                scales: list[float]) -> torch.Tensor:
+        """The decoder on B prompts of one shape: click rows (B, K), scales (B,) (NaN = none) -> logits (B, N)."""
+        dev, tokens = self.device, embedding.tokens
+        return self.model.decoder.decode_prepared(
+            tokens.expand(len(scales), -1, -1), torch.tensor(click_idx, device=dev),
+            torch.tensor(click_label, device=dev), torch.tensor(scales, device=dev, dtype=tokens.dtype))
+
     @torch.inference_mode()
-    def predict_logits(self, positive: Sequence[int] | int, negative: Sequence[int] = (),
-                       scale: float | None = None) -> np.ndarray:
-        """Mask logits (N,) for one prompt of positive/negative clicks and an optional scale."""
-        self._require_shape()
+    def decode_embedded(self, embedding: ShapeEmbedding, positive: Sequence[int] | int, negative: Sequence[int] = (),
+                        scale: float | None = None) -> np.ndarray:
+        """Mask logits (N,) of one prompt on an embedded shape: only the decoder runs.
+
+        Args:
+            embedding: from :meth:`embed`.
+            positive: index (or indices) of points inside the wanted part.
+            negative: indices of points that must stay outside it.
+            scale: part size as a fraction of the object's points in [0, 1]; None = no scale.
+
+        Raises:
+            PromptError: no positive click, an index that is not an integer in [0, N), a bad scale.
+        """
+        n = embedding.num_points
         pos = [positive] if isinstance(positive, (int, np.integer)) else list(positive)
         if not pos:
             raise PromptError("a prompt needs at least one positive click")
-        idx = [self._check_index(i, "positive") for i in pos] + [self._check_index(i, "negative") for i in negative]
+        idx = [self._check_index(i, "positive", n) for i in pos] + [self._check_index(i, "negative", n)
+                                                                    for i in negative]
         lab = [1] * len(pos) + [0] * len(negative)
-        s = self._check_scale(scale)
-        dev = self.device
-        logits = self.model.decoder.decode_prepared(
-            self._tokens, torch.tensor([idx], device=dev), torch.tensor([lab], device=dev),
-            torch.tensor([s], device=dev, dtype=self._tokens.dtype))
-        return logits[0].float().cpu().numpy()
+        return self._decode(embedding, [idx], [lab], [self._check_scale(scale)])[0].float().cpu().numpy()
+
+    def predict_logits(self, positive: Sequence[int] | int, negative: Sequence[int] = (),
+                       scale: float | None = None) -> np.ndarray:
+        """Mask logits (N,) for one prompt of positive/negative clicks and an optional scale."""
+        return self.decode_embedded(self._require_shape(), positive, negative, scale)
 
     def predict(self, positive: Sequence[int] | int, negative: Sequence[int] = (),
                 scale: float | None = None) -> np.ndarray:
@@ -186,21 +256,16 @@ class PartPredictor:
     @torch.inference_mode()
     def predict_many(self, point_indices: Sequence[int], scale: float | None | Sequence[float | None] = None,
                      batch_size: int = 16) -> np.ndarray:
-        """One single-click prompt per index, batched. Returns probabilities (K, N)."""
-        self._require_shape()
-        idx = [self._check_index(i, "positive") for i in point_indices]
+        """One single-click prompt per index on the current shape, batched. Returns probabilities (K, N)."""
+        emb = self._require_shape()
+        idx = [self._check_index(i, "positive", emb.num_points) for i in point_indices]
         scales = list(scale) if isinstance(scale, (list, tuple, np.ndarray)) else [scale] * len(idx)
         if len(scales) != len(idx):
             raise PromptError(f"got {len(scales)} scales for {len(idx)} clicks")
         svals = [self._check_scale(s) for s in scales]
-        out = np.empty((len(idx), self.num_points), dtype=np.float32)
+        out = np.empty((len(idx), emb.num_points), dtype=np.float32)
         for start in range(0, len(idx), batch_size):
             chunk = idx[start:start + batch_size]
-            b = len(chunk)
-            logits = self.model.decoder.decode_prepared(
-                self._tokens.expand(b, -1, -1),
-                torch.tensor(chunk, device=self.device)[:, None],
-                torch.ones(b, 1, dtype=torch.long, device=self.device),
-                torch.tensor(svals[start:start + b], device=self.device, dtype=self._tokens.dtype))
-            out[start:start + b] = torch.sigmoid(logits).float().cpu().numpy()
+            logits = self._decode(emb, [[i] for i in chunk], [[1]] * len(chunk), svals[start:start + len(chunk)])
+            out[start:start + len(chunk)] = torch.sigmoid(logits).float().cpu().numpy()
         return out

@@ -10,6 +10,7 @@ This module is a leaf: it imports nothing from the project.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -55,3 +56,12 @@ def resource_names(kind: str, suffix: str) -> list[str]:
 def weights_path(name: str) -> Path:
     """Path of the shipped weights file ``name`` (e.g. ``"s2am3d-base.safetensors"``)."""
     return resource_path("models", name)
+
+
+DEFAULT_WEIGHTS_NAME = "s2am3d-base.safetensors"
+
+
+def default_weights_path() -> Path:
+    """$S2AM3D_WEIGHTS if set, else the shipped ``s2am3d-base.safetensors``."""
+    env = os.environ.get("S2AM3D_WEIGHTS")
+    return Path(env) if env else weights_path(DEFAULT_WEIGHTS_NAME)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from s2am3d_core.cli.util import ArgumentParser
 from s2am3d_core.errors import CheckpointError, InputError, S2AM3DError
 from s2am3d_core.examples import example_path
 from s2am3d_core.io.sample import DEFAULT_POINTS
@@ -40,9 +41,9 @@ E = export, H = help"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="s2am3d-gui", description="Interactive, scale-controllable part "
-                                 "segmentation of a 3D shape (S2AM3D).", epilog=EPILOG,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(prog="s2am3d-gui", description="Interactive, scale-controllable part "
+                        "segmentation of a 3D shape (S2AM3D).", epilog=EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shape", nargs="?", type=Path, default=None,
                     help="mesh (.glb .gltf .obj .ply .stl .off .urdf), point cloud (.ply .npy .xyz .txt), "
                          "a labelled PLY or part folder (opens with its parts); "
@@ -145,7 +146,7 @@ def load_input(path: Path, up: str | None):
 
 
 def _weights(path: Path | None) -> Path:
-    from s2am3d_core.checkpoint import default_weights_path
+    from s2am3d_core.resources import default_weights_path
     w = Path(path) if path is not None else default_weights_path()
     if not w.is_file():
         how = ("pass --weights FILE or set S2AM3D_WEIGHTS" if path is None and "S2AM3D_WEIGHTS" not in os.environ
@@ -185,8 +186,13 @@ def _init_polyscope(backend: str | None, size: tuple[int, int], headless: bool) 
 def run(args) -> int:
     shape_path, num_points, up = _resolve_inputs(args)
     size = _window_size(args.window_size)
-    if args.scale is not None and not 0.0 <= args.scale <= 1.0:
-        raise InputError(f"--scale {args.scale}: must be in [0, 1]")
+    if args.scale is not None:
+        from s2am3d_core.errors import PromptError
+        from s2am3d_core.scale import check_scale
+        try:
+            check_scale(args.scale)
+        except PromptError:
+            raise InputError(f"--scale {args.scale}: must be in [0, 1]") from None
     if args.segment_all is not None and not 0.0 < args.segment_all <= 1.0:
         raise InputError(f"--segment-all {args.segment_all}: must be in (0, 1]")
     shape, labelled = load_input(shape_path, up)   # fail fast on a bad file, before loading the model

@@ -16,7 +16,6 @@ Without shipped weights the ``cpu-small`` architecture with random weights is ti
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -157,7 +156,11 @@ def _init_polyscope(backend: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from .app import DEFAULT_EXAMPLE
-    ap = argparse.ArgumentParser(prog="python -m s2am3d_gui.bench_latency", description=__doc__.split("\n")[0])
+    from s2am3d_core.cli.util import ArgumentParser
+
+    # --points is a list of sizes here: not the shared single-count check
+    ap = ArgumentParser(prog="python -m s2am3d_gui.bench_latency", description=__doc__.split("\n")[0],
+                        check_shared=False)
     ap.add_argument("shape", nargs="?", type=Path, default=DEFAULT_EXAMPLE,
                     help="mesh or point cloud (default: the bundled chair)")
     ap.add_argument("--points", type=int, nargs="+", default=[10000, 20000, 50000], help="model point counts")

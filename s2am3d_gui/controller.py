@@ -28,12 +28,13 @@ from scipy.spatial import cKDTree
 
 from s2am3d_core.errors import InputError, PromptError
 from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
-                            write_labelled_mesh, write_labelled_points, write_part_meshes)
-from s2am3d_core.io.atomic import atomic_dir, atomic_path
+                            write_labelled, write_parts)
+from s2am3d_core.io.atomic import atomic_path
 from s2am3d_core.io.outputs import OutDir, OutFile, check_outputs
 from s2am3d_core.io.load import LoadedShape
 from s2am3d_core.io.sample import DEFAULT_POINTS
 from s2am3d_core.predictor import PartPredictor
+from s2am3d_core.scale import check_scale
 from s2am3d_core.segment.segmenter import Mask, ShapeSegmenter
 
 from .state import Color, Part, SessionState, ShapeData
@@ -312,12 +313,10 @@ class Controller:
 
     def set_scale(self, scale: float | None, decode: bool = True) -> np.ndarray:
         """Set the scale in [0, 1] (None = auto / no scale) and re-run only the decoder."""
-        if scale is None:
+        s = check_scale(scale)
+        if s is None:
             self.state.use_scale = False
         else:
-            s = float(scale)
-            if not 0.0 <= s <= 1.0:
-                raise PromptError(f"scale {s} is outside [0, 1] (or None for no scale)")
             self.state.use_scale, self.state.scale = True, s
         return self.update() if decode else self.mask
 
@@ -647,15 +646,9 @@ class Controller:
         self.check_output(out.with_suffix(".parts.json"))
         labels, parts = self.export_labels()
         up = self.shape.up
-        if self.shape.is_mesh:
-            faces = self.faces_from_points(labels)
-            write_labelled_mesh(out, self.shape.vertices, self.shape.faces, faces, up=up)
-            index = self._parts_index(faces, parts, "faces")
-        else:
-            cloud = self.shape.vertices
-            point_labels = self.cloud_from_points(labels)
-            write_labelled_points(out, cloud, point_labels, up=up)
-            index = self._parts_index(point_labels, parts, "points")
+        shape_labels = self._shape_labels(labels)
+        write_labelled(out, self.shape.vertices, self.shape.faces, shape_labels, up=up)
+        index = self._parts_index(shape_labels, parts, "faces" if self.shape.is_mesh else "points")
         self._write_json(out.with_suffix(".parts.json"), {"source": str(self.shape.path), "file": out.name,
                                                           "up": up, "parts": index})
         return out
@@ -670,35 +663,12 @@ class Controller:
             raise PromptError("no parts to export yet: accept a part (A) or segment all (S) first")
         # a re-export replaces the folder as a whole (only if it holds nothing but our part files)
         check_outputs({"shape": self.shape.path}, dirs=[OutDir("export parts", out)], overwrite=True)
-        with atomic_dir(out, replace=True) as tmp:
-            names = self._export_parts_into(tmp, labels, parts, fmt)
-        return [out / n for n in names]
+        return write_parts(out, self.shape.vertices, self.shape.faces, self._shape_labels(labels), fmt=fmt,
+                           up=self.shape.up, names=[(p.name, p.color) for p in parts], overwrite=True)
 
-    def _export_parts_into(self, out: Path, labels: np.ndarray, parts: list[Part], fmt: str) -> list[str]:
-        if self.shape.is_mesh:
-            faces = self.faces_from_points(labels)
-            files = write_part_meshes(out, self.shape.vertices, self.shape.faces, faces, fmt=fmt, up=self.shape.up,
-                                      atomic=False)
-            index_path = out / "parts.json"
-            index = json.loads(index_path.read_text(encoding="utf-8"))
-            for entry in index.get("parts", []):
-                if 0 <= entry.get("label", -1) < len(parts):
-                    p = parts[entry["label"]]
-                    entry["name"], entry["color"] = p.name, [round(c, 4) for c in p.color]
-            self._write_json(index_path, index)
-            return [f.name for f in files]
-        cloud = self.shape.vertices
-        point_labels = self.cloud_from_points(labels)
-        files = []
-        entries = self._parts_index(point_labels, parts, "points")
-        for entry in entries:
-            sel = point_labels == entry["label"]
-            if sel.any():
-                entry["file"] = f"part_{entry['label']:03d}.ply"
-                files.append(write_labelled_points(out / entry["file"], cloud[sel], point_labels[sel],
-                                                   up=self.shape.up).name)
-        self._write_json(out / "parts.json", {"format": "ply", "up": self.shape.up, "parts": entries})
-        return files
+    def _shape_labels(self, labels: np.ndarray) -> np.ndarray:
+        """Model point labels -> the exported labels: per face of a mesh, per point of a cloud."""
+        return self.faces_from_points(labels) if self.shape.is_mesh else self.cloud_from_points(labels)
 
     @staticmethod
     def _write_json(path: Path, data: dict) -> None:

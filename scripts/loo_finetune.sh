@@ -56,7 +56,7 @@ for held in "${FILES[@]}"; do
     fi
     if [ ! -f "$fold/run/last_train_calibrated.safetensors" ]; then
         echo "[$name] $(date -u +%H:%M:%S) calibrating the last model on the training files"
-        $NICE "$PY" -m s2am3d_core.eval.calibrate "$fold/run/model.safetensors" --user-dir "$fold/train" \
+        $NICE "$PY" -m s2am3d_core.train.calibrate "$fold/run/model.safetensors" --user-dir "$fold/train" \
             --points "$CAL_POINTS" --threads "$THREADS" -q --out "$fold/run/last_train_calibrated.safetensors"
     fi
     score "$INIT" "$held" "$fold/shipped.json" geometric

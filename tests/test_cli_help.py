@@ -5,8 +5,9 @@ import pytest
 
 from s2am3d_core.cli import segment
 from s2am3d_core.data import cli as data_cli
-from s2am3d_core.eval import benchmark, calibrate
+from s2am3d_core.eval import benchmark
 from s2am3d_core.eval import cli as eval_cli
+from s2am3d_core.train import calibrate
 from s2am3d_core.train import cli as train_cli
 
 HELPS = [
@@ -47,11 +48,11 @@ def test_note_after_an_encoder_run_names_the_decoder_stage(capsys):
     from s2am3d_core.train.trainer import drop_calibration
 
     model = S2AM3D(get_config("test-tiny"))
-    model.config.decoder.scale_logit_adjust = 0.6
+    model.decoder.set_calibration(0.6)
     drop_calibration(model, "encoder")
     err = capsys.readouterr().err
     assert "next: the decoder stage" in err and "s2am3d-train decoder --encoder RUN_DIR" in err
-    assert model.config.decoder.scale_logit_adjust == 0.0
-    model.config.decoder.scale_logit_adjust = 0.6
+    assert model.decoder.calibration == 0.0
+    model.decoder.set_calibration(0.6)
     drop_calibration(model, "decoder", calibrate=True)
     assert "--calibrate fits it again at the end" in capsys.readouterr().err

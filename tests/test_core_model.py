@@ -124,3 +124,19 @@ def test_few_steps_learn_a_mask():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_small_normal_is_randn_and_skips_the_fill_on_meta():
+    """Initial weights are torch.randn(...) * std (seeded training starts unchanged); the shape-only
+    skeleton on the meta device gets no random fill (torch's meta random fills import sympy: seconds)."""
+    from s2am3d_core.modeling.init import small_normal
+
+    torch.manual_seed(5)
+    a = small_normal(3, 7)
+    torch.manual_seed(5)
+    assert torch.equal(a, torch.randn(3, 7) * 0.02)
+    with torch.device("meta"):
+        m = small_normal(2, 4, std=1.0)
+        emb = S2AM3D(get_config("test-tiny")).decoder.click_label_embed
+    assert m.device.type == "meta" and m.shape == (2, 4)
+    assert emb.weight.device.type == "meta" and emb.weight.requires_grad  # trained, not frozen

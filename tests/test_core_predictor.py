@@ -114,3 +114,29 @@ def test_features_at_matches_point_features(model, points):
     p.set_shape(points)
     f = p.features_at(points[:10])
     assert np.allclose(f, p.features[:10].numpy(), atol=1e-4)
+
+
+def test_embed_then_decode_embedded_is_the_one_path(model, points):
+    """embed() caches a shape without touching the current one; decode_embedded == predict_logits on it;
+    the same embedding decodes after the predictor has moved on to another shape."""
+    from s2am3d_core.predictor import ShapeEmbedding
+
+    p = PartPredictor(model, cache=False)
+    other = points[::-1] * 2 + 1
+    emb = p.embed(points)
+    assert isinstance(emb, ShapeEmbedding) and not p.is_shape_set and emb.source == "encoder"
+    assert emb.points.shape == (500, 3) and emb.tokens.shape[:2] == (1, 500) and emb.features.shape[:2] == (1, 500)
+    p.set_shape(points)
+    assert p.embedding.key == emb.key and p.last_encode_source == "memory"  # the tri-plane came from embed
+    ref = p.predict_logits([3, 7], [11], scale=0.2)
+    np.testing.assert_array_equal(p.decode_embedded(emb, [3, 7], [11], scale=0.2), ref)
+    p.set_shape(other)
+    np.testing.assert_array_equal(p.decode_embedded(emb, [3, 7], [11], scale=0.2), ref)
+    assert not np.array_equal(p.predict_logits([3, 7], [11], scale=0.2), ref)
+    with pytest.raises(PromptError, match="out of range"):
+        p.decode_embedded(emb, [500])
+    with pytest.raises(PromptError, match="positive click"):
+        p.decode_embedded(emb, [])
+    with pytest.raises(Exception, match="set_shape"):  # a bad shape leaves the current one in place
+        p.set_shape(np.full((4, 3), np.nan, np.float32))
+    assert p.embedding is not None and p.embedding.num_points == 500

@@ -104,3 +104,19 @@ def test_procedural_levels_survive_sampling():
 def test_toy_objects_nested():
     for m in toy_many(8):
         assert m.num_levels >= 2 and is_nested(m.face_labels)
+
+
+def test_subset_indices_is_the_one_point_count_rule():
+    from s2am3d_core.io.sample import subset_indices
+
+    rng = np.random.default_rng(0)
+    idx = subset_indices(100, 10, rng)
+    assert len(idx) == 10 and len(set(idx.tolist())) == 10 and (np.diff(idx) > 0).all()
+    assert subset_indices(5, 10, rng).tolist() == [0, 1, 2, 3, 4]       # fewer: all of them
+    rep = subset_indices(5, 12, rng, repeat=True)                        # or all + random repeats
+    assert len(rep) == 12 and rep[:5].tolist() == [0, 1, 2, 3, 4] and rep.max() < 5
+    assert subset_indices(7, 7, rng, repeat=True).tolist() == list(range(7))
+    unsorted = subset_indices(1000, 50, np.random.default_rng(1), sort=False)
+    assert sorted(unsorted.tolist()) == subset_indices(1000, 50, np.random.default_rng(1)).tolist()
+    with pytest.raises(InputError):
+        subset_indices(5, 0, rng)

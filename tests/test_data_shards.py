@@ -1,7 +1,5 @@
 """Shards on disk, ShardDataset, stable train/eval split."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -96,8 +94,7 @@ def test_split_of_stable_and_fraction():
     assert split_of("x", 0.0) == "train" and split_of("x", 1.0) == "eval"
     # growing the eval fraction only moves objects from train to eval
     assert all(split_of(n, 0.2) == "eval" for n, s in zip(names, splits) if s == "eval")
-    # independent of PYTHONHASHSEED (a fresh interpreter gives the same answer)
-    code = "from s2am3d_core.data.shards import split_of; print([split_of(f'chair_{i:06d}') for i in range(50)])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONHASHSEED": "123", "PATH": ""}).stdout.strip()
-    assert out == str(splits[:50])
+    # a content hash (SHA-1), independent of PYTHONHASHSEED and of the interpreter: these names were in
+    # the eval split when this test was written, and must stay there (shards written earlier keep their split)
+    assert [i for i in range(200) if splits[i] == "eval"] == [8, 9, 18, 25, 30, 48, 86, 88, 106, 107, 122, 136,
+                                                               173, 177, 181]

@@ -66,10 +66,10 @@ def test_eval_cli_synthetic_end_to_end(weights, tmp_path, monkeypatch, capsys):
 
 def test_eval_cli_procedural_end_to_end(weights, tmp_path):
     out = tmp_path / "res.json"
-    assert cli.main(["--weights", str(weights), "--procedural", "3", "--points", "256", "--out", str(out),
+    assert cli.main(["--weights", str(weights), "--procedural", "2", "--points", "256", "--out", str(out),
                      "--num-prompts", "8", "-q"]) == 0
     report = json.loads(out.read_text())
-    check_report(report, "procedural", 3, 3)
+    check_report(report, "procedural", 2, 3)
     for obj in report["datasets"]["procedural"]["objects"]:
         assert shards.split_of(obj["name"]) == "eval"
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from s2am3d_core.errors import InputError
-from s2am3d_core.eval.metrics import (click_point, interactive_prompts, interactive_protocol, iou, iou_matrix,
-                                      miou_hungarian)
+from s2am3d_core.data.prompts import click_point, interactive_prompts
+from s2am3d_core.eval.metrics import interactive_protocol, iou, iou_matrix, miou_hungarian
 
 
 def test_iou_exact():

@@ -29,7 +29,8 @@ from s2am3d_core.cli import segment
 from s2am3d_core.config import get_config
 from s2am3d_core.data import cli as data_cli
 from s2am3d_core.errors import InputError
-from s2am3d_core.eval import benchmark, calibrate
+from s2am3d_core.eval import benchmark
+from s2am3d_core.train import calibrate
 from s2am3d_core.eval import cli as eval_cli
 from s2am3d_core.modeling.model import S2AM3D
 from s2am3d_core.train import cli as train_cli

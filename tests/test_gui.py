@@ -40,14 +40,16 @@ def ctl(model, chair):
     return Controller(PartPredictor(model, cache=False), chair, num_points=1500, mesh_aware=False)
 
 
-def test_controller_imports_no_polyscope():
-    """Importing the controller (in a fresh interpreter) must not load polyscope: it is GUI-free."""
-    code = ("import sys, s2am3d_gui.controller; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'polyscope'))")
+def test_state_and_controller_import_no_polyscope():
+    """In a fresh interpreter: importing the session state loads neither polyscope nor torch, and
+    importing the controller then loads no polyscope (both are GUI-free, testable without a window)."""
+    code = ("import sys; top = lambda: {m.split('.')[0] for m in sys.modules}; import s2am3d_gui.state; "
+            "print(sorted(top() & {'polyscope', 'torch'})); import s2am3d_gui.controller; "
+            "print(sorted(top() & {'polyscope'}), 'torch' in top())")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=Path(__file__).resolve().parents[1])
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip().splitlines()[-1] == "[]"
+    assert res.stdout.strip().splitlines()[-2:] == ["[]", "[] True"]  # the controller does load the model code
 
 
 def test_click_and_scale_rerun_only_the_decoder(model, chair):

@@ -6,6 +6,7 @@ import torch
 
 from s2am3d_core.checkpoint import default_weights_path
 from s2am3d_core.io import load_shape
+from s2am3d_core.io.sample import DEFAULT_POINTS
 from s2am3d_core.predictor import PartPredictor
 from s2am3d_gui.app import DEFAULT_EXAMPLE
 from s2am3d_gui.controller import Controller
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.skipif(not default_weights_path().is_file(), reason="ne
 @pytest.fixture(scope="module")
 def chair():
     torch.manual_seed(0)
-    ctl = Controller(PartPredictor.from_pretrained(cache=False), load_shape(DEFAULT_EXAMPLE), 20000)
+    ctl = Controller(PartPredictor.from_pretrained(cache=False), load_shape(DEFAULT_EXAMPLE), DEFAULT_POINTS)
     pts, atoms = ctl.points, ctl.segmenter.atoms
     z = pts[:, 2]
     low = np.flatnonzero(z < 0.05)

@@ -1,37 +1,17 @@
 """Viewer session state: edits, undo/redo, session files. No model, no window."""
-import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from s2am3d_core.errors import InputError
-from s2am3d_gui import state
 from s2am3d_gui.state import SESSION_FORMAT, SessionState, ShapeData, read_session
 
 
 def make_state(n=50, seed=0, max_history=200):
     pts = np.random.default_rng(seed).normal(size=(n, 3)).astype(np.float32)
     return SessionState(ShapeData(Path("shape.ply"), pts, None, pts, None), max_history=max_history)
-
-
-def test_state_imports_no_polyscope_or_torch():
-    """Importing the session state (in a fresh interpreter) loads no polyscope, and state.py itself
-    imports no torch (s2am3d_core's package import brings torch along, so that part reads the module's
-    own import statements)."""
-    code = ("import sys, s2am3d_gui.state; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'polyscope'))")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=Path(__file__).resolve().parents[1])
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.strip().splitlines()[-1] == "[]"
-    tree = ast.parse(Path(state.__file__).read_text())
-    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert not {m for m in imported if m.split(".")[0] in ("torch", "polyscope")}
 
 
 def test_clicks_accept_and_history():

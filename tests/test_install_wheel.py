@@ -66,7 +66,7 @@ def test_wheel_installs_and_segments_from_another_directory(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     probe = ("import json, s2am3d_core; from s2am3d_core.examples import example_path, example_names; "
-             "from s2am3d_core.checkpoint import default_weights_path; "
+             "from s2am3d_core.resources import default_weights_path; "
              "print(json.dumps({'pkg': s2am3d_core.__file__, 'weights': str(default_weights_path()), "
              "'chair': str(example_path('chair')), 'names': example_names()}))")
     info = json.loads(_run([str(py), "-c", probe], cwd=elsewhere, env=env).stdout.strip().splitlines()[-1])

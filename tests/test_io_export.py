@@ -275,3 +275,31 @@ def test_atomic_path_keeps_previous_file_when_writer_raises(tmp_path):
             raise RuntimeError("writer crashed")
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.ply"]
+
+
+def test_write_parts_one_rule_for_meshes_and_clouds(tmp_path):
+    """write_parts (used by s2am3d-segment --parts-dir and the viewer): per-label files, unlabelled last,
+    one parts.json with the up axis and, when given, names and colours; clouds reopen with their labels."""
+    from s2am3d_core.io import write_parts
+    from s2am3d_core.io.parts import load_labelled
+
+    rng = np.random.default_rng(0)
+    pts = rng.random((60, 3)).astype(np.float32)
+    lab = np.repeat([1, 0, -1], 20)
+    files = write_parts(tmp_path / "cloud", pts, None, lab, fmt="obj", up="y", names=[("seat", (1, 0, 0)),
+                                                                                       ("leg", (0, 0.5, 1))])
+    assert [f.name for f in files] == ["part_000.ply", "part_001.ply", "unlabelled.ply"]
+    index = json.loads((tmp_path / "cloud" / "parts.json").read_text())
+    assert index["up"] == "y" and index["format"] == "ply"
+    assert [(e["label"], e["n_points"], e.get("name")) for e in index["parts"]] == [(0, 20, "seat"), (1, 20, "leg"),
+                                                                                     (-1, 20, None)]
+    back = load_labelled(tmp_path / "cloud")
+    assert sorted(np.bincount(back.labels + 1).tolist()) == [20, 20, 20]
+    assert [p["name"] for p in back.parts] == ["seat", "leg"]
+    np.testing.assert_allclose(np.sort(back.shape.vertices, axis=0), np.sort(pts, axis=0), atol=1e-6)
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    f = np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3]])
+    files = write_parts(tmp_path / "mesh", v, f, np.array([0, 0, -1]), names=[("a", (1, 1, 1))])
+    index = json.loads((tmp_path / "mesh" / "parts.json").read_text())
+    assert [f.name for f in files] == ["part_000.ply", "unlabelled.ply"]
+    assert index["parts"][0]["name"] == "a" and index["parts"][0]["n_faces"] == 2 and "name" not in index["parts"][1]

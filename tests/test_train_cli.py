@@ -39,6 +39,8 @@ def test_errors_without_traceback(tmp_path, capsys):
     bad.write_bytes(b"garbage")
     assert cli.main(["encoder", "--procedural", "2", "--init", str(bad), "--out", str(tmp_path / "r")] + TINY) == 2
     assert "error:" in capsys.readouterr().err
+    assert cli.main(["encoder", "--procedural", "2", "--out", str(tmp_path / "r")] + TINY + ["--threads", "-1"]) == 2
+    assert capsys.readouterr().err.startswith("error: --threads: must be >= 1")
 
 
 def test_two_stages_end_to_end(tmp_path):

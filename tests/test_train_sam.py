@@ -95,3 +95,29 @@ def test_encoder_with_synthetic_sam(tmp_path, monkeypatch):
                      "--steps", "2", "--out", str(out), "--sam-checkpoint", str(ck), "--sam-views", "1", "--quiet", "--realism", "0",
                      "--num-workers", "1"])
     assert code == 0 and (out / "model.safetensors").is_file()
+
+
+def test_sam_views_become_extra_label_levels():
+    """with_sam_levels appends one label level per view (no attribute attached to the items), and the
+    encoder batches train on those levels."""
+    from s2am3d_core.data.sampling import mesh_to_points
+    from s2am3d_core.data import procedural
+    from s2am3d_core.train.config import TrainConfig
+    from s2am3d_core.train.trainer import encoder_batch, with_sam_levels
+
+    def halves(image):
+        fg = image.sum(-1) > 0
+        top = np.zeros_like(fg)
+        top[: image.shape[0] // 2] = True
+        return np.stack([fg & top, fg & ~top])
+
+    items = [mesh_to_points(procedural.generate("table", s), 256, seed=s) for s in (0, 1)]
+    items = [type(it)(it.points, it.labels, f"table_{s}", "table") for s, it in zip((0, 1), items)]
+    cfg = TrainConfig(stage="encoder", procedural=2, realism=0.0, sam_views=2, points=256, batch_size=2,
+                      level_mode="mean", augment=False)
+    out = with_sam_levels(items, halves, cfg)
+    assert [len(o.labels) for o in out] == [len(it.labels) + 2 for it in items]
+    assert all(np.array_equal(o.labels[:len(it.labels)], it.labels) for o, it in zip(out, items))
+    assert not hasattr(out[0], "sam") and all((o.labels[-1] >= 0).any() for o in out)
+    _, labels = encoder_batch(out, np.random.default_rng(0), cfg)
+    assert labels.shape[0] == max(len(o.labels) for o in out)  # the SAM levels are in the batch

@@ -138,7 +138,7 @@ def test_help_names_threads_batch_semantics_and_splits(capsys):
 
 def test_encoder_run_points_to_the_decoder_stage(tmp_path, capsys):
     model = S2AM3D(get_config("test-tiny"))
-    model.config.decoder.scale_logit_adjust = 0.6
+    model.decoder.set_calibration(0.6)
     init = save_model(model, tmp_path / "cal.safetensors")
     cfg = cli.parse_config(["encoder", "--procedural", "2", "--init", str(init), "--out", str(tmp_path / "r")])
     build_model(cfg.resolved())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.sample import DEFAULT_POINTS
 from .util import (ArgumentParser, Progress, UsageError, check_min, check_threshold, device_arg,
                             human_seconds, run_main, set_threads)
 
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--tree-scales", nargs="+", type=float, default=[0.02, 0.08, 0.25, 0.6], metavar="S",
                      help="scales of the --tree levels (default 0.02 0.08 0.25 0.6)")
     run = p.add_argument_group("model")
-    run.add_argument("--points", type=int, default=20000, help="points sampled from the input (default 20000)")
+    run.add_argument("--points", type=int, default=DEFAULT_POINTS,
+                     help=f"points sampled from the input (default {DEFAULT_POINTS})")
     run.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     run.add_argument("--weights", metavar="W",
                      help="model weights (.safetensors); default: $S2AM3D_WEIGHTS or the shipped model")
@@ -104,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_outputs(args) -> None:
     """Every output (-o, --tree, --parts-dir) is valid and touches no input (OutputError), before any compute."""
-    from ..checkpoint import default_weights_path
     from ..io.outputs import OutDir, OutFile, check_outputs
+    from ..resources import default_weights_path
 
     check_outputs({"INPUT": args.input, "--weights": args.weights or default_weights_path()},
                   files=[OutFile("-o", args.output, (".ply",)), OutFile("--tree", args.tree, (".json",))],
@@ -121,15 +123,13 @@ def _check_args(args) -> None:
         raise UsageError("INPUT: give a prompt (--point X Y Z or --point-index I) or --auto")
     if args.auto and (args.negative_index or args.negative_point):
         raise UsageError("--negative-index: negative clicks need a point prompt, not --auto")
-    if args.scale is not None and not 0.0 <= args.scale <= 1.0:
-        raise UsageError(f"--scale: {args.scale} is outside [0, 1]")
+    _check_scale_arg("--scale", args.scale)
     check_threshold(args.threshold)
     if args.points < 1:
         raise UsageError(f"--points: must be a positive number of points, got {args.points}")
     check_min("--num-prompts", args.num_prompts)
     for s in args.tree_scales:
-        if not 0.0 <= s <= 1.0:
-            raise UsageError(f"--tree-scales: {s} is outside [0, 1]")
+        _check_scale_arg("--tree-scales", s)
     for flag, coords in (("--point", args.point), ("--negative-point", args.negative_point)):
         for c in coords:
             if not np.isfinite(c).all():
@@ -220,13 +220,23 @@ def _run_batch(args) -> int:
     return 2 if failed else 0
 
 
+def _check_scale_arg(flag: str, value: float | None) -> None:
+    """``predictor.check_scale`` (the one scale check) as a command-line error naming ``flag``."""
+    from ..errors import PromptError
+    from ..scale import check_scale
+
+    try:
+        check_scale(value)
+    except PromptError:
+        raise UsageError(f"{flag}: {value} is outside [0, 1]") from None
+
+
 def _run(args) -> int:
     _check_args(args)
     _check_outputs(args)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    from ..io import (load_shape, vertices_from_point_labels, write_labelled_mesh, write_labelled_points,
-                      write_part_meshes)
+    from ..io import load_shape, vertices_from_point_labels, write_labelled, write_parts
     from ..io.atomic import atomic_dir, atomic_path
     from ..io.up import from_z_up, to_z_up
     from ..predictor import PartPredictor
@@ -309,14 +319,9 @@ def _run(args) -> int:
                          if args.parts_dir else None)
             if parts_tmp is not None:
                 with _naming(args.parts_dir):
-                    if shape.is_mesh:
-                        names = [p.name for p in write_part_meshes(parts_tmp, shape.vertices, shape.faces,
-                                                                   face_labels, fmt=args.parts_format, up=shape.up,
-                                                                   atomic=False)]
-                    else:
-                        names = _write_point_parts(parts_tmp, shape.vertices, all_labels,
-                                                   lambda path, pts, lab: write_labelled_points(path, pts, lab,
-                                                                                                up=shape.up))
+                    names = [p.name for p in write_parts(parts_tmp, shape.vertices, shape.faces,
+                                                         face_labels if shape.is_mesh else all_labels,
+                                                         fmt=args.parts_format, up=shape.up, atomic=False)]
                 written += [Path(args.parts_dir) / n for n in names]
             if tree_tmp is not None:
                 part_tree_dict["input"] = str(args.input)
@@ -324,10 +329,8 @@ def _run(args) -> int:
                     tree_tmp.write_text(json.dumps(part_tree_dict, indent=1) + "\n", encoding="utf-8")
                 written.append(Path(args.tree))
             with _naming(out):
-                if shape.is_mesh:
-                    write_labelled_mesh(out_tmp, shape.vertices, shape.faces, face_labels, up=shape.up)
-                else:
-                    write_labelled_points(out_tmp, shape.vertices, all_labels, up=shape.up)
+                write_labelled(out_tmp, shape.vertices, shape.faces, face_labels if shape.is_mesh else all_labels,
+                               up=shape.up)
         timings["write"] = time.perf_counter() - t
     finally:
         progress.close()
@@ -369,20 +372,6 @@ def _load_model(weights, device):
 
 def _source_words(source: str) -> str:
     return {"encoder": "computed", "memory": "from memory", "disk": "from the disk cache"}.get(source, source)
-
-
-def _write_point_parts(folder: Path, points: np.ndarray, labels: np.ndarray, write_points) -> list[str]:
-    """One labelled PLY point file per part plus a parts.json index, into ``folder``; returns the part file names."""
-    names, index = [], []
-    for k in np.unique(labels):
-        mask = labels == k
-        name = f"part_{int(k):03d}.ply" if k >= 0 else "unlabelled.ply"
-        write_points(folder / name, points[mask], labels[mask])
-        names.append(name)
-        index.append({"label": int(k), "file": name, "n_points": int(mask.sum())})
-    (folder / "parts.json").write_text(json.dumps({"format": "ply", "parts": index}, indent=2) + "\n",
-                                       encoding="utf-8")
-    return names
 
 
 if __name__ == "__main__":

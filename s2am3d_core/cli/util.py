@@ -20,8 +20,15 @@ MAX_SEED = 2**32 - 1     # numpy seeds are non-negative 32-bit (and wider) integ
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports problems as ``error: <message>`` on stderr and exits 2, and range-checks
-    the flags the tools share (:func:`check_common`) right after parsing."""
+    """The argument parser of every command-line tool (and the viewer): reports problems as
+    ``error: <message>`` on stderr and exits 2, and range-checks the flags the tools share
+    (:func:`check_common`) right after parsing, unless ``check_shared=False`` (a tool that checks
+    its own, e.g. s2am3d-train, where ``--threads 0`` means torch's default). Sub-commands
+    (``add_subparsers``) get the same class."""
+
+    def __init__(self, *args, check_shared: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.check_shared = check_shared
 
     def error(self, message: str) -> NoReturn:  # noqa: D401 (argparse API)
         self.print_usage(sys.stderr)
@@ -30,10 +37,11 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):  # noqa: D102 (argparse API)
         ns = super().parse_args(args, namespace)
-        try:
-            check_common(ns)
-        except UsageError as exc:
-            self.error(str(exc))
+        if self.check_shared:
+            try:
+                check_common(ns)
+            except UsageError as exc:
+                self.error(str(exc))
         return ns
 
 

@@ -30,7 +30,7 @@ _LAZY = {
     "build_dataset": "pipeline",
     "write_shards": "shards",
     "ShardDataset": "shards",
-    "split_of": "shards",
+    "split_of": "splits",
     "Prompt": "prompts",
     "sample_prompt": "prompts",
     "collate_prompts": "prompts",

@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import S2AM3DError
-from ..cli.util import UsageError, check_common, check_min, set_threads
+from ..cli.util import ArgumentParser, UsageError, check_min, set_threads
 from ..io.outputs import OutDir, OutFile, check_outputs
 
 DESCRIPTION = """\
@@ -39,16 +39,10 @@ examples:
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # exit 2 with "error: ..." and no traceback (argparse default, kept explicit)
-        self.print_usage(sys.stderr)
-        raise UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    p = _Parser(prog="s2am3d-data", description=DESCRIPTION, epilog=EPILOG, formatter_class=fmt)
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p = ArgumentParser(prog="s2am3d-data", description=DESCRIPTION, epilog=EPILOG, formatter_class=fmt)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     b = sub.add_parser("build", help="build a shard dataset", description="Build a shard dataset (see s2am3d-data --help).",
                        epilog=EPILOG, formatter_class=fmt)
@@ -253,7 +247,6 @@ def main(argv: list[str] | None = None) -> int:
         if a.command is None:
             parser.print_usage(sys.stderr)
             raise UsageError("choose a command: build, train-validator or info (see s2am3d-data --help)")
-        check_common(a)
         set_threads(getattr(a, "threads", None))
         with warnings.catch_warnings():
             warnings.simplefilter("default")

@@ -21,7 +21,7 @@ For every source object (a :class:`PartMesh`, or a :class:`PartPoints` from a la
    old level 0 stays as level 1), so nesting stays valid. An object with no levels at all gets its
    connected pieces as its only level when it has several.
 4. Objects that end with no level are skipped; the others go to the ``train`` or ``eval`` shards by
-   :func:`.shards.split_of` of their name.
+   :func:`.splits.split_of` of their name.
 
 A progress bar shows the objects; :func:`build_dataset` returns a summary (objects, parts per level,
 dropped parts, splits) that is also written to ``summary.json``.

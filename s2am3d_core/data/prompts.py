@@ -8,6 +8,9 @@ are "hard" when possible: drawn from the rest of the parent part at the next lev
 parts a user would confuse it with). ``scale`` = the part's fraction of the labelled points of its
 level (= ``target.mean()`` when every point is labelled). With probability ``whole_object_prob`` (or
 when no part is usable) the target is the whole object: ``level = L``, scale 1, positives only.
+
+Evaluation and calibration prompts (:func:`interactive_prompts`): one click per ground-truth part
+per level, with the part's true fraction as its scale.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 import torch
+
+from ..errors import InputError
 
 MIN_PART_POINTS = 8
 
@@ -159,3 +164,55 @@ def collate_prompts(prompts: Sequence[Prompt], k: int | None = None) -> dict[str
         "target": torch.from_numpy(np.stack([np.asarray(p.target, dtype=bool) for p in prompts])).float(),
         "level": torch.tensor([int(p.level) for p in prompts], dtype=torch.long),
     }
+
+
+# --------------------------------------------------------------------------- interactive protocol
+def click_point(points: np.ndarray, mask: np.ndarray, mode: str = "center",
+                rng: np.random.Generator | None = None) -> int:
+    """Index of the click for a part: the part's point nearest its centroid ("center",
+    deterministic) or a uniformly random point of the part ("random")."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        raise InputError("click_point: the part is empty")
+    if mode == "center":
+        p = points[idx]
+        return int(idx[np.argmin(((p - p.mean(0)) ** 2).sum(1))])
+    if mode == "random":
+        rng = rng if rng is not None else np.random.default_rng(0)
+        return int(rng.choice(idx))
+    raise InputError(f"click mode {mode!r}: use 'center' or 'random'")
+
+
+def interactive_prompts(points: np.ndarray, labels: np.ndarray, clicks: str = "center", seed: int = 0,
+                        min_points: int = 1) -> list[dict]:
+    """The single-click prompts of the interactive protocol: one per gt part per level.
+
+    Args:
+        points: (N, 3).
+        labels: (L, N) int, finest level first, -1 = unlabelled.
+        clicks: "center" or "random".
+        min_points: parts with fewer points are skipped.
+
+    Returns:
+        list of {"level", "part", "click", "scale", "size", "distinct"} (scale = part points / N;
+        ``distinct`` is False for a part whose points equal a part already prompted at a finer
+        level: such a repeat is scored in the per-level table but not in the distinct-part mean).
+    """
+    labels = np.atleast_2d(np.asarray(labels))
+    n = labels.shape[1]
+    if points.shape[0] != n:
+        raise InputError(f"interactive protocol: {points.shape[0]} points but labels for {n}")
+    rng = np.random.default_rng(seed)
+    seen: set[bytes] = set()
+    out = []
+    for level, lab in enumerate(labels):
+        for part in np.unique(lab[lab >= 0]):
+            mask = lab == part
+            size = int(mask.sum())
+            if size < min_points:
+                continue
+            key = np.packbits(mask).tobytes()
+            out.append({"level": level, "part": int(part), "click": click_point(points, mask, clicks, rng),
+                        "scale": size / n, "size": size, "distinct": key not in seen})
+            seen.add(key)
+    return out

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..geometry import normalize_points
-from ..io.sample import sample_surface
+from ..io.sample import sample_surface, subset_indices
 from .types import PartMesh, PartPoints
 
 
@@ -56,11 +56,7 @@ def resample_points(item: PartPoints, n: int, seed: int | None = 0) -> PartPoint
         raise InputError(f"{item.name or 'points'}: the point cloud is empty")
     if lab.ndim != 2 or lab.shape[1] != len(pts):
         raise InputError(f"{item.name or 'points'}: labels must be (L, {len(pts)}), got shape {lab.shape}")
-    rng = np.random.default_rng(seed)
-    if len(pts) >= n:
-        idx = np.sort(rng.choice(len(pts), size=int(n), replace=False))
-    else:
-        idx = np.concatenate([np.arange(len(pts)), rng.choice(len(pts), size=int(n) - len(pts), replace=True)])
+    idx = subset_indices(len(pts), int(n), np.random.default_rng(seed), repeat=True)
     norm, _, _ = normalize_points(pts[idx])
     return PartPoints(points=norm, labels=lab[:, idx], name=item.name, category=item.category)
 

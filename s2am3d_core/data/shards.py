@@ -18,12 +18,11 @@ Objects are assigned to splits by :func:`split_of`, a stable hash of the object 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -31,23 +30,12 @@ from safetensors.numpy import load_file, save_file
 
 from ..errors import InputError
 from ..io.atomic import atomic_path
+from .splits import split_of  # noqa: F401 (the train/eval rule of named objects; defined in splits.py)
 from .types import PartPoints
 
 FORMAT = "s2am3d-shards"
 VERSION = 1
 SPLITS = ("train", "eval")
-
-
-def split_of(name: str, eval_fraction: float = 0.1) -> str:
-    """``"eval"`` for a stable fraction ``eval_fraction`` of object names, ``"train"`` for the rest.
-
-    Uses SHA-1 of the UTF-8 name (not Python's salted ``hash()``), so it is identical across runs
-    and machines; growing ``eval_fraction`` only moves objects from train to eval.
-    """
-    if not 0.0 <= eval_fraction <= 1.0:
-        raise ValueError(f"eval_fraction must be in [0, 1], got {eval_fraction}")
-    h = int.from_bytes(hashlib.sha1(str(name).encode("utf-8")).digest()[:8], "big")
-    return "eval" if h / 2.0**64 < eval_fraction else "train"
 
 
 def pad_levels(labels: np.ndarray, num_levels: int) -> np.ndarray:
@@ -261,3 +249,23 @@ class ShardDataset(torch.utils.data.Dataset):
 
     def names(self) -> list[str]:
         return [it["name"] for it in self.items]
+
+
+def shard_items(root: str, split: str, max_objects: int | None) -> Iterator:
+    """The objects (PartPoints) of ``split`` in the shard folder ``root``, at most ``max_objects``.
+
+    Raises:
+        InputError: ``root`` is not a folder (named as ``--data``).
+    """
+    if not Path(root).is_dir():
+        raise InputError(f"--data: {root}: folder not found")
+    ds = ShardDataset(root, split)
+    if hasattr(ds, "__len__") and hasattr(ds, "__getitem__"):
+        count = len(ds) if max_objects is None else min(len(ds), max_objects)
+        for i in range(count):
+            yield ds[i]
+    else:
+        for i, item in enumerate(ds):
+            if max_objects is not None and i >= max_objects:
+                return
+            yield item

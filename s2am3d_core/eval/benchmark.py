@@ -78,7 +78,7 @@ def _sync(device: torch.device) -> None:
 
 def bench_size(predictor, n: int, repeats: int, prompts: int, device: torch.device, seed: int = 0,
                batch_size: int = 16) -> dict:
-    from ..cache import FeatureCache, points_key
+    from ..cache import FeatureCache
 
     pts = synthetic_points(n, seed)
     if device.type == "cuda":
@@ -105,10 +105,10 @@ def bench_size(predictor, n: int, repeats: int, prompts: int, device: torch.devi
         t = time.perf_counter()
         predictor.predict_many(idx, scale=0.1, batch_size=batch_size)
         many.append(time.perf_counter() - t)
-    planes = predictor._planes  # encoder output as stored in the cache (1, 3, D, H, W)
+    planes = predictor.embedding.planes  # encoder output as stored in the cache (1, 3, D, H, W)
     with tempfile.TemporaryDirectory(prefix="s2am3d-bench-") as tmp:
         cache = FeatureCache(tmp)
-        key = points_key(predictor.points)
+        key = predictor.embedding.key
         t = time.perf_counter()
         path = cache.put(key, predictor.weights_id, {"planes": planes})
         save = time.perf_counter() - t

@@ -16,10 +16,10 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 from ..cli.util import ArgumentParser, UsageError, check_min, check_threshold, device_arg, human_seconds, run_main, set_threads
-from ..data.splits import EVAL_SEED_OFFSET
+from ..data.shards import shard_items
+from ..data.splits import EVAL_SEED_OFFSET, procedural_items
 from ..errors import S2AM3DError
 from .baselines import BASELINES
 from .evaluate import aggregate, evaluate_object, prepare, public
@@ -100,39 +100,6 @@ def _import_data(flag: str, module: str):
         return importlib.import_module(f"s2am3d_core.data.{module}")
     except ImportError as exc:
         raise UsageError(f"{flag}: s2am3d_core.data.{module} is not available in this installation ({exc})") from None
-
-
-def procedural_items(n: int, seed: int, points: int) -> Iterator:
-    """Held-out procedural objects: seeds offset by :data:`~s2am3d_core.data.splits.EVAL_SEED_OFFSET`,
-    eval-split names only."""
-    procedural = _import_data("--procedural", "procedural")
-    shards = _import_data("--procedural", "shards")
-    tries = 50 * n + 100
-    kept = 0
-    for i, pm in enumerate(procedural.generate_many(tries, seed=seed + EVAL_SEED_OFFSET)):
-        if shards.split_of(pm.name) != "eval":
-            continue
-        yield pm
-        kept += 1
-        if kept >= n:
-            return
-    raise UsageError(f"--procedural: found only {kept} eval-split objects in {tries} generated objects")
-
-
-def shard_items(root: str, split: str, max_objects: int | None) -> Iterator:
-    shards = _import_data("--data", "shards")
-    if not Path(root).is_dir():
-        raise UsageError(f"--data: {root}: folder not found")
-    ds = shards.ShardDataset(root, split)
-    if hasattr(ds, "__len__") and hasattr(ds, "__getitem__"):
-        count = len(ds) if max_objects is None else min(len(ds), max_objects)
-        for i in range(count):
-            yield ds[i]
-    else:
-        for i, item in enumerate(ds):
-            if max_objects is not None and i >= max_objects:
-                return
-            yield item
 
 
 def glb_item(path: Path, points: int, seed: int):

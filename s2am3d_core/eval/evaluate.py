@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.types import PartMesh
-from ..io.sample import sample_surface
+from ..io.sample import sample_surface, subset_indices
 from ..segment import ShapeSegmenter
 from ..segment.autoseg import decode_many, segment_all
 from .baselines import BASELINES, BaselineSuite, piece_budget_mask
@@ -72,10 +72,8 @@ def subsample(item, n: int, seed: int = 0):
     """(points (M, 3), labels (L, M)) of a PartPoints, randomly subsampled to n points if it has more."""
     pts = np.asarray(item.points, dtype=np.float32)
     lab = np.atleast_2d(np.asarray(item.labels, dtype=np.int64))
-    if len(pts) > n:
-        idx = np.sort(np.random.default_rng(seed).choice(len(pts), n, replace=False))
-        pts, lab = pts[idx], lab[:, idx]
-    return pts, lab
+    idx = subset_indices(len(pts), int(n), np.random.default_rng(seed))
+    return pts[idx], lab[:, idx]
 
 
 def _topk(probs: np.ndarray, k: int) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..data.prompts import interactive_prompts
 from ..errors import InputError
 
 # fn(click_indices (K,), scales (K,) gt part fractions, levels (K,) gt level of each prompt) -> masks (K, N) bool
@@ -93,57 +94,6 @@ def miou_hungarian(pred: np.ndarray, gt: np.ndarray, return_matching: bool = Fal
 
 
 # --------------------------------------------------------------------------- interactive protocol
-def click_point(points: np.ndarray, mask: np.ndarray, mode: str = "center",
-                rng: np.random.Generator | None = None) -> int:
-    """Index of the click for a part: the part's point nearest its centroid ("center",
-    deterministic) or a uniformly random point of the part ("random")."""
-    idx = np.flatnonzero(mask)
-    if len(idx) == 0:
-        raise InputError("click_point: the part is empty")
-    if mode == "center":
-        p = points[idx]
-        return int(idx[np.argmin(((p - p.mean(0)) ** 2).sum(1))])
-    if mode == "random":
-        rng = rng if rng is not None else np.random.default_rng(0)
-        return int(rng.choice(idx))
-    raise InputError(f"click mode {mode!r}: use 'center' or 'random'")
-
-
-def interactive_prompts(points: np.ndarray, labels: np.ndarray, clicks: str = "center", seed: int = 0,
-                        min_points: int = 1) -> list[dict]:
-    """The single-click prompts of the interactive protocol: one per gt part per level.
-
-    Args:
-        points: (N, 3).
-        labels: (L, N) int, finest level first, -1 = unlabelled.
-        clicks: "center" or "random".
-        min_points: parts with fewer points are skipped.
-
-    Returns:
-        list of {"level", "part", "click", "scale", "size", "distinct"} (scale = part points / N;
-        ``distinct`` is False for a part whose points equal a part already prompted at a finer
-        level: such a repeat is scored in the per-level table but not in the distinct-part mean).
-    """
-    labels = np.atleast_2d(np.asarray(labels))
-    n = labels.shape[1]
-    if points.shape[0] != n:
-        raise InputError(f"interactive protocol: {points.shape[0]} points but labels for {n}")
-    rng = np.random.default_rng(seed)
-    seen: set[bytes] = set()
-    out = []
-    for level, lab in enumerate(labels):
-        for part in np.unique(lab[lab >= 0]):
-            mask = lab == part
-            size = int(mask.sum())
-            if size < min_points:
-                continue
-            key = np.packbits(mask).tobytes()
-            out.append({"level": level, "part": int(part), "click": click_point(points, mask, clicks, rng),
-                        "scale": size / n, "size": size, "distinct": key not in seen})
-            seen.add(key)
-    return out
-
-
 def interactive_protocol(points: np.ndarray, labels: np.ndarray, methods: dict[str, MaskFn],
                          clicks: str = "center", seed: int = 0, min_points: int = 1,
                          batch: int = 64, progress: Callable[[int], None] | None = None) -> dict:

@@ -20,6 +20,7 @@ import colorsys
 import json
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import trimesh
@@ -118,6 +119,69 @@ def write_labelled_mesh(
     return p
 
 
+def write_labelled(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray | None, labels: np.ndarray,
+                   up: str = "z") -> Path:
+    """The labelled export of a shape (s2am3d-segment's output and the viewer's *Export*): a mesh
+    (``faces`` given) gets per-face ``labels`` (F,) (:func:`write_labelled_mesh`), a point cloud
+    (``faces`` None) per-point ``labels`` (N,) (:func:`write_labelled_points`)."""
+    if faces is None:
+        return write_labelled_points(path, vertices, labels, up=up)
+    return write_labelled_mesh(path, vertices, faces, labels, up=up)
+
+
+def write_parts(
+    out_dir: str | os.PathLike,
+    vertices: np.ndarray,
+    faces: np.ndarray | None,
+    labels: np.ndarray,
+    fmt: str = "ply",
+    up: str = "z",
+    names: Sequence[tuple[str, Sequence[float]]] | None = None,
+    overwrite: bool = False,
+    atomic: bool = True,
+) -> list[Path]:
+    """The parts export of a shape (s2am3d-segment ``--parts-dir`` and the viewer's *Export parts*):
+    one file per label plus one ``parts.json`` index, written once.
+
+    A mesh (``faces`` given, ``labels`` per face) gives one mesh per part in ``fmt``; a point cloud
+    (``faces`` None, ``labels`` per point) one labelled point PLY per part. Files are
+    ``part_{label:03d}.{ext}`` for every label >= 0 and ``unlabelled.{ext}`` for label -1 (if any).
+    ``parts.json`` holds ``{"format", "up", "parts": [{"label", "file", "n_faces" and "area" | "n_points",
+    and with ``names`` "name" and "color"}]}`` (read back by :func:`s2am3d_core.io.parts.load_labelled`).
+
+    Args:
+        out_dir: folder (created if needed).
+        vertices: (V, 3) Z-up; faces: (F, 3) or None; labels: (F,) or (V,) int, -1 = unlabelled.
+        fmt: "ply", "obj", "glb" or "stl" (point clouds: always "ply").
+        up: up axis of the written files (the input's; coordinates are rotated back from Z-up).
+        names: (name, RGB colour in [0, 1]) of labels 0, 1, ... (e.g. the viewer's part list).
+        overwrite: replace an existing non-empty ``out_dir`` (only if it holds nothing but part
+            files and ``parts.json``); False refuses it with an OutputError.
+        atomic: False writes straight into ``out_dir`` (for a caller that already holds a
+            temporary folder from ``atomic_dir``).
+
+    Returns:
+        Paths of the part files, in increasing label order (unlabelled last).
+    """
+    fmt = "ply" if faces is None else str(fmt).lower().lstrip(".")
+    if fmt not in PART_FORMATS:
+        raise InputError(f"write_part_meshes: unsupported format {fmt!r}; supported: {', '.join(PART_FORMATS)}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    up = check_up(up)
+    verts = check_points(vertices, name=f"{out}: vertices")  # a cloud's stay Z-up: write_labelled_points turns them
+    f = None if faces is None else _check_faces(faces, len(verts), out)
+    if f is not None:
+        verts = from_z_up(verts, up)
+    lab = _check_labels(labels, len(verts) if f is None else len(f), "points" if f is None else "faces", out)
+    if not atomic:
+        return _write_parts_into(out, out, verts, f, lab, fmt, up, names)
+    check_output_dir(OutDir("parts folder", out), overwrite=overwrite)
+    with atomic_dir(out, replace=True) as tmp:
+        return _write_parts_into(tmp, out, verts, f, lab, fmt, up, names)
+
+
 def write_part_meshes(
     out_dir: str | os.PathLike,
     vertices: np.ndarray,
@@ -150,38 +214,34 @@ def write_part_meshes(
     Returns:
         Paths of the part files, in increasing label order (unlabelled last).
     """
-    fmt = str(fmt).lower().lstrip(".")
-    if fmt not in PART_FORMATS:
-        raise InputError(f"write_part_meshes: unsupported format {fmt!r}; supported: {', '.join(PART_FORMATS)}")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder")
-    verts = from_z_up(check_points(vertices, name=f"{out}: vertices"), check_up(up))
-    f = _check_faces(faces, len(verts), out)
-    lab = _check_labels(face_labels, len(f), "faces", out)
-    labels = [int(k) for k in np.unique(lab) if k >= 0] + ([-1] if (lab < 0).any() else [])
-    if not atomic:
-        return _write_parts_into(out, out, verts, f, lab, labels, fmt, check_up(up))
-    check_output_dir(OutDir("parts folder", out), overwrite=overwrite)
-    with atomic_dir(out, replace=True) as tmp:
-        return _write_parts_into(tmp, out, verts, f, lab, labels, fmt, check_up(up))
+    if faces is None:
+        raise InputError(f"{out_dir}: write_part_meshes needs faces (use write_parts for a point cloud)")
+    return write_parts(out_dir, vertices, faces, face_labels, fmt=fmt, up=up, overwrite=overwrite, atomic=atomic)
 
 
-def _write_parts_into(folder: Path, final: Path, verts, f, lab, labels, fmt, up) -> list[Path]:
+def _write_parts_into(folder: Path, final: Path, verts: np.ndarray, f: np.ndarray | None, lab: np.ndarray,
+                      fmt: str, up: str, names) -> list[Path]:
     """Write the part files and parts.json into ``folder``; return their paths under ``final``."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     index = []
-    for k in labels:
+    for k in [int(k) for k in np.unique(lab) if k >= 0] + ([-1] if (lab < 0).any() else []):
         mask = lab == k if k >= 0 else lab < 0
-        part = trimesh.Trimesh(verts, f[mask], process=False)
-        part.remove_unreferenced_vertices()
-        part.visual.vertex_colors = np.append(label_colors([k])[0], 255)
         name = f"part_{k:03d}.{fmt}" if k >= 0 else f"unlabelled.{fmt}"
-        with atomic_path(folder / name, fsync=False) as tmp:
-            part.export(str(tmp), file_type=fmt)
+        if f is None:  # a point cloud: the part's points, with their label
+            write_labelled_points(folder / name, verts[mask], lab[mask], up=up)
+            entry = {"label": k, "file": name, "n_points": int(mask.sum())}
+        else:
+            part = trimesh.Trimesh(verts, f[mask], process=False)
+            part.remove_unreferenced_vertices()
+            part.visual.vertex_colors = np.append(label_colors([k])[0], 255)
+            with atomic_path(folder / name, fsync=False) as tmp:
+                part.export(str(tmp), file_type=fmt)
+            entry = {"label": k, "file": name, "n_faces": int(mask.sum()), "area": float(part.area)}
+        if names is not None and 0 <= k < len(names):
+            entry["name"], entry["color"] = str(names[k][0]), [round(float(c), 4) for c in names[k][1]]
         written.append(final / name)
-        index.append({"label": k, "file": name, "n_faces": int(mask.sum()), "area": float(part.area)})
+        index.append(entry)
     with atomic_path(folder / "parts.json", fsync=False) as tmp:
         tmp.write_text(json.dumps({"format": fmt, "up": up, "parts": index}, indent=2) + "\n", encoding="utf-8")
     return written

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..geometry import check_points
-from .sample import sample_surface
+from .sample import sample_surface, subset_indices
 from .mesh_file import check_faces, read_mesh_file
 from .up import check_up, file_up, to_z_up
 
@@ -125,11 +125,7 @@ def shape_points(shape: LoadedShape, n: int, seed: int | None = 0) -> tuple[np.n
         except InputError as e:
             raise InputError(f"{shape.path}: {e}") from e
     pts = np.asarray(shape.vertices, dtype=np.float32)
-    if len(pts) <= n:
-        return pts.copy(), None
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(pts), size=n, replace=False))
-    return pts[idx], None
+    return pts[subset_indices(len(pts), n, np.random.default_rng(seed))], None
 
 
 def _load_npy(path: Path) -> np.ndarray:

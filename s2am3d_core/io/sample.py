@@ -1,4 +1,4 @@
-"""Area-weighted surface sampling of triangle meshes."""
+"""Area-weighted surface sampling of triangle meshes, and the one "bring to n points" helper."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +7,26 @@ from ..errors import InputError
 
 #: points sampled from a shape for the model by default (viewer, s2am3d-segment, ShapeSegmenter)
 DEFAULT_POINTS = 20000
+
+
+def subset_indices(m: int, n: int, rng: np.random.Generator, repeat: bool = False, sort: bool = True) -> np.ndarray:
+    """Indices that bring ``m`` points to ``n`` (every tool's point subsampling goes through here).
+
+    More than ``n`` points: a random subset of ``n`` without replacement (in index order when
+    ``sort``). At most ``n``: all ``m`` (``repeat=False``), or with ``repeat=True`` all ``m`` followed
+    by ``n - m`` random repeats, so that there are exactly ``n``.
+
+    Returns:
+        (n,) or (m,) int64 indices into the ``m`` points.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError(f"number of points must be a positive integer, got {n!r}")
+    if m > n:
+        idx = rng.choice(m, size=int(n), replace=False)
+        return np.sort(idx) if sort else idx
+    if repeat and m < n:
+        return np.concatenate([np.arange(m), rng.choice(m, size=int(n) - m, replace=True)])
+    return np.arange(m)
 
 
 def sample_surface(

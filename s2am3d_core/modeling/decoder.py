@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..config import DecoderConfig
+from .init import small_normal
 
 
 def sinusoidal_pe(points: torch.Tensor, frequencies: int) -> torch.Tensor:
@@ -133,8 +134,9 @@ class ScaleAwareDecoder(nn.Module):
         self.pe_proj = nn.Linear(6 * config.pe_frequencies, c)
         self.scale_embed = ScaleEmbedding(c, config.scale_frequencies)
         self.film = FiLM(c, c)
-        self.click_label_embed = nn.Embedding(2, c)  # 0 = negative, 1 = positive
-        self.output_token = nn.Parameter(torch.randn(c) * 0.02)
+        # 0 = negative, 1 = positive; N(0, 1) as nn.Embedding's own init (small_normal: no random fill on meta)
+        self.click_label_embed = nn.Embedding.from_pretrained(small_normal(2, c, std=1.0), freeze=False)
+        self.output_token = nn.Parameter(small_normal(c))
         self.layers = nn.ModuleList(BidirectionalLayer(c, config.heads, config.mlp_ratio) for _ in range(config.layers))
         self.final_attn = CrossAttention(c, config.heads)
         self.query_head = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, c), nn.GELU(), nn.Linear(c, c))
@@ -142,6 +144,10 @@ class ScaleAwareDecoder(nn.Module):
         if config.feature_skip:
             self.skip_gain = nn.Parameter(torch.tensor(8.0))
             self.skip_bias = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, 1))
+        # alpha of the scale prior correction (:meth:`prior_shift`): calibration, not architecture.
+        # Fitted after training by s2am3d-calibrate (0 = uncorrected); a buffer, so it is saved
+        # with the weights and read back at load, but never trained.
+        self.register_buffer("scale_logit_adjust", torch.zeros((), dtype=torch.float32))
 
     def prepare(self, features: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
         """features (B, N, D), points (B, N, 3) -> point tokens X0 (B, N, C), or (B, N, C + D) with
@@ -193,11 +199,23 @@ class ScaleAwareDecoder(nn.Module):
         logits up by about log((1 - s) / s): at threshold 0.5 small parts come out too large.
         Subtracting a fitted fraction alpha of that prior (logit adjustment) undoes it.
         """
-        alpha = float(self.config.scale_logit_adjust)
+        alpha = self.calibration
         if alpha == 0.0:
             return torch.zeros_like(scale)
         s = torch.nan_to_num(scale, nan=0.5).clamp(1e-4, 1 - 1e-4)
         return alpha * torch.log((1 - s) / s)
+
+    @property
+    def calibration(self) -> float:
+        """alpha of the scale prior correction, as a Python float (0.0 = uncorrected logits)."""
+        return float(self.scale_logit_adjust)
+
+    def set_calibration(self, alpha: float) -> None:
+        """Store a fitted alpha (s2am3d-calibrate) or 0.0 (training runs on uncorrected logits)."""
+        alpha = float(alpha)
+        if not math.isfinite(alpha) or not -100.0 <= alpha <= 100.0:
+            raise ValueError(f"scale prior correction alpha={alpha!r} must be a number in [-100, 100]")
+        self.scale_logit_adjust.fill_(alpha)
 
     def forward(self, features, points, click_idx, click_label, scale) -> torch.Tensor:
         """features (B, N, D), points (B, N, 3), click_idx/click_label (B, K), scale (B,) -> logits (B, N)."""

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .init import small_normal
+
 # For each plane, the two coordinate axes used as (u, v) = (width, height).
 PLANE_AXES: tuple[tuple[int, int], ...] = ((0, 1), (1, 2), (2, 0))  # xy, yz, zx
 
@@ -68,7 +70,7 @@ class TriplaneTransformer(nn.Module):
         self.patch = patch
         self.embed = nn.Conv2d(in_ch, dim, kernel_size=patch, stride=patch)
         self.plane_embed = nn.Parameter(torch.zeros(3, dim, 1, 1))
-        self.pos_embed = nn.Parameter(torch.randn(1, dim, self.grid, self.grid) * 0.02)
+        self.pos_embed = nn.Parameter(small_normal(1, dim, self.grid, self.grid))
         layer = nn.TransformerEncoderLayer(dim, heads, dim * 4, dropout=0.0, activation="gelu",
                                            batch_first=True, norm_first=True)
         self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)

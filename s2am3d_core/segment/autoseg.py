@@ -24,7 +24,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import PromptError
-from ..predictor import check_scale as _check_scale
+from ..scale import check_scale as _check_scale
 
 ProgressFn = Callable[[float, str], None]
 

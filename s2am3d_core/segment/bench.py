@@ -13,13 +13,16 @@ import time
 
 import numpy as np
 
+from ..io.sample import DEFAULT_POINTS
+
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m s2am3d_core.segment.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("meshes", nargs="*", help="mesh files (.glb .obj .ply ...)")
     p.add_argument("--sphere", action="store_true", help="also a 1,310,720-face icosphere")
-    p.add_argument("--points", type=int, default=20000, help="sampled points (default 20000, the GUI default)")
+    p.add_argument("--points", type=int, default=DEFAULT_POINTS,
+                   help=f"sampled points (default {DEFAULT_POINTS}, the GUI default)")
     p.add_argument("--repeats", type=int, default=20, help="slider moves timed (default 20)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--weights", help="model weights (default: the shipped model)")

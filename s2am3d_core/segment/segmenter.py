@@ -25,12 +25,13 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError, PromptError
 from ..io.labels import faces_from_point_labels
-from ..io.sample import DEFAULT_POINTS, sample_surface
+from ..io.sample import DEFAULT_POINTS, sample_surface, subset_indices
+from .atom_cache import ATOMS_FORMAT, AtomCache
 from .atoms import DEFAULT_CREASE_DEG, DEFAULT_MIN_ATOM_AREA, Atoms, cloud_atoms, mesh_atoms
 from .autoseg import segment_all as segment_points, tree_from_levels
 from .everything import atom_cover
 from .geodesic import SurfaceDistance
-from ..predictor import check_scale
+from ..scale import check_scale
 from .select import atom_scores, select_with_scale, select_without_scale
 
 ProgressFn = Callable[[float, str], None]
@@ -84,11 +85,17 @@ class ShapeSegmenter:
         crease_deg: dihedral angle that separates atoms on meshes (and normals on point clouds).
         min_atom_area: atoms below this fraction of the surface merge into a touching neighbour.
         memory_slots: shapes whose atoms are kept in memory.
+        atom_cache: an :class:`~.atom_cache.AtomCache` for mesh atoms on disk, or None (default:
+            beside the predictor's feature cache, none when the predictor has none).
     """
 
     def __init__(self, predictor, mesh_aware: bool = True, crease_deg: float = DEFAULT_CREASE_DEG,
-                 min_atom_area: float = DEFAULT_MIN_ATOM_AREA, memory_slots: int = 4):
+                 min_atom_area: float = DEFAULT_MIN_ATOM_AREA, memory_slots: int = 4,
+                 atom_cache: AtomCache | None | bool = True):
         self.predictor = predictor
+        if atom_cache is True:
+            atom_cache = AtomCache.beside(predictor.cache) if predictor.cache is not None else None
+        self.atom_cache: AtomCache | None = atom_cache or None
         self.mesh_aware = bool(mesh_aware)
         self.crease_deg = float(crease_deg)
         self.min_atom_area = float(min_atom_area)
@@ -161,15 +168,20 @@ class ShapeSegmenter:
 
     def _atoms_for(self, verts, faces, points, face_index) -> tuple[Atoms, SurfaceDistance]:
         h = hashlib.blake2b(digest_size=16)
-        for arr in (verts, faces if faces is not None else np.zeros(0), points):
+        for arr in (verts, faces if faces is not None else np.zeros(0), points,
+                    face_index if face_index is not None else np.zeros(0)):
             h.update(np.ascontiguousarray(arr).tobytes())
-        h.update(f"{self.crease_deg}:{self.min_atom_area}".encode())
+        h.update(f"{ATOMS_FORMAT}:{self.crease_deg}:{self.min_atom_area}".encode())
         key = h.hexdigest()
         if key in self._memory:
             self._memory.move_to_end(key)
             return self._memory[key]
         if faces is not None:
-            atoms = mesh_atoms(verts, faces, face_index, points, self.crease_deg, self.min_atom_area)
+            atoms = None if self.atom_cache is None else self.atom_cache.get(key, len(points), len(faces), len(verts))
+            if atoms is None:
+                atoms = mesh_atoms(verts, faces, face_index, points, self.crease_deg, self.min_atom_area)
+                if self.atom_cache is not None:
+                    self.atom_cache.put(key, atoms)
         else:
             atoms = cloud_atoms(points, crease_deg=self.crease_deg, min_area=self.min_atom_area)
         entry = (atoms, SurfaceDistance(atoms, points, verts if faces is not None else None, faces))
@@ -343,9 +355,4 @@ def negative_atoms(atoms: Atoms, clicked: np.ndarray, negative: np.ndarray) -> n
 
 
 def _subsample(points: np.ndarray, n: int, seed: int) -> np.ndarray:
-    if n < 1:
-        raise InputError(f"number of points must be >= 1, got {n}")
-    if len(points) <= n:
-        return points
-    idx = np.sort(np.random.default_rng(seed).choice(len(points), n, replace=False))
-    return points[idx]
+    return points[subset_indices(len(points), n, np.random.default_rng(seed))]

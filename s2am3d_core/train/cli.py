@@ -40,15 +40,15 @@ import argparse
 import dataclasses
 import sys
 
+from ..cli.util import ArgumentParser, UsageError, check_points, check_seed, fail
+from ..config import CONFIGS
 from ..errors import S2AM3DError
-from ..cli.util import UsageError, check_points, check_seed, fail
 from .config import TrainConfig, field_help
 
 # --calibrate samples the validation files this densely (s2am3d-eval's count): at the training
 # count (2048) the smallest parts fall under 5 points and go unprompted, and the fitted correction
 # misses them (leave-one-out, VC.glb: alpha 0.35 at 2048 points, 0.60 at 10,000; docs/FINE_TUNING.md)
 CALIBRATION_POINTS = 10_000
-MODEL_CONFIGS = ["cpu-small", "cpu-base", "gpu-base", "paper", "test-tiny"]
 ENCODER_ONLY = ("tau", "contrast_points", "level_mode", "hard_negative_weight", "hard_negative_radius",
                 "augment", "sam_checkpoint", "sam_model", "sam_views")
 DECODER_ONLY = ("encoder", "scale_dropout", "max_pos", "max_neg", "size_power", "hard_negative_prob", "calibrate")
@@ -72,7 +72,7 @@ def _add(group, name: str, helps: dict[str, str]) -> None:
     elif isinstance(default, bool):
         group.add_argument(flag, action="store_true", help=text)
     elif name == "config":
-        group.add_argument(flag, choices=MODEL_CONFIGS, default=None, help=text)
+        group.add_argument(flag, choices=sorted(CONFIGS), default=None, help=text)
     elif name == "level_mode":
         group.add_argument(flag, choices=["mean", "random"], default=default, help=text + f" (default {default})")
     elif name == "threads":
@@ -88,10 +88,11 @@ def _add(group, name: str, helps: dict[str, str]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     helps = field_help()
-    ap = argparse.ArgumentParser(prog="s2am3d-train", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    # --seed/--points are checked in main(); --threads 0 means torch's default here
+    ap = ArgumentParser(prog="s2am3d-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                        check_shared=False)
     sub = ap.add_subparsers(dest="stage", required=True, metavar="{encoder,decoder}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = ArgumentParser(add_help=False, check_shared=False)
     src = common.add_argument_group("data source (one of)").add_mutually_exclusive_group(required=True)
     src.add_argument("--data", metavar="DIR", help=helps.get("data"))
     src.add_argument("--procedural", type=int, metavar="N", help=helps.get("procedural"))
@@ -151,16 +152,16 @@ def main(argv=None) -> int:
     try:
         run(cfg)
         if cfg.calibrate and dist.world()[0] == 0:
-            import subprocess
             from pathlib import Path
 
-            # s2am3d-calibrate is an evaluation-layer tool above training: run it as its own process
+            from . import calibrate
+
             out = Path(cfg.out)
-            code = subprocess.call([sys.executable, "-m", "s2am3d_core.eval.calibrate", str(out / "best.safetensors"),
-                                    "--out", str(out / "calibrated.safetensors"), "--user-dir", cfg.val_dir,
-                                    "--points", str(max(cfg.points, CALIBRATION_POINTS)), "--quiet"]
-                                   + (["--threads", str(cfg.threads)] if cfg.threads else [])
-                                   + (["--device", cfg.device] if cfg.device != "auto" else []))
+            code = calibrate.main([str(out / "best.safetensors"), "--out", str(out / "calibrated.safetensors"),
+                                   "--user-dir", cfg.val_dir, "--points", str(max(cfg.points, CALIBRATION_POINTS)),
+                                   "--quiet"]
+                                  + (["--threads", str(cfg.threads)] if cfg.threads else [])
+                                  + (["--device", cfg.device] if cfg.device != "auto" else []))
             if code:
                 return code
     except (S2AM3DError, ValueError, OSError) as exc:

@@ -96,6 +96,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "points", "contrast_points", "data_workers"):
             if getattr(c, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(c, name)}")
+        if c.threads < 0:
+            raise ValueError(f"--threads: must be >= 1 (or 0 for torch's default), got {c.threads}")
         if c.procedural is not None and c.procedural < 1:
             raise ValueError(f"--procedural: must be >= 1, got {c.procedural}")
         if c.val_dir is not None and c.user_dir is None:

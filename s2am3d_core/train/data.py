@@ -3,7 +3,7 @@
 Sources: shards written by ``s2am3d-data build`` (``--data``), procedural objects generated (in
 several processes with ``--data-workers``) and cached in the user cache folder (``--procedural N``), or a
 folder of the user's labelled PLY/GLB files (``--user-dir``). Objects are split into train/eval by
-:func:`s2am3d_core.data.shards.split_of` of their name. Prompts come from
+:func:`s2am3d_core.data.splits.split_of` of their name. Prompts come from
 :mod:`s2am3d_core.data.prompts`, the one sampler of training, fine-tuning and evaluation.
 """
 from __future__ import annotations
@@ -20,12 +20,13 @@ from tqdm import tqdm
 from ..data import procedural
 from ..data.realism import random_rotation, realistic_points
 from ..data.sampling import mesh_to_points, to_points
-from ..data.shards import ShardDataset, available_splits, split_of
+from ..data.splits import split_of
 from ..data.types import PartMesh, PartPoints
 from ..data.user import load_labelled_folder
 from ..errors import InputError
 from ..geometry import normalize_points
 from ..io.atomic import atomic_path
+from ..io.sample import subset_indices
 
 __all__ = ["split_of", "user_points", "user_meshes", "user_splits", "held_out_clicks", "with_clicks", "procedural_points", "load_datasets", "fit_points",
            "augment", "level_stack", "data_fingerprint"]
@@ -192,6 +193,8 @@ def _write_procedural_cache(path: Path, items: list[PartPoints]) -> None:
 
 # ----------------------------------------------------------------------------- sources
 def _from_shards(root: Path) -> tuple[list[PartPoints], list[PartPoints]]:
+    from ..data.shards import ShardDataset, available_splits
+
     splits = available_splits(root)
     if "train" not in splits:
         raise InputError(f"--data {root}: no train split (index_train.json); build it with `s2am3d-data build`")
@@ -233,11 +236,11 @@ def load_datasets(cfg) -> tuple[list[PartPoints], list[PartPoints], str, dict]:
 
 # ----------------------------------------------------------------------------- batches
 def fit_points(item: PartPoints, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Subsample (or resample with replacement) an item to exactly ``n`` points."""
+    """Subsample an item to exactly ``n`` points (unsorted), or repeat random points of a smaller one."""
     m = len(item.points)
     if m == n:
         return item.points, item.labels
-    sel = rng.choice(m, size=n, replace=m < n)
+    sel = subset_indices(m, n, rng, repeat=True, sort=False)
     return item.points[sel], item.labels[:, sel]
 
 

@@ -38,7 +38,7 @@ from tqdm import tqdm
 from . import dist
 from .config import TrainConfig
 from .data import augment, fit_points, level_stack, load_datasets, user_meshes
-from ..checkpoint import load_model, load_state_strict, save_model
+from ..checkpoint import CALIBRATION_TENSOR, load_model, load_state_strict, save_model
 from ..config import ModelConfig, get_config
 from ..data import procedural
 from ..data.prompts import Prompt, collate_prompts, sample_prompt
@@ -81,14 +81,15 @@ def build_model(cfg) -> S2AM3D:
 
 def drop_calibration(model: S2AM3D, stage: str = "decoder", calibrate: bool = False) -> S2AM3D:
     """Train on uncorrected logits: the loss re-learns the prior that s2am3d-calibrate removed."""
-    if model.config.decoder.scale_logit_adjust:
+    alpha = model.decoder.calibration
+    if alpha:
         nxt = ("next: the decoder stage on this encoder (s2am3d-train decoder --encoder RUN_DIR), then "
                "s2am3d-calibrate on its result" if stage == "encoder"
                else "--calibrate fits it again at the end (RUN_DIR/calibrated.safetensors)" if calibrate
                else "fit it again with --calibrate or s2am3d-calibrate on the result")
-        print(f"note: dropping the scale prior correction (alpha = {model.config.decoder.scale_logit_adjust}) "
+        print(f"note: dropping the scale prior correction (alpha = {alpha:g}) "
               f"of the initial weights for training; {nxt}", file=sys.stderr)
-        model.config.decoder.scale_logit_adjust = 0.0
+        model.decoder.set_calibration(0.0)
     return model
 
 
@@ -113,10 +114,7 @@ def encoder_batch(items, rng, cfg: TrainConfig):
     """-> points (B, N, 3), labels (L, B, N)."""
     pts, labs = [], []
     for i in rng.integers(len(items), size=cfg.batch_size):
-        it = items[i]
-        if getattr(it, "sam", None) is not None:  # SAM views = extra label levels
-            it = PartPoints(it.points, np.concatenate([it.labels, it.sam]), it.name)
-        p, lab = fit_points(it, cfg.points, rng)
+        p, lab = fit_points(items[i], cfg.points, rng)
         pts.append(augment(p, rng) if cfg.augment else p)
         labs.append(lab[rng.integers(len(lab))][None] if cfg.level_mode == "random" else lab)
     return torch.from_numpy(np.stack(pts)), torch.from_numpy(level_stack(labs))
@@ -274,6 +272,8 @@ def load_checkpoint(out: Path, model: S2AM3D, opt, rng, stage: str) -> tuple[int
         raise CheckpointError(f"--resume: {out} holds a {state.get('stage')!r} run, not {stage!r}")
     if ModelConfig.from_json(state["model_config"]).to_json() != model.config.to_json():
         raise CheckpointError(f"--resume: {path} was trained with another model config than the one built now")
+    # runs started before calibration became a decoder buffer: training is uncorrected (alpha 0)
+    state["model"].setdefault(CALIBRATION_TENSOR, torch.zeros((), dtype=torch.float32))
     load_state_strict(model, state["model"], str(path))
     opt.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["torch_rng"])
@@ -298,7 +298,7 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
     train, held, desc, splits = load_datasets(cfg)
     if cfg.stage == "encoder" and cfg.sam_checkpoint:
         from .sam_distill import load_sam
-        attach_sam_labels(train, load_sam(cfg.sam_checkpoint, cfg.sam_model, str(device)), cfg)
+        train = with_sam_levels(train, load_sam(cfg.sam_checkpoint, cfg.sam_model, str(device)), cfg)
     torch.manual_seed(cfg.seed + rank)                 # different point subsets per rank
     rng = np.random.default_rng([cfg.seed, rank])
     log_f = None
@@ -480,8 +480,9 @@ def _shared_elapsed(seconds: float, world: int, device: torch.device) -> float:
     return float(t.item())
 
 
-def attach_sam_labels(items, mask_fn, cfg: TrainConfig) -> None:
-    """Compute SAM pseudo labels (views, N) for every training object that has a mesh."""
+def with_sam_levels(items, mask_fn, cfg: TrainConfig) -> list[PartPoints]:
+    """The training objects with SAM pseudo labels (one label level per view, ``(views, N)``) appended
+    to their own levels; every object needs its mesh."""
     from .sam_distill import pseudo_labels
     if cfg.data:
         raise InputError("--sam-checkpoint needs the meshes: use --procedural N or --user-dir DIR, not --data")
@@ -494,8 +495,11 @@ def attach_sam_labels(items, mask_fn, cfg: TrainConfig) -> None:
         for it in items:
             cat, seed = it.name.rsplit("_", 1)
             meshes[it.name] = procedural.generate(cat, int(seed))
+    out = []
     for i, it in enumerate(tqdm(items, desc="SAM views", leave=False)):
         mesh = meshes.get(it.name)
         if mesh is None:
             raise InputError(f"SAM distillation needs meshes; {it.name!r} is a point cloud")
-        it.sam = pseudo_labels(mesh.vertices, mesh.faces, it.points, mask_fn, views=cfg.sam_views, seed=cfg.seed + i)
+        sam = pseudo_labels(mesh.vertices, mesh.faces, it.points, mask_fn, views=cfg.sam_views, seed=cfg.seed + i)
+        out.append(PartPoints(it.points, np.concatenate([it.labels, sam]), it.name, it.category))
+    return out

@@ -59,7 +59,10 @@ def render(pm, level: int = 0, size: int = 256, points: int = 60000, azim: float
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from ...cli.util import ArgumentParser
+
+    ap = ArgumentParser(prog="python -m s2am3d_core.data.procedural.preview", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", help="output PNG")
     ap.add_argument("--categories", default=",".join(CATEGORIES))
     ap.add_argument("--seeds", type=int, default=3)

@@ -6,9 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from safetensors import safe_open
+from safetensors.torch import save_file
+
 from s2am3d_core.checkpoint import load_model, read_metadata, save_model
+from s2am3d_core.errors import CheckpointError
 from s2am3d_core.config import ModelConfig, get_config
-from s2am3d_core.eval import calibrate
+from s2am3d_core.train import calibrate
 from s2am3d_core.modeling import S2AM3D
 
 
@@ -32,17 +36,49 @@ def test_decoder_subtracts_alpha_times_prior_only_with_a_scale():
     model = S2AM3D(get_config("test-tiny")).eval()
     with torch.no_grad():
         plain_small, plain_none = decode(model, 0.01), decode(model, float("nan"))
-        model.config.decoder.scale_logit_adjust = 0.5
+        model.decoder.set_calibration(0.5)
         adj_small, adj_none = decode(model, 0.01), decode(model, float("nan"))
     shift = (plain_small - adj_small)
     assert torch.allclose(shift, torch.full_like(shift, 0.5 * math.log(0.99 / 0.01)), atol=1e-4)
     assert torch.equal(plain_none, adj_none)  # "no scale" prompts are not corrected
 
 
-def test_configs_without_the_field_still_load():
+def test_calibration_is_a_decoder_buffer_not_config(tmp_path):
+    """alpha travels as the tensor decoder.scale_logit_adjust; the architecture config has no such field."""
     raw = json.loads(get_config("cpu-small").to_json())
-    del raw["decoder"]["scale_logit_adjust"]
-    assert ModelConfig.from_json(json.dumps(raw)).decoder.scale_logit_adjust == 0.0
+    assert "scale_logit_adjust" not in raw["decoder"]
+    torch.manual_seed(0)
+    model = S2AM3D(get_config("test-tiny"))
+    assert model.decoder.calibration == 0.0
+    model.decoder.set_calibration(0.25)
+    path = save_model(model, tmp_path / "cal.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        assert f.get_tensor("decoder.scale_logit_adjust").item() == 0.25
+    assert "scale_logit_adjust" not in json.loads(read_metadata(path)["s2am3d_config"])["decoder"]
+    assert load_model(path).decoder.calibration == 0.25
+    with pytest.raises(ValueError, match="alpha"):
+        model.decoder.set_calibration(float("nan"))
+
+
+def test_legacy_config_field_is_read_into_the_buffer(tmp_path):
+    """Weights written when alpha lived in the config load with that alpha; both at once are refused."""
+    torch.manual_seed(0)
+    model = S2AM3D(get_config("test-tiny"))
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "decoder.scale_logit_adjust"}
+    raw = json.loads(model.config.to_json())
+    raw["decoder"]["scale_logit_adjust"] = 0.75
+    old = tmp_path / "old.safetensors"
+    save_file(state, str(old), metadata={"format": "s2am3d-model/1", "s2am3d_config": json.dumps(raw)})
+    assert load_model(old).decoder.calibration == 0.75
+    state["decoder.scale_logit_adjust"] = torch.tensor(0.75)
+    save_file(state, str(old), metadata={"format": "s2am3d-model/1", "s2am3d_config": json.dumps(raw)})
+    with pytest.raises(CheckpointError, match="two calibrations"):
+        load_model(old)
+    del raw["decoder"]["scale_logit_adjust"]  # neither: uncorrected
+    state.pop("decoder.scale_logit_adjust")
+    save_file(state, str(old), metadata={"format": "s2am3d-model/1", "s2am3d_config": json.dumps(raw)})
+    assert load_model(old).decoder.calibration == 0.0
+    assert ModelConfig.parse_json(json.dumps(raw))[1] is None
 
 
 def test_fit_alpha_recovers_a_known_prior_shift():
@@ -89,7 +125,7 @@ def test_cli_writes_calibrated_weights_and_keeps_metadata(weights, tmp_path, cap
     assert json.loads(meta["training"]) == {"steps": 3}
     assert cal["scale_logit_adjust"] in (0.0, 0.25, 0.5, 0.75, 1.0) and cal["prompts"] > 0
     assert 0.0 <= cal["iou_uncorrected"] <= cal["iou_chosen"] <= 1.0
-    assert load_model(out).config.decoder.scale_logit_adjust == cal["scale_logit_adjust"]
+    assert load_model(out).decoder.calibration == pytest.approx(cal["scale_logit_adjust"])
     assert "<- chosen" in capsys.readouterr().out
     # calibrating the calibrated weights fits from the uncorrected logits again: same alpha, same scores
     again = tmp_path / "again.safetensors"
@@ -126,10 +162,10 @@ def test_training_starts_from_uncorrected_logits(weights, tmp_path):
     from s2am3d_core.train.trainer import build_model
 
     model = load_model(weights)
-    model.config.decoder.scale_logit_adjust = 0.6
+    model.decoder.set_calibration(0.6)
     cal = save_model(model, tmp_path / "cal.safetensors")
     args = SimpleNamespace(stage="decoder", encoder=None, init=str(cal), config=None)
-    assert build_model(args).config.decoder.scale_logit_adjust == 0.0
+    assert build_model(args).decoder.calibration == 0.0
 
 
 
@@ -148,6 +184,30 @@ def test_cli_on_a_folder_of_user_labelled_ply(weights, tmp_path, capsys):
     assert "user files" in json.loads(read_metadata(out)["calibration"])["data"]
     assert calibrate.main([str(weights), "--out", str(out), "--user-dir", str(tmp_path / "nope")]) == 2
     assert "folder not found" in capsys.readouterr().err
+
+
+def test_shipped_weights_keep_their_calibration():
+    """models/s2am3d-base.safetensors stores alpha 0.6 in its config (written before the buffer): it loads
+    as that alpha, and every scaled prompt is corrected by exactly alpha * log((1 - s) / s)."""
+    from s2am3d_core.checkpoint import default_weights_path
+    from s2am3d_core.examples import example_path
+    from s2am3d_core.io import load_shape, shape_points
+    from s2am3d_core.predictor import PartPredictor
+
+    meta = read_metadata(default_weights_path())
+    assert json.loads(meta["s2am3d_config"])["decoder"]["scale_logit_adjust"] == 0.6
+    model = load_model(default_weights_path())
+    assert model.decoder.calibration == float(np.float32(0.6))
+    pts, _ = shape_points(load_shape(example_path("chair")), 2000)
+    p = PartPredictor(model, cache=False)
+    p.set_shape(pts)
+    corrected = {s: p.predict_logits([100], scale=s) for s in (0.02, 0.3, None)}
+    model.decoder.set_calibration(0.0)
+    for s, logits in corrected.items():
+        plain = p.predict_logits([100], scale=s)
+        shift = 0.0 if s is None else float(np.float32(0.6)) * math.log((1 - s) / s)
+        np.testing.assert_allclose(plain - logits, shift, atol=1e-4)
+    assert ((corrected[0.02] > 0) != (p.predict_logits([100], scale=0.02) > 0)).any()  # alpha changes the mask
 
 
 def test_user_dir_calibrates_on_every_file_the_user_gives(tmp_path):

@@ -3,10 +3,12 @@
 The decoder is trained with the class-balanced BCE of the paper (positive weight (1 - pi) / pi),
 which lifts the logits of a part with scale s by about log((1 - s) / s): at threshold 0.5 masks of
 small parts come out several times too large. The correction
-``logits -= alpha * log((1 - s) / s)`` (``DecoderConfig.scale_logit_adjust``) undoes a fitted
-fraction alpha of that prior. This command decodes the single-click prompts of the interactive
-protocol once, picks the alpha with the best mean IoU on a grid, and writes the weights with that
-alpha in their config (atomically). Prompts without a scale are not affected.
+``logits -= alpha * log((1 - s) / s)`` (the decoder's calibration buffer
+``decoder.scale_logit_adjust``, :meth:`~s2am3d_core.modeling.decoder.ScaleAwareDecoder.set_calibration`)
+undoes a fitted fraction alpha of that prior. This command decodes the single-click prompts of the
+interactive protocol once, picks the alpha with the best mean IoU on a grid, and writes the weights
+with that alpha (atomically; the architecture config is untouched). Prompts without a scale are not
+affected.
 
 Validation data must not be the data you report on: ``--procedural N`` uses seeds offset by
 2,000,000, disjoint from the training seeds and from the held-out set of ``s2am3d-eval``
@@ -65,7 +67,7 @@ def fit_alpha(logits: list[np.ndarray], targets: list[np.ndarray], scales: np.nd
 def collect_prompts(predictor, items, min_points: int = 5, clicks: str = "center", seed: int = 0,
                     progress=None) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
     """Uncorrected logits, gt masks and scales of every single-click prompt on ``items``."""
-    from .metrics import interactive_prompts
+    from ..data.prompts import interactive_prompts
 
     logits, targets, scales = [], [], []
     for item in items:
@@ -85,7 +87,7 @@ def user_items(folder: str, points: int) -> list:
     (validation) files, so none is left out (no split by file name)."""
     from pathlib import Path
 
-    from ..train.data import user_meshes, user_points
+    from .data import user_meshes, user_points
 
     if not Path(folder).is_dir():
         raise UsageError(f"--user-dir: {folder}: folder not found")
@@ -120,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     from ..checkpoint import load_model, read_metadata, save_model
     from ..predictor import PartPredictor
-    from .cli import procedural_items, shard_items
+    from ..data.shards import shard_items
+    from ..data.splits import procedural_items
 
     if sum(x is not None for x in (args.procedural, args.data, args.user_dir)) != 1:
         raise UsageError("validation data: give exactly one of --procedural N, --data SHARD_DIR or --user-dir DIR")
@@ -141,8 +144,8 @@ def _run(args) -> int:
 
     meta = read_metadata(args.weights)
     model = load_model(args.weights, device=device)
-    before = model.config.decoder.scale_logit_adjust
-    model.config.decoder.scale_logit_adjust = 0.0  # decode uncorrected logits, correct them here
+    before = round(model.decoder.calibration, 6)  # a float32 buffer: 0.6 reads back as 0.6000000238
+    model.decoder.set_calibration(0.0)  # decode uncorrected logits, correct them here
     if args.procedural is not None:
         from ..data.sampling import mesh_to_points
 
@@ -168,7 +171,7 @@ def _run(args) -> int:
     print(f"{len(logits)} prompts; mean single-click IoU with scale by alpha:")
     for a, sc in zip(grid, scores):
         print(f"  alpha {a:4.2f}  IoU {sc:.3f}{'  <- chosen' if a == alpha else ''}")
-    model.config.decoder.scale_logit_adjust = alpha
+    model.decoder.set_calibration(alpha)
     extra = {k: v for k, v in meta.items() if k not in ("format", "s2am3d_config")}
     extra["calibration"] = {"scale_logit_adjust": alpha, "previous": before, "prompts": len(logits),
                             "iou_uncorrected": float(scores[0]), "iou_chosen": float(scores.max()),
