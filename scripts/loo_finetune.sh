@@ -13,7 +13,7 @@
 # One recipe for every fold (set it with the variables below, never per fold).
 #
 # usage: scripts/loo_finetune.sh [OUT_ROOT]        (default runs/loo)
-#   in the background: nohup nice -n 10 scripts/loo_finetune.sh runs/loo > runs/loo.log 2>&1 &
+#   in the background: mkdir -p runs && nohup nice -n 10 scripts/loo_finetune.sh runs/loo > runs/loo.log 2>&1 &
 #   then:              python scripts/loo_table.py runs/loo
 # The data files are linked (never copied) into OUT_ROOT/<file>/train and OUT_ROOT/<file>/val.
 # Finished steps are skipped, so re-running continues an interrupted check.
