@@ -101,3 +101,32 @@ def test_broken_user_file(tmp_path, capsys):
     (user / "broken.glb").write_bytes(b"not a glb")
     assert cli.main(["build", str(tmp_path / "o"), "--user-dir", str(user), "-q"]) == 2
     assert "broken.glb" in capsys.readouterr().err
+
+
+def test_user_dir_with_only_an_unsupported_file_names_it(tmp_path, capsys):
+    user = tmp_path / "u"
+    user.mkdir()
+    (user / "scan.obj2").write_text("not a labelled file")
+    out = tmp_path / "o"
+    assert cli.main(["build", str(out), "--user-dir", str(user), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "no labelled files found" in err and "scan.obj2" in err and "Traceback" not in err
+    assert not out.exists()  # no empty dataset written
+
+
+def test_threads_flag(sources, tmp_path, capsys):
+    src, user = sources
+    for cmd in ("build", "train-validator"):
+        assert cli.main([cmd, "--help"]) == 0
+        assert "--threads" in capsys.readouterr().out
+    assert cli.main(["build", str(tmp_path / "o"), "--user-dir", str(user), "--threads", "1", "-q"]) == 0
+    assert cli.main(["build", str(tmp_path / "p"), "--user-dir", str(user), "--threads", "0", "-q"]) == 2
+    assert "--threads" in capsys.readouterr().err
+
+
+def test_unsupported_file_beside_labelled_ones_is_a_warning(sources, tmp_path, capsys):
+    src, user = sources
+    (user / "junk.obj2").write_text("?")
+    assert cli.main(["build", str(tmp_path / "o"), "--user-dir", str(user), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "junk.obj2" in err

@@ -208,3 +208,16 @@ def test_shipped_weights_keep_their_calibration():
         shift = 0.0 if s is None else float(np.float32(0.6)) * math.log((1 - s) / s)
         np.testing.assert_allclose(plain - logits, shift, atol=1e-4)
     assert ((corrected[0.02] > 0) != (p.predict_logits([100], scale=0.02) > 0)).any()  # alpha changes the mask
+
+
+def test_user_dir_calibrates_on_every_file_the_user_gives(tmp_path):
+    """No file of --user-dir is dropped by a split of names: part6 hashes to "train", part7 to "eval"."""
+    from s2am3d_core.data import procedural
+    from s2am3d_core.data.shards import split_of
+    from s2am3d_core.io import write_labelled_mesh
+
+    assert split_of("part6") == "train" and split_of("part7") == "eval"
+    for i in (6, 7):
+        m = procedural.generate("table", i)
+        write_labelled_mesh(tmp_path / f"part{i}.ply", m.vertices, m.faces, m.face_labels[0])
+    assert sorted(it.name for it in calibrate.user_items(str(tmp_path), 128)) == ["part6", "part7"]

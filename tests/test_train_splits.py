@@ -1,5 +1,6 @@
 """Fine-tuning a user can trust: visible splits, held-out clicks, a before/after report, the best checkpoint."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -91,6 +92,7 @@ def test_calibrate_fits_on_the_validation_files(tmp_path, init, capsys):
     assert cli.main(args) == 0
     cal = json.loads(read_metadata(out / "calibrated.safetensors")["calibration"])
     assert cal["data"] == f"user files {val}" and cal["prompts"] > 0
+    assert cal["points"] == cli.CALIBRATION_POINTS  # fitted at the scored density, not the training one
     assert cli.main(["decoder", "--user-dir", str(user), "--calibrate", "--init", str(init),
                      "--out", str(tmp_path / "x")] + TINY) == 2
     assert "--calibrate" in capsys.readouterr().err
@@ -114,8 +116,10 @@ def test_split_and_folder_errors_name_the_problem(tmp_path, capsys):
     bad = tmp_path / "odd"
     bad.mkdir()
     (bad / "scan.xyz").write_text("0 0 0\n")
-    with pytest.warns(UserWarning, match="scan.xyz"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert cli.main(["encoder", "--user-dir", str(bad), "--out", out] + TINY) == 2
+    assert not caught  # one message, the error, names the skipped file
     err = capsys.readouterr().err
     assert err.startswith("error: --user-dir") and "scan.xyz" in err
     assert cli.main(["encoder", "--user-dir", str(bad), "--val-fraction", "1.5", "--out", out] + TINY) == 2

@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import S2AM3DError
-from ..cli.util import ArgumentParser, UsageError, check_min
+from ..cli.util import ArgumentParser, UsageError, check_min, set_threads
 from ..io.outputs import OutDir, OutFile, check_outputs
 
 DESCRIPTION = """\
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--eval-fraction", type=float, default=0.1, help="fraction of objects in the eval split (0.1)")
     b.add_argument("--shard-size", type=int, default=256, help="objects per shard file (256)")
     b.add_argument("--seed", type=int, default=0, help="seed of the procedural objects and the sampling (0)")
+    b.add_argument("--threads", type=int, metavar="T", help="torch CPU threads (the validator; default: torch's choice)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     t = sub.add_parser("train-validator", help="train the PointNet part validator",
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="decision threshold stored in the file (default: calibrated so that 95%% of the "
                         "held-out true parts are kept, at most 0.5)")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, metavar="T", help="torch CPU threads (default: torch's choice)")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     i = sub.add_parser("info", help="print what a dataset holds",
@@ -124,7 +126,7 @@ def _cmd_build(a: argparse.Namespace) -> int:
     from .gltf import load_gltf_parts
     from .pipeline import build_dataset, format_summary
     from .urdf import load_urdf_parts
-    from .user import load_folder
+    from .user import load_labelled_folder
 
     check_min("--points", a.points, 16)
     if not 0.0 <= a.eval_fraction <= 1.0:
@@ -145,11 +147,12 @@ def _cmd_build(a: argparse.Namespace) -> int:
     check_outputs({"--glb": a.glb, "--urdf": a.urdf, "--user-dir": a.user_dir, "--validator": a.validator},
                   dirs=[OutDir("OUT_DIR", a.out_dir, replaced=False)])
     progress = not a.quiet
+    users = [load_labelled_folder(d, "--user-dir", progress) for d in a.user_dir]  # before OUT_DIR is made
     sources = itertools.chain(
         _procedural(a.procedural, a.seed, a.categories),
         (load_gltf_parts(p) for p in glbs),
         (load_urdf_parts(p) for p in urdfs),
-        itertools.chain.from_iterable(load_folder(d, progress=progress) for d in a.user_dir),
+        itertools.chain.from_iterable(users),
     )
     total = a.procedural + len(glbs) + len(urdfs) if not a.user_dir else None
     summary = build_dataset(sources, a.out_dir, points_per_object=a.points, validator=a.validator,
@@ -244,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.command is None:
             parser.print_usage(sys.stderr)
             raise UsageError("choose a command: build, train-validator or info (see s2am3d-data --help)")
+        set_threads(getattr(a, "threads", None))
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning

@@ -134,3 +134,23 @@ def load_folder(
         except Exception as e:  # anything unexpected from a parser: still name the file
             raise InputError(f"{f}: could not load ({type(e).__name__}: {e})") from e
     return out
+
+
+def load_labelled_folder(folder: str | os.PathLike, flag: str = "--user-dir",
+                         progress: bool = False) -> list[PartMesh | PartPoints]:
+    """:func:`load_folder`, but a folder without any labelled file is an InputError that names the
+    files it skipped (or says it is empty), prefixed with ``flag``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{flag} {folder}: not a folder")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        items = load_folder(folder, progress=progress)
+    if not items:
+        skipped = sorted(x.name for x in folder.iterdir() if x.is_file() and not x.name.startswith("."))
+        why = (f"; skipped {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''} "
+               f"(supported: {', '.join(USER_EXTENSIONS)})" if skipped else " (the folder is empty)")
+        raise InputError(f"{flag} {folder}: no labelled files found{why}")
+    for w in caught:  # the skipped files of a folder that has labelled ones: still say so
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return items

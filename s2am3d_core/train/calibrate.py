@@ -13,8 +13,7 @@ affected.
 Validation data must not be the data you report on: ``--procedural N`` uses seeds offset by
 2,000,000, disjoint from the training seeds and from the held-out set of ``s2am3d-eval``
 (offset 1,000,000); ``--data`` uses the shard split given (default ``train``); ``--user-dir`` uses
-the files that ``s2am3d-train --user-dir`` trains on (its ``train`` split), or all of them when
-that split is empty.
+every labelled file of the folder (pass validation files, e.g. the ``--val-dir`` of s2am3d-train).
 """
 from __future__ import annotations
 
@@ -30,7 +29,7 @@ from ..data.splits import EVAL_SEED_OFFSET, VALIDATION_SEED_OFFSET
 EXAMPLES = """\
 examples:
   s2am3d-calibrate models/s2am3d-base.safetensors --out calibrated.safetensors --procedural 24
-  s2am3d-calibrate runs/ft/model.safetensors --out runs/ft/calibrated.safetensors --user-dir my_parts/
+  s2am3d-calibrate runs/ft/best.safetensors --out runs/ft/calibrated.safetensors --user-dir my_val_parts/
   s2am3d-calibrate runs/dec/model.safetensors --out runs/dec/calibrated.safetensors --data my_shards/
 """
 
@@ -84,16 +83,15 @@ def collect_prompts(predictor, items, min_points: int = 5, clicks: str = "center
 
 
 def user_items(folder: str, points: int) -> list:
-    """The user's labelled files (the ``train`` split of s2am3d-train, else all) as PartPoints."""
+    """Every labelled file of the user's folder as PartPoints: the user chose them as calibration
+    (validation) files, so none is left out (no split by file name)."""
     from pathlib import Path
 
-    from .data import split_of, user_meshes, user_points
+    from .data import user_meshes, user_points
 
     if not Path(folder).is_dir():
         raise UsageError(f"--user-dir: {folder}: folder not found")
-    items = [user_points(m, points, seed=i) for i, m in enumerate(user_meshes(Path(folder)))]
-    train = [it for it in items if split_of(it.name) == "train"]
-    return train or items
+    return [user_points(m, points, seed=i) for i, m in enumerate(user_meshes(Path(folder)))]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--procedural", type=int, metavar="N", help="N validation procedural objects")
     p.add_argument("--data", metavar="SHARD_DIR", help="shard folder (s2am3d-data output) instead")
     p.add_argument("--split", default="train", help="split of --data (default train)")
-    p.add_argument("--user-dir", metavar="DIR", help="folder of your labelled PLY/GLB files instead")
+    p.add_argument("--user-dir", metavar="DIR", help="folder of your labelled PLY/GLB validation files instead "
+                   "(every file is used; not the files you trained on or report on)")
     p.add_argument("--max-objects", type=int, default=64, metavar="M", help="at most M objects of --data")
     p.add_argument("--points", type=int, default=4096, help="points per procedural or user object (default 4096)")
     p.add_argument("--min-part-points", type=int, default=5, metavar="M", help="skip smaller gt parts (default 5)")
@@ -176,6 +175,7 @@ def _run(args) -> int:
     extra = {k: v for k, v in meta.items() if k not in ("format", "s2am3d_config")}
     extra["calibration"] = {"scale_logit_adjust": alpha, "previous": before, "prompts": len(logits),
                             "iou_uncorrected": float(scores[0]), "iou_chosen": float(scores.max()),
+                            "points": args.points,
                             "data": f"procedural {args.procedural} (validation seeds)" if args.procedural
                             else f"{args.data} split {args.split}" if args.data else f"user files {args.user_dir}"}
     save_model(model, args.out, extra_metadata=extra)

@@ -22,7 +22,7 @@ from ..data.realism import random_rotation, realistic_points
 from ..data.sampling import mesh_to_points, to_points
 from ..data.splits import split_of
 from ..data.types import PartMesh, PartPoints
-from ..data.user import USER_EXTENSIONS, load_folder
+from ..data.user import load_labelled_folder
 from ..errors import InputError
 from ..geometry import normalize_points
 from ..io.atomic import atomic_path
@@ -39,16 +39,7 @@ def user_points(item: PartMesh | PartPoints, n: int, seed: int) -> PartPoints:
 
 def user_meshes(folder: Path, flag: str = "--user-dir") -> list[PartMesh | PartPoints]:
     """Every labelled file of ``folder`` (InputError naming the skipped files when there is none)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"{flag} {folder}: not a folder")
-    items = load_folder(folder, progress=False)
-    if not items:
-        skipped = sorted(x.name for x in folder.iterdir() if x.is_file() and not x.name.startswith("."))
-        why = (f"; skipped {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''} "
-               f"(supported: {', '.join(USER_EXTENSIONS)})" if skipped else " (the folder is empty)")
-        raise InputError(f"{flag} {folder}: no labelled files found{why}")
-    return items
+    return load_labelled_folder(folder, flag)
 
 
 SMALL_SET = 4  # fewer user files than this (and no --val-dir): every file trains, clicks are held out

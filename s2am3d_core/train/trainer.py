@@ -76,15 +76,17 @@ def build_model(cfg) -> S2AM3D:
         raise InputError("decoder needs a trained encoder: pass --encoder RUN_DIR_or_WEIGHTS (or --init WEIGHTS)")
     else:
         model = S2AM3D(get_config(cfg.config or "cpu-small"))
-    return drop_calibration(model, cfg.stage)
+    return drop_calibration(model, cfg.stage, getattr(cfg, "calibrate", False))
 
 
-def drop_calibration(model: S2AM3D, stage: str = "decoder") -> S2AM3D:
+def drop_calibration(model: S2AM3D, stage: str = "decoder", calibrate: bool = False) -> S2AM3D:
     """Train on uncorrected logits: the loss re-learns the prior that s2am3d-calibrate removed."""
     alpha = model.decoder.calibration
     if alpha:
         nxt = ("next: the decoder stage on this encoder (s2am3d-train decoder --encoder RUN_DIR), then "
-               "s2am3d-calibrate on its result" if stage == "encoder" else "run s2am3d-calibrate on the result")
+               "s2am3d-calibrate on its result" if stage == "encoder"
+               else "--calibrate fits it again at the end (RUN_DIR/calibrated.safetensors)" if calibrate
+               else "fit it again with --calibrate or s2am3d-calibrate on the result")
         print(f"note: dropping the scale prior correction (alpha = {alpha:g}) "
               f"of the initial weights for training; {nxt}", file=sys.stderr)
         model.decoder.set_calibration(0.0)
