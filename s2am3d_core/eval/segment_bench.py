@@ -1,24 +1,27 @@
-"""Time the mesh-aware precompute and a slider move: ``python -m s2am3d_core.segment.bench``.
+"""Time the mesh-aware precompute and a slider move: ``python -m s2am3d_core.eval.segment_bench``.
 
 Per mesh: atoms (weld, pieces, crease regions; computed when a shape is opened), the heat-method
 solver of its largest piece (built on the first click on that piece), then one click's surface
 distance, then slider moves (decoder + atom selection + face mask) at several scales, p50/p95 over
 ``--repeats`` moves. Meshes: the files given, plus (``--sphere``) a 1.3 M-face icosphere (a
 single-piece, scan-like surface). One torch thread unless ``--threads`` says otherwise.
+
+examples:
+  python -m s2am3d_core.eval.segment_bench ../shared/data/2CylinderEngine.glb --sphere
+  python -m s2am3d_core.eval.segment_bench my_part.obj --points 50000 --repeats 40
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 
+from ..cli.util import ArgumentParser, UsageError, check_min, check_points, run_main, set_threads
 from ..io.sample import DEFAULT_POINTS
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m s2am3d_core.segment.bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="python -m s2am3d_core.eval.segment_bench", description=__doc__)
     p.add_argument("meshes", nargs="*", help="mesh files (.glb .obj .ply ...)")
     p.add_argument("--sphere", action="store_true", help="also a 1,310,720-face icosphere")
     p.add_argument("--points", type=int, default=DEFAULT_POINTS,
@@ -26,19 +29,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=20, help="slider moves timed (default 20)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--weights", help="model weights (default: the shipped model)")
-    args = p.parse_args(argv)
+    return p
 
-    import torch
+
+def main(argv: list[str] | None = None) -> int:
+    return run_main(_run, build_parser().parse_args(argv))
+
+
+def _run(args) -> int:
+    if not args.meshes and not args.sphere:
+        raise UsageError("meshes: give at least one mesh file, or --sphere")
+    check_points(args.points)
+    check_min("--repeats", args.repeats)
+    check_min("--threads", args.threads)
 
     from ..io import load_shape
     from ..io.sample import sample_surface
     from ..predictor import PartPredictor
-    from .atoms import mesh_atoms
-    from .geodesic import SurfaceDistance
-    from .segmenter import ShapeSegmenter
+    from ..segment.atoms import mesh_atoms
+    from ..segment.geodesic import SurfaceDistance
+    from ..segment.segmenter import ShapeSegmenter
 
-    torch.set_num_threads(args.threads)
-    shapes = [(m, load_shape(m).vertices, load_shape(m).faces) for m in args.meshes]
+    set_threads(args.threads)
+    shapes = []
+    for m in args.meshes:
+        shape = load_shape(m)
+        if shape.faces is None:
+            raise UsageError(f"{m}: a point cloud; this benchmark times meshes")
+        shapes.append((m, shape.vertices, shape.faces))
     if args.sphere:
         import trimesh
 
