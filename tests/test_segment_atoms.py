@@ -228,6 +228,9 @@ def test_copies_join_the_clicked_piece_as_one_unit_or_are_skipped():
     assert select_with_scale(at, np.array([0]), none, score, dist, 0.3).tolist() == [True, False, True, True, False]
     # two asked for: the copies together would overshoot, so they are skipped and the neighbour joins
     assert select_with_scale(at, np.array([0]), none, score, dist, 0.2).tolist() == [True, True, False, False, False]
+    # four asked for: the three instances would come closer but hold only 0.75 of it, so the copies
+    # are skipped (they join only for 0.8-1.25 x the scale) and the growth goes on with the neighbour
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.4).tolist() == [True, True, False, False, False]
     # without copy groups (point clouds) the nearest pieces come first
     at.piece_copy = None
     assert select_with_scale(at, np.array([0]), none, score, dist, 0.3).tolist() == [True, True, True, False, False]

@@ -108,9 +108,10 @@ def reference_select(atoms, clicked, blocked, score, distance, scale):
         if current >= scale:
             break
         new = current + atoms.area[unit].sum()
-        if abs(new - scale) >= abs(current - scale):
-            if optional:
-                continue
+        closer = abs(new - scale) < abs(current - scale)
+        if optional and not (closer and 0.8 <= new / scale <= 1.25):
+            continue
+        if not closer:
             break
         sel[unit] = True
         current = new
