@@ -217,23 +217,29 @@ def test_copies_of_a_piece_are_found_moved_rotated_or_mirrored():
 
 
 def test_copies_join_the_clicked_piece_as_one_unit_or_are_skipped():
-    # piece 0 is clicked; piece 1 is a different neighbour; pieces 2 and 3 are copies of piece 0, far away
-    at = toy_atoms([0.1, 0.1, 0.1, 0.1, 0.6], [0, 1, 2, 3, 4])
+    # piece 0 is clicked; piece 1 a near neighbour; pieces 2 and 3 copies of piece 0, far away;
+    # piece 4 a larger piece nearer than the copies
+    at = toy_atoms([0.1, 0.1, 0.1, 0.1, 0.3], [0, 1, 2, 3, 4])
     at.piece_copy = np.array([0, 1, 0, 0, 2])
-    dist = np.array([0.0, 1.0, 5.0, 6.0, 7.0])
+    dist = np.array([0.0, 1.0, 5.0, 6.0, 2.0])
     score = np.full(5, 0.5)
     none = np.zeros(5, dtype=bool)
     assert select_with_scale(at, np.array([0]), none, score, dist, 0.1).tolist() == [True, False, False, False, False]
-    # three instances asked for: the copies, not the nearer neighbour
+    # three instances asked for: the copies, not the nearer pieces
     assert select_with_scale(at, np.array([0]), none, score, dist, 0.3).tolist() == [True, False, True, True, False]
     # two asked for: the copies together would overshoot, so they are skipped and the neighbour joins
     assert select_with_scale(at, np.array([0]), none, score, dist, 0.2).tolist() == [True, True, False, False, False]
     # four asked for: the three instances would come closer but hold only 0.75 of it, so the copies
-    # are skipped (they join only for 0.8-1.25 x the scale) and the growth goes on with the neighbour
-    assert select_with_scale(at, np.array([0]), none, score, dist, 0.4).tolist() == [True, True, False, False, False]
+    # are skipped (they join together only for 0.8-1.25 x the scale) and the growth goes on by distance
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.4).tolist() == [True, True, False, False, True]
+    # a skipped copy still joins on its own when the distance order reaches it
+    far = toy_atoms([0.1, 0.1, 0.1, 0.1, 0.3], [0, 1, 2, 3, 4])
+    far.piece_copy = at.piece_copy
+    near_copy = np.array([0.0, 3.0, 1.0, 6.0, 9.0])
+    assert select_with_scale(far, np.array([0]), none, score, near_copy, 0.2).tolist() == [True, False, True, False, False]
     # without copy groups (point clouds) the nearest pieces come first
     at.piece_copy = None
-    assert select_with_scale(at, np.array([0]), none, score, dist, 0.3).tolist() == [True, True, True, False, False]
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.3).tolist() == [True, True, False, False, False]
 
 
 # ----------------------------------------------------------------------------- ShapeSegmenter

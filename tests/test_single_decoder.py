@@ -87,8 +87,7 @@ def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece
         if not members:
             continue
         if atoms.piece_copy is not None and piece0 >= 0 and atoms.piece_copy[p] == atoms.piece_copy[piece0]:
-            copies += members
-            continue
+            copies += members  # and below, one by one, like any other piece
         members = np.array(members, dtype=np.int64)
         area = atoms.area[members]
         pscore = np.clip(np.bincount(np.zeros(len(members), np.int64), weights=area * score[members])[0]
@@ -107,6 +106,9 @@ def reference_select(atoms, clicked, blocked, score, distance, scale):
                                                  WHOLE_PIECE * scale):
         if current >= scale:
             break
+        unit = np.array([i for i in unit if not sel[i]], dtype=np.int64)
+        if not len(unit):
+            continue
         new = current + atoms.area[unit].sum()
         closer = abs(new - scale) < abs(current - scale)
         if optional and not (closer and 0.8 <= new / scale <= 1.25):
@@ -139,9 +141,13 @@ def test_masks_equal_the_straightforward_path():
             mask = seg.predict(pos, neg, scale=s)
             probs = torch.sigmoid(reference_logits(model, pred.embedding.tokens, pos + neg, [1] * len(pos) + [0] * len(neg), s))
             score = atom_scores(a, probs.numpy(), seg._representative)
-            ref = reference_select(a, clicked, blocked, score, dist, s)
+            s_eff = s  # a negative click removes its region from the mask at this scale
+            if blocked.any():
+                before = reference_select(a, clicked, np.zeros_like(blocked), score, dist, s)
+                s_eff = max(0.0, s - a.area[before & blocked].sum())
+            ref = reference_select(a, clicked, blocked, score, dist, s_eff)
             assert np.array_equal(mask.atoms, ref) and np.array_equal(mask.faces, ref[a.face_atom])
-            assert np.array_equal(select_with_scale(a, clicked, blocked, score, dist, s), ref)
+            assert np.array_equal(select_with_scale(a, clicked, blocked, score, dist, s_eff), ref)
             allowed = ~blocked
             allowed[clicked] = False
             fast = growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s)

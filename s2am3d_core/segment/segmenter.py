@@ -240,6 +240,9 @@ class ShapeSegmenter:
             sel = select_without_scale(a, clicked, blocked, score, threshold)
         else:
             dist = self.distances_from(int(positive[0]))
+            if blocked.any():  # a negative click removes its region from the mask at this scale
+                before = select_with_scale(a, clicked, np.zeros_like(blocked), score, dist, scale)
+                scale = max(0.0, scale - float(a.area[before & blocked].sum()))
             sel = select_with_scale(a, clicked, blocked, score, dist, scale)
         return self._mask_from_atoms(sel, probs)
 

@@ -6,19 +6,21 @@ distance from the click), then the copies of the clicked piece together (its mov
 mirrored instances: the other leg, the left and right arm), then the other pieces as whole units
 (by distance from the click divided by how strongly the decoder scores them: ``d * (1.5 - score)``).
 Each unit is added while it brings the selected area closer to ``s``; the first unit that would
-not stops the growth. The copies are an exception: they join only when the selection then holds
-0.8-1.25 x ``s`` (the scale asks for all the instances), and are otherwise skipped, not stopping
-the growth (one instance, then its neighbours). Without a scale, the atoms whose score passes the threshold and that connect to the
-clicked atoms through touching atoms are taken, and a clicked piece up to ``NO_SCALE_PIECE`` of the
+not stops the growth. The copies are an exception: together they join only when the selection
+then holds 0.8-1.25 x ``s`` (the scale asks for all the instances); otherwise they are skipped as a
+group, not stopping the growth, and come again one by one in the distance order. Without a scale,
+the atoms whose score passes the threshold and that connect to the clicked atoms through touching
+atoms are taken, and a clicked piece up to ``NO_SCALE_PIECE`` of the
 shape is taken whole (on the CAD GLBs the clicked piece alone scores 69 % where connected
 above-threshold atoms score 29-68 %; a larger piece, such as a single-piece scan, is not a part on
-its own). Negatively clicked atoms are never taken.
+its own). Negatively clicked atoms are never taken (and the segmenter lowers ``s`` by the area they
+would have held, so a negative click removes its region from the mask at that scale).
 
 Measured on the five CAD GLBs (10k points, centroid clicks, distinct parts, shipped weights):
 piece-first growth beats growing atom by atom in any order (about 71 % vs 40-43 % IoU), and
 stopping at the first unit that overshoots beats skipping it (70.7 vs 66.2). Taking the copies of
-the clicked piece as one unit raised the five files from 71.5 to 75.3 and 20 procedural objects of
-other seeds from 82.6 to 83.0 (BrainStem, whose parts are mirrored left/right pairs: 38.1 to 54.4).
+the clicked piece as one unit raised the five files from 71.5 to 75.5 and 20 procedural objects of
+other seeds from 82.6 to 83.1 (BrainStem, whose parts are mirrored left/right pairs: 38.1 to 55.4).
 Taking them whenever they bring the area closer scored about the same on average (75.5, 83.4) but
 swung single files far more (BrainStem 61.7, while VC, whose tiny screws are copies that are
 separate parts, fell from 70.9 to 58.6 instead of 68.2); the fit rule also keeps a click on the
@@ -91,10 +93,9 @@ def iter_growth_units(atoms: Atoms, clicked: np.ndarray, allowed: np.ndarray, sc
         copy = atoms.piece_copy[pieces] == atoms.piece_copy[piece0]
     if copy.any():
         yield np.flatnonzero(other & np.isin(atoms.piece, pieces[copy])), True
-    for k in np.argsort(key, kind="stable"):
-        if not copy[k]:
-            members = order[bounds[pieces[k]]:bounds[pieces[k] + 1]]
-            yield members[other[members]], False
+    for k in np.argsort(key, kind="stable"):  # copies too: one by one, when they did not join together
+        members = order[bounds[pieces[k]]:bounds[pieces[k] + 1]]
+        yield members[other[members]], False
 
 
 def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, score: np.ndarray,
@@ -114,6 +115,9 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
     for unit, optional in iter_growth_units(atoms, clicked, ok, score, distance, WHOLE_PIECE * target):
         if current >= target:
             break
+        unit = unit[~sel[unit]]  # copies that joined together come again one by one
+        if not len(unit):
+            continue
         new = current + float(atoms.area[unit].sum())
         closer = abs(new - target) < abs(current - target)
         if optional and not (closer and COPIES_FIT <= new / target <= 1.0 / COPIES_FIT):
