@@ -112,15 +112,18 @@ def _resolve_inputs(args) -> tuple[Path, int, str | None]:
 
 
 def _out_dir(args, shape_path: Path) -> Path:
-    """Where outputs go: --out-dir, else the input's folder, else (not writable) the working folder."""
+    """Where outputs go: --out-dir, else the input's folder, else the working folder when that
+    folder is not writable or is the package's own examples folder (a bundled example's exports
+    are the user's files, not the package's)."""
     if args.out_dir is not None:
         out = args.out_dir.expanduser().resolve()
         if out.exists() and not out.is_dir():
             raise InputError(f"--out-dir {args.out_dir}: exists and is not a folder")
         return out
-    src = shape_path.expanduser().resolve()
-    folder = src.parent
-    return folder if os.access(folder, os.W_OK) else Path.cwd()
+    folder = shape_path.expanduser().resolve().parent
+    if folder == DEFAULT_EXAMPLE.resolve().parent or not os.access(folder, os.W_OK):
+        return Path.cwd()
+    return folder
 
 
 def base_stem(path: Path) -> str:

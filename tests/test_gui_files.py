@@ -152,6 +152,14 @@ def test_output_folder_defaults_next_to_the_input(chair_file, tmp_path):
         app.load_input(tmp_path, None)
 
 
+def test_bundled_example_exports_go_to_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = app.build_parser().parse_args([])
+    shape, _, _ = app._resolve_inputs(args)
+    assert shape == app.DEFAULT_EXAMPLE
+    assert app._out_dir(args, shape) == tmp_path.resolve()   # not the package's examples folder
+
+
 def test_output_names_do_not_pile_up_suffixes():
     assert app.base_stem(Path("chair.glb")) == "chair"
     assert app.base_stem(Path("chair_labelled.ply")) == "chair"
