@@ -40,7 +40,41 @@ def test_decoder_subtracts_alpha_times_prior_only_with_a_scale():
         adj_small, adj_none = decode(model, 0.01), decode(model, float("nan"))
     shift = (plain_small - adj_small)
     assert torch.allclose(shift, torch.full_like(shift, 0.5 * math.log(0.99 / 0.01)), atol=1e-4)
-    assert torch.equal(plain_none, adj_none)  # "no scale" prompts are not corrected
+    assert torch.equal(plain_none, adj_none)  # "no scale" prompts are not corrected by alpha
+
+
+def test_no_scale_offset_moves_only_prompts_without_a_scale(tmp_path):
+    torch.manual_seed(0)
+    model = S2AM3D(get_config("test-tiny")).eval()
+    with torch.no_grad():
+        plain_small, plain_none = decode(model, 0.01), decode(model, float("nan"))
+        model.decoder.set_calibration(0.0, 3.0)
+        adj_small, adj_none = decode(model, 0.01), decode(model, float("nan"))
+    assert torch.equal(plain_small, adj_small)
+    assert torch.allclose(plain_none - adj_none, torch.full_like(adj_none, 3.0), atol=1e-5)
+    path = save_model(model, tmp_path / "off.safetensors")
+    assert load_model(path).decoder.no_scale_offset == 3.0
+    with pytest.raises(ValueError, match="no-scale logit offset"):
+        model.decoder.set_calibration(0.5, float("inf"))
+    # weights written before the offset existed load with offset 0
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "decoder.noscale_logit_offset"}
+    old = tmp_path / "old.safetensors"
+    save_file(state, str(old), metadata={"format": "s2am3d-model/1", "s2am3d_config": model.config.to_json()})
+    assert load_model(old).decoder.no_scale_offset == 0.0
+
+
+def test_fit_offset_recovers_a_known_offset():
+    rng = np.random.default_rng(2)
+    logits, targets = [], []
+    for s in (0.01, 0.05, 0.2):
+        tgt = np.zeros(400, bool)
+        tgt[: int(400 * s)] = True
+        logits.append(np.where(tgt, 0.3, -0.3) + rng.normal(0, 0.02, 400) + 4.0)  # masks far too large
+        targets.append(tgt)
+    grid = np.arange(0.0, 8.01, 0.5)
+    offset, scores = calibrate.fit_offset(logits, targets, grid)
+    assert offset == pytest.approx(4.0) and scores.max() == pytest.approx(1.0)
+    assert scores[0] < 0.5
 
 
 def test_calibration_is_a_decoder_buffer_not_config(tmp_path):
@@ -126,6 +160,8 @@ def test_cli_writes_calibrated_weights_and_keeps_metadata(weights, tmp_path, cap
     assert cal["scale_logit_adjust"] in (0.0, 0.25, 0.5, 0.75, 1.0) and cal["prompts"] > 0
     assert 0.0 <= cal["iou_uncorrected"] <= cal["iou_chosen"] <= 1.0
     assert load_model(out).decoder.calibration == pytest.approx(cal["scale_logit_adjust"])
+    assert load_model(out).decoder.no_scale_offset == pytest.approx(cal["noscale_logit_offset"])
+    assert 0.0 <= cal["noscale_iou_uncorrected"] <= cal["noscale_iou_chosen"] <= 1.0
     assert "<- chosen" in capsys.readouterr().out
     # calibrating the calibrated weights fits from the uncorrected logits again: same alpha, same scores
     again = tmp_path / "again.safetensors"
@@ -135,6 +171,8 @@ def test_cli_writes_calibrated_weights_and_keeps_metadata(weights, tmp_path, cap
     assert cal2["previous"] == cal["scale_logit_adjust"]
     assert cal2["scale_logit_adjust"] == cal["scale_logit_adjust"]
     assert cal2["iou_uncorrected"] == pytest.approx(cal["iou_uncorrected"])
+    assert cal2["previous_offset"] == cal["noscale_logit_offset"]
+    assert cal2["noscale_logit_offset"] == cal["noscale_logit_offset"]
 
 
 @pytest.mark.parametrize("args, message", [

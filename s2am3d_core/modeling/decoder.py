@@ -148,6 +148,9 @@ class ScaleAwareDecoder(nn.Module):
         # Fitted after training by s2am3d-calibrate (0 = uncorrected); a buffer, so it is saved
         # with the weights and read back at load, but never trained.
         self.register_buffer("scale_logit_adjust", torch.zeros((), dtype=torch.float32))
+        # the same for prompts without a scale: a fitted logit offset (no-scale masks of the
+        # uncorrected decoder are many times too large: 11x median on validation objects).
+        self.register_buffer("noscale_logit_offset", torch.zeros((), dtype=torch.float32))
 
     def prepare(self, features: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
         """features (B, N, D), points (B, N, 3) -> point tokens X0 (B, N, C), or (B, N, C + D) with
@@ -193,29 +196,40 @@ class ScaleAwareDecoder(nn.Module):
         return logits - self.prior_shift(scale)[:, None]
 
     def prior_shift(self, scale: torch.Tensor) -> torch.Tensor:
-        """alpha * log((1 - s) / s) per sample (0 without a scale or with alpha = 0), shape (B,).
+        """What the calibration subtracts from the logits, per sample, shape (B,): with a scale s,
+        alpha * log((1 - s) / s); without one (NaN), the no-scale offset. 0 when uncalibrated.
 
         The class-balanced BCE weights a part's points by (1 - pi) / pi, which moves the learned
         logits up by about log((1 - s) / s): at threshold 0.5 small parts come out too large.
-        Subtracting a fitted fraction alpha of that prior (logit adjustment) undoes it.
+        Subtracting a fitted fraction alpha of that prior (logit adjustment) undoes it. Without a
+        scale the decoder's masks are too large as well; a fitted constant offset shrinks them.
         """
-        alpha = self.calibration
-        if alpha == 0.0:
+        alpha, offset = self.calibration, self.no_scale_offset
+        if alpha == 0.0 and offset == 0.0:
             return torch.zeros_like(scale)
+        none = torch.isnan(scale)
         s = torch.nan_to_num(scale, nan=0.5).clamp(1e-4, 1 - 1e-4)
-        return alpha * torch.log((1 - s) / s)
+        return torch.where(none, torch.full_like(s, offset), alpha * torch.log((1 - s) / s))
 
     @property
     def calibration(self) -> float:
         """alpha of the scale prior correction, as a Python float (0.0 = uncorrected logits)."""
         return float(self.scale_logit_adjust)
 
-    def set_calibration(self, alpha: float) -> None:
-        """Store a fitted alpha (s2am3d-calibrate) or 0.0 (training runs on uncorrected logits)."""
-        alpha = float(alpha)
-        if not math.isfinite(alpha) or not -100.0 <= alpha <= 100.0:
-            raise ValueError(f"scale prior correction alpha={alpha!r} must be a number in [-100, 100]")
-        self.scale_logit_adjust.fill_(alpha)
+    @property
+    def no_scale_offset(self) -> float:
+        """Logit offset subtracted from prompts without a scale, as a Python float (0.0 = none)."""
+        return float(self.noscale_logit_offset)
+
+    def set_calibration(self, alpha: float, no_scale_offset: float = 0.0) -> None:
+        """Store a fitted alpha and no-scale offset (s2am3d-calibrate), or 0.0 and 0.0 (training
+        runs on uncorrected logits)."""
+        for name, value in (("scale prior correction alpha", alpha), ("no-scale logit offset", no_scale_offset)):
+            value = float(value)
+            if not math.isfinite(value) or not -100.0 <= value <= 100.0:
+                raise ValueError(f"{name}={value!r} must be a number in [-100, 100]")
+        self.scale_logit_adjust.fill_(float(alpha))
+        self.noscale_logit_offset.fill_(float(no_scale_offset))
 
     def forward(self, features, points, click_idx, click_label, scale) -> torch.Tensor:
         """features (B, N, D), points (B, N, 3), click_idx/click_label (B, K), scale (B,) -> logits (B, N)."""

@@ -8,7 +8,9 @@ small parts come out several times too large. The correction
 undoes a fitted fraction alpha of that prior. This command decodes the single-click prompts of the
 interactive protocol once, picks the alpha with the best mean IoU on a grid, and writes the weights
 with that alpha (atomically; the architecture config is untouched). Prompts without a scale are not
-affected.
+affected by alpha; for them the same clicks without a scale fit a constant logit offset
+(``decoder.noscale_logit_offset``, subtracted from every no-scale prompt's logits), because the
+uncorrected decoder's no-scale masks are many times too large.
 
 Validation data must not be the data you report on: ``--procedural N`` uses seeds offset by
 2,000,000, disjoint from the training seeds and from the held-out set of ``s2am3d-eval``
@@ -32,6 +34,8 @@ examples:
   s2am3d-calibrate runs/ft/best.safetensors --out runs/ft/calibrated.safetensors --user-dir my_val_parts/
   s2am3d-calibrate runs/dec/model.safetensors --out runs/dec/calibrated.safetensors --data my_shards/
 """
+
+OFFSET_MAX, OFFSET_STEP = 10.0, 0.25  # grid of the no-scale logit offset
 
 # procedural_items adds EVAL_SEED_OFFSET: this base moves the objects to VALIDATION_SEED_OFFSET.
 VALIDATION_SEED = VALIDATION_SEED_OFFSET - EVAL_SEED_OFFSET
@@ -64,22 +68,42 @@ def fit_alpha(logits: list[np.ndarray], targets: list[np.ndarray], scales: np.nd
     return float(grid[int(np.argmax(scores))]), scores
 
 
+def fit_offset(logits: list[np.ndarray], targets: list[np.ndarray], grid: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean IoU of ``logits_k - offset > 0`` (prompts without a scale) for every offset of ``grid``.
+
+    Returns:
+        (best offset, mean IoU per grid value).
+    """
+    if not logits:
+        raise UsageError("calibration: no prompts (no labelled parts in the validation data)")
+    scores = np.zeros(len(grid))
+    for lg, tgt in zip(logits, targets):
+        for j, offset in enumerate(grid):
+            m = lg > offset
+            union = np.logical_or(m, tgt).sum()
+            scores[j] += np.logical_and(m, tgt).sum() / union if union else 1.0
+    scores /= len(logits)
+    return float(grid[int(np.argmax(scores))]), scores
+
+
 def collect_prompts(predictor, items, min_points: int = 5, clicks: str = "center", seed: int = 0,
-                    progress=None) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-    """Uncorrected logits, gt masks and scales of every single-click prompt on ``items``."""
+                    progress=None) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, list[np.ndarray]]:
+    """Uncorrected logits, gt masks and scales of every single-click prompt on ``items``, and the
+    uncorrected logits of the same clicks without a scale."""
     from ..data.prompts import interactive_prompts
 
-    logits, targets, scales = [], [], []
+    logits, targets, scales, unscaled = [], [], [], []
     for item in items:
         labels = np.atleast_2d(item.labels)
         predictor.set_shape(item.points)
         for p in interactive_prompts(predictor.points, labels, clicks, seed, min_points):
             logits.append(predictor.predict_logits([p["click"]], scale=p["scale"]))
+            unscaled.append(predictor.predict_logits([p["click"]], scale=None))
             targets.append(labels[p["level"]] == p["part"])
             scales.append(p["scale"])
         if progress is not None:
             progress()
-    return logits, targets, np.asarray(scales)
+    return logits, targets, np.asarray(scales), unscaled
 
 
 def user_items(folder: str, points: int) -> list:
@@ -145,7 +169,8 @@ def _run(args) -> int:
     meta = read_metadata(args.weights)
     model = load_model(args.weights, device=device)
     before = round(model.decoder.calibration, 6)  # a float32 buffer: 0.6 reads back as 0.6000000238
-    model.decoder.set_calibration(0.0)  # decode uncorrected logits, correct them here
+    before_offset = round(model.decoder.no_scale_offset, 6)
+    model.decoder.set_calibration(0.0, 0.0)  # decode uncorrected logits, correct them here
     if args.procedural is not None:
         from ..data.sampling import mesh_to_points
 
@@ -163,23 +188,32 @@ def _run(args) -> int:
     bar = tqdm(total=total, desc="validation shapes", file=sys.stderr, disable=args.quiet, leave=False)
     with torch.inference_mode():
         predictor = PartPredictor(model, device=device, cache=False)
-        logits, targets, scales = collect_prompts(predictor, items, args.min_part_points, progress=bar.update)
+        logits, targets, scales, unscaled = collect_prompts(predictor, items, args.min_part_points,
+                                                            progress=bar.update)
     bar.close()
     grid = np.round(np.arange(0.0, 1.0 + 1e-9, args.step), 6)
     alpha, scores = fit_alpha(logits, targets, scales, grid)
+    offsets = np.round(np.arange(0.0, OFFSET_MAX + 1e-9, OFFSET_STEP), 6)
+    offset, offset_scores = fit_offset(unscaled, targets, offsets)
 
     print(f"{len(logits)} prompts; mean single-click IoU with scale by alpha:")
     for a, sc in zip(grid, scores):
         print(f"  alpha {a:4.2f}  IoU {sc:.3f}{'  <- chosen' if a == alpha else ''}")
-    model.decoder.set_calibration(alpha)
+    print("the same clicks without a scale, by logit offset:")
+    for o, sc in zip(offsets, offset_scores):
+        print(f"  offset {o:5.2f}  IoU {sc:.3f}{'  <- chosen' if o == offset else ''}")
+    model.decoder.set_calibration(alpha, offset)
     extra = {k: v for k, v in meta.items() if k not in ("format", "s2am3d_config")}
     extra["calibration"] = {"scale_logit_adjust": alpha, "previous": before, "prompts": len(logits),
                             "iou_uncorrected": float(scores[0]), "iou_chosen": float(scores.max()),
+                            "noscale_logit_offset": offset, "previous_offset": before_offset,
+                            "noscale_iou_uncorrected": float(offset_scores[0]),
+                            "noscale_iou_chosen": float(offset_scores.max()),
                             "points": args.points,
                             "data": f"procedural {args.procedural} (validation seeds)" if args.procedural
                             else f"{args.data} split {args.split}" if args.data else f"user files {args.user_dir}"}
     save_model(model, args.out, extra_metadata=extra)
-    print(f"wrote {args.out} (scale_logit_adjust = {alpha})")
+    print(f"wrote {args.out} (scale_logit_adjust = {alpha}, noscale_logit_offset = {offset})")
     return 0
 
 

@@ -38,7 +38,7 @@ from tqdm import tqdm
 from . import dist
 from .config import TrainConfig
 from .data import augment, fit_points, level_stack, load_datasets, user_meshes
-from ..checkpoint import CALIBRATION_TENSOR, load_model, load_state_strict, save_model
+from ..checkpoint import CALIBRATION_TENSOR, NO_SCALE_OFFSET_TENSOR, load_model, load_state_strict, save_model
 from ..config import ModelConfig, get_config
 from ..data import procedural
 from ..data.prompts import Prompt, collate_prompts, sample_prompt
@@ -81,13 +81,13 @@ def build_model(cfg) -> S2AM3D:
 
 def drop_calibration(model: S2AM3D, stage: str = "decoder", calibrate: bool = False) -> S2AM3D:
     """Train on uncorrected logits: the loss re-learns the prior that s2am3d-calibrate removed."""
-    alpha = model.decoder.calibration
-    if alpha:
+    alpha, offset = model.decoder.calibration, model.decoder.no_scale_offset
+    if alpha or offset:
         nxt = ("next: the decoder stage on this encoder (s2am3d-train decoder --encoder RUN_DIR), then "
                "s2am3d-calibrate on its result" if stage == "encoder"
                else "--calibrate fits it again at the end (RUN_DIR/calibrated.safetensors)" if calibrate
                else "fit it again with --calibrate or s2am3d-calibrate on the result")
-        print(f"note: dropping the scale prior correction (alpha = {alpha:g}) "
+        print(f"note: dropping the calibration (scale prior alpha = {alpha:g}, no-scale offset = {offset:g}) "
               f"of the initial weights for training; {nxt}", file=sys.stderr)
         model.decoder.set_calibration(0.0)
     return model
@@ -273,7 +273,8 @@ def load_checkpoint(out: Path, model: S2AM3D, opt, rng, stage: str) -> tuple[int
     if ModelConfig.from_json(state["model_config"]).to_json() != model.config.to_json():
         raise CheckpointError(f"--resume: {path} was trained with another model config than the one built now")
     # runs started before calibration became a decoder buffer: training is uncorrected (alpha 0)
-    state["model"].setdefault(CALIBRATION_TENSOR, torch.zeros((), dtype=torch.float32))
+    for name in (CALIBRATION_TENSOR, NO_SCALE_OFFSET_TENSOR):
+        state["model"].setdefault(name, torch.zeros((), dtype=torch.float32))
     load_state_strict(model, state["model"], str(path))
     opt.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["torch_rng"])
