@@ -225,17 +225,19 @@ def test_cli_on_a_folder_of_user_labelled_ply(weights, tmp_path, capsys):
 
 
 def test_shipped_weights_keep_their_calibration():
-    """models/s2am3d-base.safetensors stores alpha 0.6 in its config (written before the buffer): it loads
-    as that alpha, and every scaled prompt is corrected by exactly alpha * log((1 - s) / s)."""
+    """models/s2am3d-base.safetensors carries alpha 0.6 and the no-scale offset 3.75 as decoder
+    tensors: every scaled prompt is corrected by exactly alpha * log((1 - s) / s), every prompt
+    without a scale by the offset."""
     from s2am3d_core.checkpoint import default_weights_path
     from s2am3d_core.examples import example_path
     from s2am3d_core.io import load_shape, shape_points
     from s2am3d_core.predictor import PartPredictor
 
     meta = read_metadata(default_weights_path())
-    assert json.loads(meta["s2am3d_config"])["decoder"]["scale_logit_adjust"] == 0.6
+    assert "scale_logit_adjust" not in json.loads(meta["s2am3d_config"])["decoder"]
     model = load_model(default_weights_path())
     assert model.decoder.calibration == float(np.float32(0.6))
+    assert model.decoder.no_scale_offset == 3.75
     pts, _ = shape_points(load_shape(example_path("chair")), 2000)
     p = PartPredictor(model, cache=False)
     p.set_shape(pts)
@@ -243,7 +245,7 @@ def test_shipped_weights_keep_their_calibration():
     model.decoder.set_calibration(0.0)
     for s, logits in corrected.items():
         plain = p.predict_logits([100], scale=s)
-        shift = 0.0 if s is None else float(np.float32(0.6)) * math.log((1 - s) / s)
+        shift = 3.75 if s is None else float(np.float32(0.6)) * math.log((1 - s) / s)
         np.testing.assert_allclose(plain - logits, shift, atol=1e-4)
     assert ((corrected[0.02] > 0) != (p.predict_logits([100], scale=0.02) > 0)).any()  # alpha changes the mask
 

@@ -119,7 +119,8 @@ def user_items(folder: str, points: int) -> list:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="s2am3d-calibrate", description="Fit the decoder's scale prior correction (alpha) on validation shapes and "
+    p = ArgumentParser(prog="s2am3d-calibrate", description="Fit the decoder's mask-size calibration on validation shapes (the scale prior "
+                       "correction alpha for clicks with a scale, a logit offset for clicks without one) and "
                        "write calibrated weights.",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("weights", help="weights to calibrate (.safetensors)")
