@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import trimesh
 
 from s2am3d_core.config import get_config
 from s2am3d_core.data import procedural
@@ -80,7 +81,9 @@ def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece
     if atoms.area[atoms.piece == piece0].sum() <= whole_piece_up_to:
         units += [(np.array(inside), False)] if inside else []
     else:
-        units += [(np.array([i]), False) for i in sorted(inside, key=lambda i: distance[i])]
+        def key(i):  # a cloud's atoms are ordered by distance x (1.5 - score), a mesh's by distance
+            return distance[i] * (SCORE_WEIGHT - np.clip(score[i], 0, 1)) if atoms.face_atom is None else distance[i]
+        units += [(np.array([i]), False) for i in sorted(inside, key=key)]
     copies, keyed = [], []
     for p in sorted(set(atoms.piece.tolist()) - {piece0}):
         members = [i for i in range(atoms.num_atoms) if atoms.piece[i] == p and allowed[i]]
@@ -120,15 +123,21 @@ def reference_select(atoms, clicked, blocked, score, distance, scale):
     return sel
 
 
-def test_masks_equal_the_straightforward_path():
-    """On a small mesh: masks from predict() (fast decoder, lazy growth) are exactly those from
-    decode_prepared's probabilities through the plain selection loop."""
+@pytest.mark.parametrize("cloud", [False, True])
+def test_masks_equal_the_straightforward_path(cloud):
+    """On a small mesh and on a point cloud: masks from predict() (fast decoder, lazy growth,
+    vectorised runs of one-atom units) are exactly those from decode_prepared's probabilities
+    through the plain selection loop."""
     mesh = procedural.generate("chair", 0)
     model = model_with(True, 256, seed=1)
     seg = ShapeSegmenter(PartPredictor(model, cache=False))
-    seg.set_shape(mesh.vertices, mesh.faces, num_points=1500)
+    if cloud:
+        pts, _ = trimesh.sample.sample_surface(trimesh.Trimesh(mesh.vertices, mesh.faces, process=False), 1500, seed=0)
+        seg.set_shape(np.asarray(pts), None)
+    else:
+        seg.set_shape(mesh.vertices, mesh.faces, num_points=1500)
     a, pred = seg.atoms, seg.predictor
-    assert a.num_pieces > 1
+    assert a.num_pieces > 1 or cloud
     rng = np.random.default_rng(0)
     for k in range(6):
         pos = [int(rng.integers(seg.num_points))]
@@ -146,7 +155,8 @@ def test_masks_equal_the_straightforward_path():
                 before = reference_select(a, clicked, np.zeros_like(blocked), score, dist, s)
                 s_eff = max(0.0, s - a.area[before & blocked].sum())
             ref = reference_select(a, clicked, blocked, score, dist, s_eff)
-            assert np.array_equal(mask.atoms, ref) and np.array_equal(mask.faces, ref[a.face_atom])
+            assert np.array_equal(mask.atoms, ref)
+            assert np.array_equal(mask.faces, ref[a.face_atom]) if not cloud else mask.faces is None
             assert np.array_equal(select_with_scale(a, clicked, blocked, score, dist, s_eff), ref)
             allowed = ~blocked
             allowed[clicked] = False

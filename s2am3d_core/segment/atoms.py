@@ -9,9 +9,13 @@ A mask that follows the shape's real parts is a union of atoms. Atoms come from 
   chamfer strip of a bolt) are merged into the welded neighbour they touch most. Separate
   connected pieces never share an atom, and a piece that spans several parts (welded CAD,
   characters, scans) is split along its creases.
-* point clouds: the same on a k-nearest-neighbour graph with normals estimated by local PCA:
-  neighbours closer than a gap distance are joined unless their normals differ by more than the
-  crease angle.
+* point clouds: pieces are the components of a k-nearest-neighbour graph whose edges are shorter
+  than a gap distance; atoms are small regions grown from evenly spread seeds (about
+  ``CLOUD_POINTS_PER_ATOM`` points each) along that graph, where an edge across a crease (normals
+  estimated by local PCA) costs several times its length, so region borders prefer creases.
+  (Joining neighbours unless their normals differ by the crease angle, as on meshes, leaks around
+  every curved corner of a sampled surface: on the five CAD GLBs sampled as clouds one atom held
+  97-100 % of the points.)
 
 Every sampled point, face and vertex knows its atom.
 """
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
@@ -303,6 +307,34 @@ def piece_copies(face_piece: np.ndarray, face_frac: np.ndarray, face_centers: np
 
 
 # --------------------------------------------------------------------------- point clouds
+CLOUD_POINTS_PER_ATOM = 4  # point-cloud atoms hold about this many points
+CREASE_COST = 4.0           # a graph edge across a crease costs 1 + CREASE_COST times its length
+
+
+def _grid_seeds(points: np.ndarray, piece: np.ndarray, count: int) -> np.ndarray:
+    """About ``count`` evenly spread seed indices: the point nearest each occupied cell's centre of
+    a grid whose cell size is tuned to ``count``, plus one point of every piece without a seed."""
+    lo = points.min(axis=0)
+    span = float((points.max(axis=0) - lo).max()) or 1.0
+    size = span / max(count, 1) ** 0.5  # a surface: cells ~ (span / size)^2
+    for _ in range(4):  # a few multiplicative corrections of the cell size towards ``count``
+        cell = np.floor((points - lo) / size).astype(np.int64)
+        _, first, inv = np.unique(cell, axis=0, return_index=True, return_inverse=True)
+        ratio = len(first) / max(count, 1)
+        if 0.8 <= ratio <= 1.25:
+            break
+        size *= ratio ** 0.5
+    inv = inv.reshape(-1)
+    off = np.linalg.norm(points - (lo + (cell + 0.5) * size), axis=1)
+    order = np.lexsort((off, inv))
+    seeds = order[np.r_[True, inv[order][1:] != inv[order][:-1]]]
+    missing = np.setdiff1d(np.unique(piece), piece[seeds])
+    if len(missing):
+        _, firsts = np.unique(piece, return_index=True)
+        seeds = np.concatenate([seeds, firsts[missing]])
+    return np.sort(seeds)
+
+
 def estimate_normals(points: np.ndarray, k: int = 12, tree: cKDTree | None = None) -> np.ndarray:
     """Unoriented unit normals (N, 3) by PCA of each point's k nearest neighbours."""
     pts = np.asarray(points, dtype=np.float64)
@@ -318,14 +350,17 @@ def estimate_normals(points: np.ndarray, k: int = 12, tree: cKDTree | None = Non
 
 
 def cloud_atoms(points: np.ndarray, k: int = 10, crease_deg: float = DEFAULT_CREASE_DEG,
-                min_area: float = DEFAULT_MIN_ATOM_AREA, gap: float | None = None) -> Atoms:
+                min_area: float = DEFAULT_MIN_ATOM_AREA, gap: float | None = None,
+                points_per_atom: int = CLOUD_POINTS_PER_ATOM) -> Atoms:
     """Atoms of a point cloud (module docstring); ``area`` is the fraction of points.
 
     Args:
         points: (N, 3).
         k: neighbours per point in the graph.
-        gap: neighbours farther apart than this are never joined (default 3 x the mean
-            nearest-neighbour distance).
+        gap: neighbours farther apart than this are never joined (default twice the median
+            distance to the k-th neighbour; 3 x the mean nearest-neighbour distance cut a uniformly
+            sampled sphere of 200k points into 315 pieces, 296 of them specks).
+        points_per_atom: about how many points an atom holds (the seeds' spacing).
     """
     pts = np.asarray(points, dtype=np.float64)
     n = len(pts)
@@ -335,18 +370,26 @@ def cloud_atoms(points: np.ndarray, k: int = 10, crease_deg: float = DEFAULT_CRE
     kk = int(min(k + 1, n))
     dist, nn = tree.query(pts, k=kk)
     dist, nn = np.atleast_2d(dist)[:, 1:], np.atleast_2d(nn)[:, 1:]
-    if gap is None:
-        gap = 3.0 * float(dist[:, 0].mean()) if dist.size else 1.0
+    if gap is None:  # twice the typical k-th neighbour distance: sampling holes do not cut pieces
+        gap = 2.0 * float(np.median(dist[:, -1])) if dist.size else 1.0
     a = np.repeat(np.arange(n), dist.shape[1])
     b = nn.reshape(-1)
     d = dist.reshape(-1)
     close = d <= gap
-    a, b = a[close], b[close]
+    a, b, d = a[close], b[close], d[close]
     piece = _components(n, a, b)
     normals = estimate_normals(pts, tree=tree)
     cos = np.abs((normals[a] * normals[b]).sum(1))
-    smooth = cos >= np.cos(np.radians(min(crease_deg, 90.0)))
-    region = _components(n, a[smooth], b[smooth])
+    # seeded region growing: every point joins the seed nearest along the graph, where an edge
+    # costs its length, CREASE_COST times more when its normals differ by the crease angle
+    bend = (1.0 - cos) / max(1.0 - np.cos(np.radians(min(crease_deg, 90.0))), 1e-6)
+    weight = np.maximum(d, 1e-12) * (1.0 + CREASE_COST * bend)
+    graph = sp.coo_matrix((weight, (a, b)), shape=(n, n)).tocsr()
+    seeds = _grid_seeds(pts, piece, max(1, n // max(1, int(points_per_atom))))
+    _, _, source = dijkstra(graph, directed=False, indices=seeds, min_only=True, return_predecessors=True)
+    region = np.where(source >= 0, source, np.arange(n))  # unreached points (none: every piece has a seed)
+    _, region = np.unique(region, return_inverse=True)
+    region = region.reshape(-1).astype(np.int64)
     frac = np.full(n, 1.0 / n)
     region = _merge_small(region, frac, a, b, np.ones(len(a)), min_area)
     _, region = np.unique(region, return_inverse=True)

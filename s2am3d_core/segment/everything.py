@@ -9,7 +9,7 @@ fraction of the shape):
    per gt part from 2.27 to 1.72; on 12 procedural objects, whose parts are often welded into one
    piece, it cost 59.5 -> 58.8);
 2. a larger piece is covered by interactive selections restricted to it: its largest atom not yet
-   labelled is the next seed (its own sampled point nearest its centroid is the click), and the seed
+   labelled (of those above ``MIN_PART * s``, or any when it has none) is the next seed (its own sampled point nearest its centroid is the click), and the seed
    grows over the piece's free atoms exactly as an interactive click with scale ``s`` does, ordered
    by decoder score and distance (the ``num_prompts`` largest seeds are decoded; smaller ones grow
    by distance alone, which bounds the cost);
@@ -61,8 +61,13 @@ def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_promp
     labels = np.where(big[a.piece], -1, a.piece).astype(np.int64)
     k = a.num_pieces
     own = segmenter.own_points()
-    order = [int(i) for i in np.argsort(-a.area, kind="stable")
-             if big[a.piece[i]] and own[i] >= 0 and a.area[i] >= MIN_PART * scale]
+    # seeds: atoms of the large pieces, largest first, down to MIN_PART * s; a piece without such an
+    # atom (a point cloud's atoms are a few points each) seeds from all of its atoms
+    candidate = big[a.piece] & (own >= 0)
+    sizable = candidate & (a.area >= MIN_PART * scale) if scale is not None else candidate
+    seeded = np.bincount(a.piece[sizable], minlength=a.num_pieces) > 0
+    seedable = sizable | (candidate & ~seeded[a.piece])
+    order = [int(i) for i in np.argsort(-a.area, kind="stable") if seedable[i]]
     report(0.05, f"{int((~big).sum())} pieces, {int(big.sum())} to split")
     prompted = [int(own[i]) for i in order[:num_prompts]]
     decoded = decode_many(segmenter.predictor, prompted, scale) if prompted else np.zeros((0, 0))
