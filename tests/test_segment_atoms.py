@@ -122,8 +122,25 @@ def test_point_cloud_atoms_split_two_planes():
     b = np.c_[np.zeros(600), rng.random((600, 2))]  # folded at x=0
     at = cloud_atoms(np.concatenate([a, b]), k=10)
     assert at.face_atom is None
-    assert at.num_atoms >= 2
     assert np.isclose(at.area.sum(), 1.0)
+    assert at.num_pieces == 1
+    plane = np.r_[np.zeros(600), np.ones(600)]
+    purity = [max(plane[at.point_atom == i].mean(), 1 - plane[at.point_atom == i].mean()) for i in range(at.num_atoms)]
+    assert np.mean(np.array(purity) == 1.0) > 0.9  # regions seldom straddle the fold
+
+
+def test_point_cloud_atoms_are_small_and_pieces_only_cut_at_gaps():
+    """A uniformly sampled sphere is one piece of many small atoms (joining neighbours with similar
+    normals made one atom of the whole surface; a gap of 3x the mean neighbour distance cut it into
+    specks); two spheres far apart are two pieces."""
+    rng = np.random.default_rng(1)
+    sphere = rng.normal(size=(4000, 3))
+    sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)
+    at = cloud_atoms(sphere)
+    assert at.num_pieces == 1
+    assert at.area.max() < 0.01 and at.num_atoms > 400
+    two = cloud_atoms(np.concatenate([sphere, sphere + [5.0, 0, 0]]))
+    assert two.num_pieces == 2
 
 
 # ----------------------------------------------------------------------------- surface distance
@@ -318,3 +335,4 @@ def test_points_only_mode_and_meshes_without_faces(predictor):
     assert not cloud.is_mesh and cloud.atoms.face_atom is None
     m = cloud.predict([0], scale=0.2)
     assert m.faces is None and m.points.shape == (len(cloud.points),)
+    assert 0.1 < m.fraction < 0.3  # about the scale, not the whole cloud
