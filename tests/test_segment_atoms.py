@@ -91,17 +91,32 @@ def test_welded_boxes_are_one_piece_split_at_the_crease():
         assert len(np.unique(owner[at.face_atom == atom])) == 1, "an atom crosses the welded crease"
 
 
-def test_l_shaped_single_piece_splits_at_its_crease():
+def test_l_shaped_single_piece_splits_at_its_crease(monkeypatch):
     leg1 = quad_grid([0, 0, 0], [2, 0, 0], [0, 1, 0], 4, 2)
     leg2 = quad_grid([0, 0, 0], [0, 1, 0], [0, 0, 2], 2, 4)  # shares the x=0 edge, folded 90 degrees
     v, f, owner = merge(leg1, leg2)
     at = atoms_of(v, f)
     assert at.num_pieces == 1 and at.num_atoms == 2
     assert len(np.unique(at.face_atom[owner == 0])) == 1 and len(np.unique(at.face_atom[owner == 1])) == 1
-    # a gentler fold stays one atom
+    # a gentler fold is no crease: one region, the whole piece, so it is cut into patches instead
     soft = quad_grid([0, 0, 0], [0, 1, 0], [-2, 0, 0.4], 2, 4)
     v2, f2, _ = merge(leg1, soft)
+    assert atoms_of(v2, f2).num_atoms > 2
+    monkeypatch.setattr("s2am3d_core.segment.atoms.LARGE_REGION", 1.0)
     assert atoms_of(v2, f2).num_atoms == 1
+
+
+def test_smooth_single_piece_mesh_is_split_into_patches():
+    """A scan-like surface has no creases: one region, which every click took whole. Regions above a
+    quarter of the surface become patches, so a click follows the scale."""
+    import trimesh
+    m = trimesh.creation.icosphere(subdivisions=4)
+    v, f = np.asarray(m.vertices), np.asarray(m.faces)
+    at = atoms_of(v, f)
+    assert at.num_pieces == 1 and at.num_atoms > 100 and at.area.max() < 0.01
+    # a crease-bounded region below a quarter stays one atom: a cube's faces
+    cube_v, cube_f = box([0, 0, 0], [1, 1, 1], n=6)
+    assert atoms_of(cube_v, cube_f).num_atoms == 6
 
 
 def test_non_manifold_fin_and_degenerate_faces_do_not_crash():
@@ -336,3 +351,12 @@ def test_points_only_mode_and_meshes_without_faces(predictor):
     m = cloud.predict([0], scale=0.2)
     assert m.faces is None and m.points.shape == (len(cloud.points),)
     assert 0.1 < m.fraction < 0.3  # about the scale, not the whole cloud
+
+
+def test_a_click_on_a_smooth_mesh_follows_the_scale(predictor):
+    import trimesh
+    m = trimesh.creation.icosphere(subdivisions=4)
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(np.asarray(m.vertices), np.asarray(m.faces), num_points=2000)
+    for s in (0.05, 0.3):
+        assert seg.predict([0], scale=s).fraction == pytest.approx(s, abs=0.01)

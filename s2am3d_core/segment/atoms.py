@@ -32,6 +32,11 @@ from ..errors import InputError
 
 DEFAULT_CREASE_DEG = 60.0
 DEFAULT_MIN_ATOM_AREA = 1e-5  # atoms below this fraction of the surface merge into a neighbour (slivers)
+LARGE_REGION = 0.25  # mesh regions above this fraction of the surface are split into patches ...
+PATCH_AREA = 0.002   # ... of about this fraction of the surface, when they hold at least
+CREASELESS = 0.9     # this fraction of their piece (a piece without creases)
+CLOUD_POINTS_PER_ATOM = 4  # point-cloud atoms hold about this many points
+CREASE_COST = 4.0    # a graph edge across a crease costs 1 + CREASE_COST times its length
 
 
 @dataclass
@@ -225,9 +230,50 @@ def mesh_atoms(vertices: np.ndarray, faces: np.ndarray, face_index: np.ndarray, 
     pa, pb, w = _vertex_contacts(wf, region, nw)
     region = _merge_small(region, frac, pa, pb, w, min_area)
     _, region = np.unique(region, return_inverse=True)
-    face_atom = region.reshape(-1).astype(np.int64)
-    return _finish_atoms(face_atom, frac, piece, np.asarray(vertices, dtype=np.float64), faces,
+    centers = np.asarray(vertices, dtype=np.float64)[faces].mean(axis=1)
+    region = _split_large_regions(region.reshape(-1), piece, frac, centers, f1, f2, cos, total, crease_deg)
+    face_atom = region.astype(np.int64)
+    return _finish_atoms(face_atom, frac, piece, np.asarray(vertices, dtype=np.float64), faces, centers,
                          np.asarray(face_index, dtype=np.int64), wf, nw)
+
+
+def _split_large_regions(region: np.ndarray, piece: np.ndarray, frac: np.ndarray, centers: np.ndarray,
+                         f1: np.ndarray, f2: np.ndarray, cos: np.ndarray, total: float, crease_deg: float) -> np.ndarray:
+    """A region above ``LARGE_REGION`` of the surface that is (nearly) its whole piece, i.e. a piece
+    without creases (a smooth scan or organic model: one region, so every click took all of it), is
+    split into patches of about ``PATCH_AREA``: faces join the seed nearest along the face graph, an
+    edge costing its length, more when it bends (as :func:`cloud_atoms`). Large regions bounded by
+    creases stay whole (a side of a box, a leg of an L). Returns labels 0..K-1."""
+    k = int(region.max()) + 1
+    region_area = np.bincount(region, weights=frac, minlength=k)
+    region_piece = np.zeros(k, dtype=np.int64)
+    region_piece[region] = piece
+    piece_area = np.bincount(piece, weights=frac)
+    big = (region_area > LARGE_REGION) & (region_area >= CREASELESS * piece_area[region_piece])
+    inside = big[region]
+    if not inside.any():
+        return region
+    same = (region[f1] == region[f2]) & inside[f1]
+    a, b = f1[same], f2[same]
+    bend = np.clip(1.0 - cos[same], 0.0, None) / max(1.0 - np.cos(np.radians(min(crease_deg, 90.0))), 1e-6)
+    length = np.linalg.norm(centers[a] - centers[b], axis=1)
+    nf = len(region)
+    graph = sp.coo_matrix((np.maximum(length, 1e-12) * (1.0 + CREASE_COST * bend), (a, b)), shape=(nf, nf)).tocsr()
+    cell = (PATCH_AREA * total) ** 0.5
+    idx = np.flatnonzero(inside)
+    grid = np.floor((centers[idx] - centers[idx].min(axis=0)) / cell).astype(np.int64)
+    keys = np.c_[region[idx], grid]
+    _, inv = np.unique(keys, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    off = np.linalg.norm(centers[idx] - (centers[idx].min(axis=0) + (grid + 0.5) * cell), axis=1)
+    order = np.lexsort((off, inv))
+    seeds = idx[order[np.r_[True, inv[order][1:] != inv[order][:-1]]]]
+    _, _, source = dijkstra(graph, directed=False, indices=seeds, min_only=True, return_predecessors=True)
+    out = region.copy()
+    reached = inside & (source >= 0)
+    out[reached] = k + source[reached]  # a patch is named by its seed face; unreached faces keep the region
+    _, out = np.unique(out, return_inverse=True)
+    return out.reshape(-1)
 
 
 def _vertex_contacts(wf: np.ndarray, region: np.ndarray, nw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -254,10 +300,9 @@ def _vertex_contacts(wf: np.ndarray, region: np.ndarray, nw: int) -> tuple[np.nd
 
 
 def _finish_atoms(face_atom: np.ndarray, face_frac: np.ndarray, face_piece: np.ndarray, vertices: np.ndarray,
-                  faces: np.ndarray, face_index: np.ndarray, wf: np.ndarray, nw: int) -> Atoms:
+                  faces: np.ndarray, centers: np.ndarray, face_index: np.ndarray, wf: np.ndarray, nw: int) -> Atoms:
     na = int(face_atom.max()) + 1
     area = np.bincount(face_atom, weights=face_frac, minlength=na)
-    centers = vertices[faces].mean(axis=1)
     centroid = np.stack([np.bincount(face_atom, weights=face_frac * centers[:, j], minlength=na)
                          for j in range(3)], axis=1) / np.maximum(area, 1e-300)[:, None]
     piece = np.zeros(na, dtype=np.int64)
@@ -307,8 +352,6 @@ def piece_copies(face_piece: np.ndarray, face_frac: np.ndarray, face_centers: np
 
 
 # --------------------------------------------------------------------------- point clouds
-CLOUD_POINTS_PER_ATOM = 4  # point-cloud atoms hold about this many points
-CREASE_COST = 4.0           # a graph edge across a crease costs 1 + CREASE_COST times its length
 
 
 def _grid_seeds(points: np.ndarray, piece: np.ndarray, count: int) -> np.ndarray:
