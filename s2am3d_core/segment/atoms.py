@@ -262,8 +262,9 @@ def _split_large_regions(region: np.ndarray, piece: np.ndarray, frac: np.ndarray
     cell = (PATCH_AREA * total) ** 0.5
     idx = np.flatnonzero(inside)
     grid = np.floor((centers[idx] - centers[idx].min(axis=0)) / cell).astype(np.int64)
-    keys = np.c_[region[idx], grid]
-    _, inv = np.unique(keys, axis=0, return_inverse=True)
+    rank = np.cumsum(big) - 1  # at most three regions are above a quarter of the surface
+    dims = (int(big.sum()), *(int(x) for x in grid.max(axis=0) + 1))
+    _, inv = np.unique(np.ravel_multi_index((rank[region[idx]], *grid.T), dims), return_inverse=True)
     inv = inv.reshape(-1)
     off = np.linalg.norm(centers[idx] - (centers[idx].min(axis=0) + (grid + 0.5) * cell), axis=1)
     order = np.lexsort((off, inv))
