@@ -290,18 +290,22 @@ class ShapeSegmenter:
                     progress: ProgressFn | None = None) -> Segmentation:
         """Label the whole shape at the granularity ``scale`` (a part's fraction of the shape).
 
-        Mesh-aware: :func:`.everything.atom_cover` (every face gets exactly one label).
-        Points-only: :func:`.autoseg.segment_all` with ``num_prompts`` FPS prompts.
+        Mesh-aware on a mesh: :func:`.everything.atom_cover` (every face gets exactly one label).
+        Points-only: :func:`.autoseg.segment_all` with ``num_prompts`` FPS prompts; mesh-aware on a
+        point cloud: the same, each atom then taking the majority label of its points (covering a
+        cloud's few-point atoms as a mesh's pieces are covered made thousands of parts: on 40
+        procedural objects sampled as clouds 13.1 mIoU against 34.2 for the point-level labels).
         """
         self._require_shape()
         scale = check_scale(scale)
-        if self.mesh_aware:
+        a = self.atoms
+        if self.mesh_aware and a.face_atom is not None:
             atom_lab = atom_cover(self, scale, threshold, num_prompts, progress=progress)
-            a = self.atoms
-            faces = None if a.face_atom is None else atom_lab[a.face_atom]
-            return Segmentation(points=atom_lab[a.point_atom], faces=faces, scale=scale)
+            return Segmentation(points=atom_lab[a.point_atom], faces=atom_lab[a.face_atom], scale=scale)
         lab = segment_points(self.predictor, scale, num_prompts=num_prompts, threshold=threshold, seed=seed,
                              progress=progress)
+        if self.mesh_aware:
+            lab = self.atom_labels(lab)[a.point_atom]
         return Segmentation(points=lab, faces=self.face_labels(lab), scale=scale)
 
     def part_tree(self, scales=(0.02, 0.08, 0.25, 0.6), threshold: float = 0.5, num_prompts: int = 64,
