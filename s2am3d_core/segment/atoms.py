@@ -35,7 +35,9 @@ DEFAULT_MIN_ATOM_AREA = 1e-5  # atoms below this fraction of the surface merge i
 LARGE_REGION = 0.25  # mesh regions above this fraction of the surface are split into patches ...
 PATCH_AREA = 0.002   # ... of about this fraction of the surface, when they hold at least
 CREASELESS = 0.9     # this fraction of their piece (a piece without creases)
-CLOUD_POINTS_PER_ATOM = 4  # point-cloud atoms hold about this many points
+CLOUD_POINTS_PER_ATOM = 4  # point-cloud atoms hold about this many points, and there are at most
+MAX_CLOUD_ATOMS = 5000     # this many (a large cloud's atoms hold more points; selection cost stays bounded)
+NORMAL_NEIGHBORS = 12      # a point's normal: PCA of its 12 nearest neighbours (itself included)
 CREASE_COST = 4.0    # a graph edge across a crease costs 1 + CREASE_COST times its length
 
 
@@ -379,14 +381,18 @@ def _grid_seeds(points: np.ndarray, piece: np.ndarray, count: int) -> np.ndarray
     return np.sort(seeds)
 
 
-def estimate_normals(points: np.ndarray, k: int = 12, tree: cKDTree | None = None) -> np.ndarray:
-    """Unoriented unit normals (N, 3) by PCA of each point's k nearest neighbours."""
+def estimate_normals(points: np.ndarray, k: int = NORMAL_NEIGHBORS, tree: cKDTree | None = None,
+                     neighbors: np.ndarray | None = None) -> np.ndarray:
+    """Unoriented unit normals (N, 3) by PCA of each point's k nearest neighbours (or of the given
+    ``neighbors`` (N, K) indices, each row holding the point itself)."""
     pts = np.asarray(points, dtype=np.float64)
-    k = int(min(k, len(pts)))
+    k = int(min(k, len(pts))) if neighbors is None else neighbors.shape[1]
     if k < 3:
         return np.tile([0.0, 0.0, 1.0], (len(pts), 1))
-    tree = tree or cKDTree(pts)
-    _, nn = tree.query(pts, k=k)
+    if neighbors is None:
+        tree = tree or cKDTree(pts)
+        _, neighbors = tree.query(pts, k=k)
+    nn = neighbors
     nb = pts[nn] - pts[nn].mean(axis=1, keepdims=True)
     cov = np.einsum("nki,nkj->nij", nb, nb)
     _, vecs = np.linalg.eigh(cov)
@@ -411,9 +417,10 @@ def cloud_atoms(points: np.ndarray, k: int = 10, crease_deg: float = DEFAULT_CRE
     if n == 0:
         raise InputError("point-cloud atoms: no points")
     tree = cKDTree(pts)
+    near_d, near = tree.query(pts, k=int(min(max(k + 1, NORMAL_NEIGHBORS), n)))  # one query: graph and normals
+    near_d, near = np.atleast_2d(near_d), np.atleast_2d(near)
     kk = int(min(k + 1, n))
-    dist, nn = tree.query(pts, k=kk)
-    dist, nn = np.atleast_2d(dist)[:, 1:], np.atleast_2d(nn)[:, 1:]
+    dist, nn = near_d[:, 1:kk], near[:, 1:kk]
     if gap is None:  # twice the typical k-th neighbour distance: sampling holes do not cut pieces
         gap = 2.0 * float(np.median(dist[:, -1])) if dist.size else 1.0
     a = np.repeat(np.arange(n), dist.shape[1])
@@ -422,14 +429,14 @@ def cloud_atoms(points: np.ndarray, k: int = 10, crease_deg: float = DEFAULT_CRE
     close = d <= gap
     a, b, d = a[close], b[close], d[close]
     piece = _components(n, a, b)
-    normals = estimate_normals(pts, tree=tree)
+    normals = estimate_normals(pts, neighbors=near[:, :NORMAL_NEIGHBORS])
     cos = np.abs((normals[a] * normals[b]).sum(1))
     # seeded region growing: every point joins the seed nearest along the graph, where an edge
     # costs its length, CREASE_COST times more when its normals differ by the crease angle
     bend = (1.0 - cos) / max(1.0 - np.cos(np.radians(min(crease_deg, 90.0))), 1e-6)
     weight = np.maximum(d, 1e-12) * (1.0 + CREASE_COST * bend)
     graph = sp.coo_matrix((weight, (a, b)), shape=(n, n)).tocsr()
-    seeds = _grid_seeds(pts, piece, max(1, n // max(1, int(points_per_atom))))
+    seeds = _grid_seeds(pts, piece, max(1, min(MAX_CLOUD_ATOMS, n // max(1, int(points_per_atom)))))
     _, _, source = dijkstra(graph, directed=False, indices=seeds, min_only=True, return_predecessors=True)
     region = np.where(source >= 0, source, np.arange(n))  # unreached points (none: every piece has a seed)
     _, region = np.unique(region, return_inverse=True)
