@@ -255,26 +255,17 @@ def _split_large_regions(region: np.ndarray, piece: np.ndarray, frac: np.ndarray
     inside = big[region]
     if not inside.any():
         return region
-    same = (region[f1] == region[f2]) & inside[f1]
-    a, b = f1[same], f2[same]
-    bend = np.clip(1.0 - cos[same], 0.0, None) / max(1.0 - np.cos(np.radians(min(crease_deg, 90.0))), 1e-6)
-    length = np.linalg.norm(centers[a] - centers[b], axis=1)
-    nf = len(region)
-    graph = sp.coo_matrix((np.maximum(length, 1e-12) * (1.0 + CREASE_COST * bend), (a, b)), shape=(nf, nf)).tocsr()
-    cell = (PATCH_AREA * total) ** 0.5
     idx = np.flatnonzero(inside)
-    grid = np.floor((centers[idx] - centers[idx].min(axis=0)) / cell).astype(np.int64)
-    rank = np.cumsum(big) - 1  # at most three regions are above a quarter of the surface
-    dims = (int(big.sum()), *(int(x) for x in grid.max(axis=0) + 1))
-    _, inv = np.unique(np.ravel_multi_index((rank[region[idx]], *grid.T), dims), return_inverse=True)
-    inv = inv.reshape(-1)
-    off = np.linalg.norm(centers[idx] - (centers[idx].min(axis=0) + (grid + 0.5) * cell), axis=1)
-    order = np.lexsort((off, inv))
-    seeds = idx[order[np.r_[True, inv[order][1:] != inv[order][:-1]]]]
-    _, _, source = dijkstra(graph, directed=False, indices=seeds, min_only=True, return_predecessors=True)
+    local = np.full(len(region), -1, dtype=np.int64)
+    local[idx] = np.arange(len(idx))
+    same = (region[f1] == region[f2]) & inside[f1]
+    a, b = local[f1[same]], local[f2[same]]
+    length = np.linalg.norm(centers[idx][a] - centers[idx][b], axis=1)
+    graph = sp.coo_matrix((_edge_cost(length, cos[same], crease_deg), (a, b)), shape=(len(idx), len(idx))).tocsr()
+    source = _grow_patches(graph, centers[idx], region[idx], (PATCH_AREA * total) ** 0.5)
     out = region.copy()
-    reached = inside & (source >= 0)
-    out[reached] = k + source[reached]  # a patch is named by its seed face; unreached faces keep the region
+    reached = source >= 0
+    out[idx[reached]] = k + idx[source[reached]]  # a patch is named by its seed face; unreached faces keep the region
     _, out = np.unique(out, return_inverse=True)
     return out.reshape(-1)
 
@@ -357,28 +348,42 @@ def piece_copies(face_piece: np.ndarray, face_frac: np.ndarray, face_centers: np
 # --------------------------------------------------------------------------- point clouds
 
 
-def _grid_seeds(points: np.ndarray, piece: np.ndarray, count: int) -> np.ndarray:
-    """About ``count`` evenly spread seed indices: the point nearest each occupied cell's centre of
-    a grid whose cell size is tuned to ``count``, plus one point of every piece without a seed."""
+def _edge_cost(length: np.ndarray, cos: np.ndarray, crease_deg: float) -> np.ndarray:
+    """Cost of graph edges for patch growing: the length, times 1 + CREASE_COST where the two normals
+    (cosine ``cos``) differ by the crease angle (proportionally in between)."""
+    bend = np.clip(1.0 - cos, 0.0, None) / max(1.0 - np.cos(np.radians(min(crease_deg, 90.0))), 1e-6)
+    return np.maximum(length, 1e-12) * (1.0 + CREASE_COST * bend)
+
+
+def _cell_for_count(points: np.ndarray, count: int) -> float:
+    """Size of the grid cells of which about ``count`` are occupied by ``points`` (a surface)."""
     lo = points.min(axis=0)
-    span = float((points.max(axis=0) - lo).max()) or 1.0
-    size = span / max(count, 1) ** 0.5  # a surface: cells ~ (span / size)^2
+    size = float((points.max(axis=0) - lo).max() or 1.0) / max(count, 1) ** 0.5  # cells ~ (span / size)^2
     for _ in range(4):  # a few multiplicative corrections of the cell size towards ``count``
         cell = np.floor((points - lo) / size).astype(np.int64)
-        _, first, inv = np.unique(cell, axis=0, return_index=True, return_inverse=True)
-        ratio = len(first) / max(count, 1)
+        ratio = len(np.unique(np.ravel_multi_index(cell.T, cell.max(axis=0) + 1))) / max(count, 1)
         if 0.8 <= ratio <= 1.25:
             break
         size *= ratio ** 0.5
+    return size
+
+
+def _grow_patches(graph: sp.csr_matrix, xyz: np.ndarray, group: np.ndarray, cell: float) -> np.ndarray:
+    """(n,) the seed each of the graph's n elements joins, -1 where none is reachable: the seeds are,
+    per ``group`` and cell of a grid of size ``cell``, the element nearest the cell's centre (so every
+    group has one), and every element joins the seed nearest along ``graph`` (edge weights)."""
+    lo = xyz.min(axis=0)
+    grid = np.floor((xyz - lo) / cell).astype(np.int64)
+    _, rank = np.unique(group, return_inverse=True)
+    rank = rank.reshape(-1)
+    dims = (int(rank.max()) + 1, *(int(x) for x in grid.max(axis=0) + 1))
+    _, inv = np.unique(np.ravel_multi_index((rank, *grid.T), dims), return_inverse=True)
     inv = inv.reshape(-1)
-    off = np.linalg.norm(points - (lo + (cell + 0.5) * size), axis=1)
+    off = np.linalg.norm(xyz - (lo + (grid + 0.5) * cell), axis=1)
     order = np.lexsort((off, inv))
-    seeds = order[np.r_[True, inv[order][1:] != inv[order][:-1]]]
-    missing = np.setdiff1d(np.unique(piece), piece[seeds])
-    if len(missing):
-        _, firsts = np.unique(piece, return_index=True)
-        seeds = np.concatenate([seeds, firsts[missing]])
-    return np.sort(seeds)
+    seeds = np.sort(order[np.r_[True, inv[order][1:] != inv[order][:-1]]])
+    _, _, source = dijkstra(graph, directed=False, indices=seeds, min_only=True, return_predecessors=True)
+    return np.where(source >= 0, source, -1)
 
 
 def estimate_normals(points: np.ndarray, k: int = NORMAL_NEIGHBORS, tree: cKDTree | None = None,
@@ -431,13 +436,10 @@ def cloud_atoms(points: np.ndarray, k: int = 10, crease_deg: float = DEFAULT_CRE
     piece = _components(n, a, b)
     normals = estimate_normals(pts, neighbors=near[:, :NORMAL_NEIGHBORS])
     cos = np.abs((normals[a] * normals[b]).sum(1))
-    # seeded region growing: every point joins the seed nearest along the graph, where an edge
-    # costs its length, CREASE_COST times more when its normals differ by the crease angle
-    bend = (1.0 - cos) / max(1.0 - np.cos(np.radians(min(crease_deg, 90.0))), 1e-6)
-    weight = np.maximum(d, 1e-12) * (1.0 + CREASE_COST * bend)
-    graph = sp.coo_matrix((weight, (a, b)), shape=(n, n)).tocsr()
-    seeds = _grid_seeds(pts, piece, max(1, min(MAX_CLOUD_ATOMS, n // max(1, int(points_per_atom)))))
-    _, _, source = dijkstra(graph, directed=False, indices=seeds, min_only=True, return_predecessors=True)
+    # seeded region growing: every point joins the seed nearest along the graph
+    graph = sp.coo_matrix((_edge_cost(d, cos, crease_deg), (a, b)), shape=(n, n)).tocsr()
+    count = max(1, min(MAX_CLOUD_ATOMS, n // max(1, int(points_per_atom))))
+    source = _grow_patches(graph, pts, piece, _cell_for_count(pts, count))
     region = np.where(source >= 0, source, np.arange(n))  # unreached points (none: every piece has a seed)
     _, region = np.unique(region, return_inverse=True)
     region = region.reshape(-1).astype(np.int64)
