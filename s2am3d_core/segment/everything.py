@@ -9,8 +9,8 @@ fraction of the shape):
    per gt part from 2.27 to 1.72; on 12 procedural objects, whose parts are often welded into one
    piece, it cost 59.5 -> 58.8);
 2. a larger piece is covered by interactive selections restricted to it: its largest atom not yet
-   labelled (of those above ``MIN_PART * s``, or any when it has none) is the next seed (its own sampled point nearest its centroid is the click), and the seed
-   grows over the piece's free atoms exactly as an interactive click with scale ``s`` does, ordered
+   labelled (of those above ``MIN_PART * s``, or any when it has none) is the next seed (its own
+   sampled point nearest its centroid is the click), and the seed grows over the piece's free atoms exactly as an interactive click with scale ``s`` does, ordered
    by decoder score and distance (the ``num_prompts`` largest seeds are decoded; smaller ones grow
    by distance alone, which bounds the cost);
 3. small parts merge bottom-up: pairs of parts are visited by the distance between their nearest
@@ -62,7 +62,7 @@ def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_promp
     k = a.num_pieces
     own = segmenter.own_points()
     # seeds: atoms of the large pieces, largest first, down to MIN_PART * s; a piece without such an
-    # atom (a point cloud's atoms are a few points each) seeds from all of its atoms
+    # atom (a crease-less piece cut into patches of 0.2 %) seeds from all of its atoms
     candidate = big[a.piece] & (own >= 0)
     sizable = candidate & (a.area >= MIN_PART * scale) if scale is not None else candidate
     seeded = np.bincount(a.piece[sizable], minlength=a.num_pieces) > 0
