@@ -11,8 +11,9 @@ fraction of the shape):
 2. a larger piece is covered by interactive selections restricted to it: its largest atom not yet
    labelled (of those above ``MIN_PART * s``, or any when it has none) is the next seed (its own
    sampled point nearest its centroid is the click), and the seed grows over the piece's free atoms
-   exactly as an interactive click with scale ``s`` does, ordered by decoder score and distance (the ``num_prompts`` largest seeds are decoded; smaller ones grow
-   by distance alone, which bounds the cost);
+   exactly as an interactive click with scale ``s`` does, ordered by decoder score and distance
+   (the ``num_prompts`` largest seeds are decoded; smaller ones grow by distance alone, which
+   bounds the cost);
 3. small parts merge bottom-up: pairs of parts are visited by the distance between their nearest
    sampled points (a k-nearest-neighbour graph), and two parts are joined when one of them is
    smaller than ``MIN_PART * s`` and together they stay within ``MAX_MERGE * s`` (joining every
