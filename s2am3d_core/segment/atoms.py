@@ -8,7 +8,10 @@ A mask that follows the shape's real parts is a union of atoms. Atoms come from 
   resulting regions are the atoms; regions too small to matter (slivers from T-junctions, the
   chamfer strip of a bolt) are merged into the welded neighbour they touch most. Separate
   connected pieces never share an atom, and a piece that spans several parts (welded CAD,
-  characters, scans) is split along its creases.
+  characters, scans) is split along its creases. A piece without creases (one region holding
+  ``CREASELESS`` of it and more than ``LARGE_REGION`` of the surface: a smooth scan, an organic
+  model) is cut into patches of about ``PATCH_AREA`` grown along the face graph as below, so a
+  click on it follows the scale instead of taking the whole piece.
 * point clouds: pieces are the components of a k-nearest-neighbour graph whose edges are shorter
   than a gap distance; atoms are small regions grown from evenly spread seeds (about
   ``CLOUD_POINTS_PER_ATOM`` points each) along that graph, where an edge across a crease (normals
