@@ -353,6 +353,19 @@ def test_points_only_mode_and_meshes_without_faces(predictor):
     assert 0.1 < m.fraction < 0.3  # about the scale, not the whole cloud
 
 
+def test_a_cloud_builds_its_surface_distance_solver_while_loading(predictor, monkeypatch):
+    import potpourri3d as pp3d
+    built = []
+    real = pp3d.PointCloudHeatSolver
+    monkeypatch.setattr(pp3d, "PointCloudHeatSolver", lambda pts: built.append(len(pts)) or real(pts))
+    v, f, _ = table_with_legs()
+    cloud = ShapeSegmenter(predictor)
+    cloud.set_shape(v, None, num_points=400)
+    assert built == [400]                     # at load, not on the first click
+    cloud.predict([0], scale=0.2)
+    assert built == [400]
+
+
 def test_a_click_on_a_smooth_mesh_follows_the_scale(predictor):
     import trimesh
     m = trimesh.creation.icosphere(subdivisions=4)

@@ -160,7 +160,7 @@ class ShapeSegmenter:
         self._face_centers = None
         self.atoms = self.distance = None
         if self.mesh_aware:
-            report(0.7, "computing atoms")
+            report(0.7, "computing atoms" if faces is not None else "computing atoms and surface distance")
             self.atoms, self.distance = self._atoms_for(verts, faces, points, self.face_index)
             _, self._representative = self._tree.query(self.atoms.centroid)
             self._representative = np.asarray(self._representative, dtype=np.int64)
@@ -184,7 +184,9 @@ class ShapeSegmenter:
                     self.atom_cache.put(key, atoms)
         else:
             atoms = cloud_atoms(points, crease_deg=self.crease_deg, min_area=self.min_atom_area)
-        entry = (atoms, SurfaceDistance(atoms, points, verts if faces is not None else None, faces))
+        distance = SurfaceDistance(atoms, points, verts if faces is not None else None, faces)
+        distance.prepare()
+        entry = (atoms, distance)
         self._memory[key] = entry
         while len(self._memory) > self._memory_slots:
             self._memory.popitem(last=False)
