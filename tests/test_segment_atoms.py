@@ -353,17 +353,29 @@ def test_points_only_mode_and_meshes_without_faces(predictor):
     assert 0.1 < m.fraction < 0.3  # about the scale, not the whole cloud
 
 
-def test_a_cloud_builds_its_surface_distance_solver_while_loading(predictor, monkeypatch):
+def test_the_first_clicks_surface_distance_solver_is_built_while_loading(predictor, monkeypatch):
+    """A cloud's heat solver, and a mesh's for its largest piece, are built when the shape opens;
+    a mesh's other pieces get theirs on the first click there."""
     import potpourri3d as pp3d
     built = []
-    real = pp3d.PointCloudHeatSolver
-    monkeypatch.setattr(pp3d, "PointCloudHeatSolver", lambda pts: built.append(len(pts)) or real(pts))
-    v, f, _ = table_with_legs()
+    real_cloud, real_mesh = pp3d.PointCloudHeatSolver, pp3d.MeshHeatMethodDistanceSolver
+    monkeypatch.setattr(pp3d, "PointCloudHeatSolver", lambda pts: built.append(("cloud", len(pts))) or real_cloud(pts))
+    monkeypatch.setattr(pp3d, "MeshHeatMethodDistanceSolver",
+                        lambda v, f: built.append(("mesh", len(f))) or real_mesh(v, f))
+    v, f, owner = table_with_legs()
     cloud = ShapeSegmenter(predictor)
     cloud.set_shape(v, None, num_points=400)
-    assert built == [len(cloud.points)]       # at load, not on the first click
+    assert built == [("cloud", len(cloud.points))]       # at load, not on the first click
     cloud.predict([0], scale=0.2)
-    assert built == [len(cloud.points)]
+    assert len(built) == 1
+    built.clear()
+    mesh = ShapeSegmenter(predictor)
+    mesh.set_shape(v, f, num_points=2000)
+    assert built == [("mesh", int((owner == 4).sum()))]  # the slab, the largest piece
+    mesh.predict([mesh.nearest_point([10, 2, 0.5])], scale=0.3)
+    assert len(built) == 1
+    mesh.predict([mesh.nearest_point([0.1, 0.1, 0.5])], scale=0.01)  # a leg: its solver now
+    assert len(built) == 2
 
 
 def test_a_click_on_a_smooth_mesh_follows_the_scale(predictor):

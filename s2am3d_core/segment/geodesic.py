@@ -51,16 +51,17 @@ class SurfaceDistance:
         self._has_points = np.bincount(atoms.point_atom, minlength=atoms.num_atoms) > 0
 
     def prepare(self) -> None:
-        """Build a point cloud's heat solver now, while the shape loads, instead of on the first
-        click (its first query factorises: 0.7 s of a first click at 20k points, later ones about
-        0.05 s); a mesh builds one per piece on the first click there."""
-        if not self.is_mesh and len(self.points):
-            solver = self._solver_for(-1)
-            if solver is not None:
-                try:
-                    solver.compute_distance(0)
-                except Exception:  # as in from_point: that click falls back to Euclidean distance
-                    pass
+        """Build and factorise, while the shape loads, the heat solver a first click needs most: the
+        cloud's, or the largest piece's of a mesh (other pieces get theirs on the first click
+        there). Its first query factorises: 0.7 s of the first click on a 20k-point cloud and 1.0 s
+        on a 1.3 M-face sphere, later clicks 0.05 s."""
+        a = self.atoms
+        on = np.arange(len(self.points))
+        if self.is_mesh:
+            largest = int(np.argmax(np.bincount(a.piece, weights=a.area)))
+            on = np.flatnonzero(a.piece[a.point_atom] == largest)
+        if len(on):
+            self.from_point(int(on[0]))
 
     def _solver_for(self, piece: int):
         """The heat-method solver of one piece (meshes) or of the cloud (piece -1), built once."""

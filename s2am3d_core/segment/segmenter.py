@@ -160,7 +160,7 @@ class ShapeSegmenter:
         self._face_centers = None
         self.atoms = self.distance = None
         if self.mesh_aware:
-            report(0.7, "computing atoms" if faces is not None else "computing atoms and surface distance")
+            report(0.7, "computing atoms and surface distance")
             self.atoms, self.distance = self._atoms_for(verts, faces, points, self.face_index)
             _, self._representative = self._tree.query(self.atoms.centroid)
             self._representative = np.asarray(self._representative, dtype=np.int64)
