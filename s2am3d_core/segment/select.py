@@ -7,7 +7,7 @@ mirrored instances: the other leg, the left and right arm), then the other piece
 (by distance from the click divided by how strongly the decoder scores them: ``d * (1.5 - score)``).
 On a point cloud, whose atoms are small even patches (a few points each), the atoms of the clicked
 piece are ordered by ``d * (1.5 - score)`` as well: by distance alone the growth is a geodesic ball
-that ignores the decoder (20 procedural objects sampled as clouds: 46.1 by distance, 49.9 with the
+that ignores the decoder (12 procedural objects sampled as clouds: 46.1 by distance, 49.9 with the
 score; the five CAD GLBs: 28.2 and 28.7; on meshes, whose atoms inside a piece are crease regions,
 the score there moved the CAD GLBs from 75.5 to 75.1, so meshes keep the distance order).
 Each unit is added while it brings the selected area closer to ``s``; the first unit that would
