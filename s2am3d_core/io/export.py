@@ -192,28 +192,9 @@ def write_part_meshes(
     overwrite: bool = False,
     atomic: bool = True,
 ) -> list[Path]:
-    """Write one mesh file per part plus a ``parts.json`` index.
-
-    Files are ``part_{label:03d}.{fmt}`` for every label >= 0 and ``unlabelled.{fmt}`` for
-    faces labelled -1 (if any); each holds only the vertices its faces use, coloured with
-    :func:`label_colors`. ``parts.json`` lists ``{"label", "file", "n_faces", "area"}`` per part
-    and the files' ``up`` axis (read back by :func:`s2am3d_core.io.parts.load_labelled`).
-    The folder is written all or nothing (:func:`~s2am3d_core.io.atomic.atomic_dir`): files of an
-    earlier run are never mixed with new ones.
-
-    Args:
-        out_dir: folder (created if needed).
-        vertices: (V, 3) Z-up; faces: (F, 3); face_labels: (F,) int.
-        fmt: "ply", "obj", "glb" or "stl".
-        up: up axis of the written files (the input's; vertices are rotated back from Z-up).
-        overwrite: replace an existing non-empty ``out_dir`` (only if it holds nothing but part
-            files and ``parts.json``); False refuses it with an OutputError.
-        atomic: False writes straight into ``out_dir`` (for a caller that already holds a
-            temporary folder from ``atomic_dir``).
-
-    Returns:
-        Paths of the part files, in increasing label order (unlabelled last).
-    """
+    """:func:`write_parts` for a mesh (``faces`` required; ``face_labels`` (F,) int): one mesh file per
+    part plus ``parts.json``, written all or nothing; the files, arguments and return value are
+    those of :func:`write_parts`."""
     if faces is None:
         raise InputError(f"{out_dir}: write_part_meshes needs faces (use write_parts for a point cloud)")
     return write_parts(out_dir, vertices, faces, face_labels, fmt=fmt, up=up, overwrite=overwrite, atomic=atomic)
