@@ -348,9 +348,7 @@ def piece_copies(face_piece: np.ndarray, face_frac: np.ndarray, face_centers: np
     return _components(npc, a[same], b[same])
 
 
-# --------------------------------------------------------------------------- point clouds
-
-
+# --------------------------------------------------------------------------- patches (meshes and clouds)
 def _edge_cost(length: np.ndarray, cos: np.ndarray, crease_deg: float) -> np.ndarray:
     """Cost of graph edges for patch growing: the length, times 1 + CREASE_COST where the two normals
     (cosine ``cos``) differ by the crease angle (proportionally in between)."""
@@ -389,6 +387,7 @@ def _grow_patches(graph: sp.csr_matrix, xyz: np.ndarray, group: np.ndarray, cell
     return np.where(source >= 0, source, -1)
 
 
+# --------------------------------------------------------------------------- point clouds
 def estimate_normals(points: np.ndarray, k: int = NORMAL_NEIGHBORS, tree: cKDTree | None = None,
                      neighbors: np.ndarray | None = None) -> np.ndarray:
     """Unoriented unit normals (N, 3) by PCA of each point's k nearest neighbours (or of the given
@@ -400,8 +399,7 @@ def estimate_normals(points: np.ndarray, k: int = NORMAL_NEIGHBORS, tree: cKDTre
     if neighbors is None:
         tree = tree or cKDTree(pts)
         _, neighbors = tree.query(pts, k=k)
-    nn = neighbors
-    nb = pts[nn] - pts[nn].mean(axis=1, keepdims=True)
+    nb = pts[neighbors] - pts[neighbors].mean(axis=1, keepdims=True)
     cov = np.einsum("nki,nkj->nij", nb, nb)
     _, vecs = np.linalg.eigh(cov)
     return vecs[:, :, 0]
