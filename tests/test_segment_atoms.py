@@ -229,6 +229,37 @@ def test_selection_respects_the_budget_and_negative_atoms():
     assert select_without_scale(small, np.array([0]), none, score).tolist() == [True, True, True, False, False]
 
 
+def test_inside_the_clicked_piece_compact_regions_come_before_long_ones():
+    # one piece: the clicked atom, a long strip starting next to the click, a compact flap a little
+    # further away, and the far rest of the piece
+    at = toy_atoms([0.1, 0.1, 0.1, 0.3], [0, 0, 0, 0])
+    near = np.array([0.0, 0.5, 0.8, 3.0])
+    far = np.array([0.3, 5.0, 1.2, 6.0])
+    score = np.full(4, 0.5)
+    none = np.zeros(4, dtype=bool)
+    # by the nearest point alone the strip joins; by the mean of nearest and farthest the flap does
+    assert select_with_scale(at, np.array([0]), none, score, near, 0.2).tolist() == [True, True, False, False]
+    assert select_with_scale(at, np.array([0]), none, score, near, 0.2, reach=far).tolist() == [True, False, True, False]
+
+
+def test_reach_is_between_the_nearest_and_the_farthest_point():
+    # on the U strip, from the left tip: an atom reaches at least as far as its nearest point (round
+    # the bend) and halfway to its farthest point (straight)
+    v, f, owner = u_strip()
+    pts, fi = sample_surface(v.astype(np.float32), f, 3000, seed=0)
+    at = mesh_atoms(v, f, fi, pts, crease_deg=10)
+    left_tip = int(np.argmin(np.linalg.norm(pts - [-0.15, 0.15, 2.0], axis=1)))
+    sd = SurfaceDistance(at, pts, v, f)
+    near = sd.from_point(left_tip)
+    reach = sd.reach_from_point(left_tip, near)
+    _, far = sd.euclidean_span(pts[left_tip])
+    assert np.all(reach >= near) and np.all(reach >= 0.5 * (near + far) - 1e-12)
+    clicked = at.point_atom[left_tip]
+    assert near[clicked] == 0.0 and np.isclose(reach[clicked], 0.5 * far[clicked]) and far[clicked] > 0.1
+    right_arm = at.face_atom[np.flatnonzero(owner == owner.max())[0]]
+    assert reach[right_arm] == near[right_arm] > far[right_arm]  # round the bend is longer than straight across
+
+
 def test_copies_of_a_piece_are_found_moved_rotated_or_mirrored():
     v, f = box([0, 0, 0], [1, 2, 3])
     rot = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
@@ -354,8 +385,8 @@ def test_points_only_mode_and_meshes_without_faces(predictor):
 
 
 def test_the_first_clicks_surface_distance_solver_is_built_while_loading(predictor, monkeypatch):
-    """A cloud's heat solver, and a mesh's for its largest piece, are built when the shape opens;
-    a mesh's other pieces get theirs on the first click there."""
+    """A cloud's heat solver, and a mesh's for its large pieces, are built when the shape opens;
+    a mesh's small pieces get theirs on the first click there."""
     import potpourri3d as pp3d
     built = []
     real_cloud, real_mesh = pp3d.PointCloudHeatSolver, pp3d.MeshHeatMethodDistanceSolver
@@ -376,6 +407,16 @@ def test_the_first_clicks_surface_distance_solver_is_built_while_loading(predict
     assert len(built) == 1
     mesh.predict([mesh.nearest_point([0.1, 0.1, 0.5])], scale=0.01)  # a leg: its solver now
     assert len(built) == 2
+    built.clear()
+    monkeypatch.setattr("s2am3d_core.segment.geodesic.PREPARE_MIN_FACES", int((owner == 0).sum()))
+    mesh = ShapeSegmenter(predictor)
+    mesh.set_shape(v, f, num_points=2000)  # now the legs are large enough: all five at load
+    assert sorted(built) == sorted(("mesh", int((owner == k).sum())) for k in range(5))
+    monkeypatch.setattr("s2am3d_core.segment.geodesic.PREPARE_BUDGET_S", 0.0)
+    built.clear()
+    mesh = ShapeSegmenter(predictor)
+    mesh.set_shape(v, f, num_points=2000)  # no time to spend: the largest piece's only
+    assert built == [("mesh", int((owner == 4).sum()))]
 
 
 def test_a_click_on_a_smooth_mesh_follows_the_scale(predictor):

@@ -71,10 +71,10 @@ def test_badly_conditioned_points_are_normalised_directly():
         assert torch.allclose(single(torch.tensor(idx), torch.tensor(lab), s), ref, atol=1e-3, rtol=1e-4)
 
 
-def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece_up_to):
+def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece_up_to, reach):
     """The growth order written plainly, as (atoms, optional) units: the clicked piece's atoms by
-    distance (or whole), its copies together (optional), then the other pieces by nearest distance
-    x (1.5 - area-weighted score)."""
+    how far they reach (or whole), its copies together
+    (optional), then the other pieces by nearest distance x (1.5 - area-weighted score)."""
     piece0 = atoms.piece[clicked[0]] if len(clicked) else -1
     inside = [i for i in range(atoms.num_atoms) if atoms.piece[i] == piece0 and allowed[i]]
     units = []
@@ -82,7 +82,7 @@ def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece
         units += [(np.array(inside), False)] if inside else []
     else:
         def key(i):  # a cloud's atoms are ordered by distance x (1.5 - score), a mesh's by distance
-            return distance[i] * (SCORE_WEIGHT - np.clip(score[i], 0, 1)) if atoms.face_atom is None else distance[i]
+            return reach[i] * (SCORE_WEIGHT - np.clip(score[i], 0, 1)) if atoms.face_atom is None else reach[i]
         units += [(np.array([i]), False) for i in sorted(inside, key=key)]
     copies, keyed = [], []
     for p in sorted(set(atoms.piece.tolist()) - {piece0}):
@@ -100,13 +100,13 @@ def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece
     return units + [(m, False) for _, _, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
-def reference_select(atoms, clicked, blocked, score, distance, scale):
+def reference_select(atoms, clicked, blocked, score, distance, reach, scale):
     sel = np.zeros(atoms.num_atoms, dtype=bool)
     sel[clicked] = True
     sel[blocked] = False
     current = atoms.area[sel].sum()
     for unit, optional in reference_growth_units(atoms, clicked, ~blocked & ~sel, score, distance,
-                                                 WHOLE_PIECE * scale):
+                                                 WHOLE_PIECE * scale, reach):
         if current >= scale:
             break
         unit = np.array([i for i in unit if not sel[i]], dtype=np.int64)
@@ -145,23 +145,23 @@ def test_masks_equal_the_straightforward_path(cloud):
         clicked = np.unique(a.point_atom[pos])
         blocked = negative_atoms(a, clicked, a.point_atom[neg])
         clicked = clicked[~blocked[clicked]]
-        dist = seg.distances_from(pos[0])
+        dist, reach = seg.distances_from(pos[0]), seg.reach_from(pos[0])
         for s in (0.01, 0.05, 0.2, 0.5):
             mask = seg.predict(pos, neg, scale=s)
             probs = torch.sigmoid(reference_logits(model, pred.embedding.tokens, pos + neg, [1] * len(pos) + [0] * len(neg), s))
             score = atom_scores(a, probs.numpy(), seg._representative)
             s_eff = s  # a negative click removes its region from the mask at this scale
             if blocked.any():
-                before = reference_select(a, clicked, np.zeros_like(blocked), score, dist, s)
+                before = reference_select(a, clicked, np.zeros_like(blocked), score, dist, reach, s)
                 s_eff = max(0.0, s - a.area[before & blocked].sum())
-            ref = reference_select(a, clicked, blocked, score, dist, s_eff)
+            ref = reference_select(a, clicked, blocked, score, dist, reach, s_eff)
             assert np.array_equal(mask.atoms, ref)
             assert np.array_equal(mask.faces, ref[a.face_atom]) if not cloud else mask.faces is None
-            assert np.array_equal(select_with_scale(a, clicked, blocked, score, dist, s_eff), ref)
+            assert np.array_equal(select_with_scale(a, clicked, blocked, score, dist, s_eff, reach=reach), ref)
             allowed = ~blocked
             allowed[clicked] = False
-            fast = growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s)
-            plain = reference_growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s)
+            fast = growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s, reach)
+            plain = reference_growth_units(a, clicked, allowed, score, dist, WHOLE_PIECE * s, reach)
             assert [o for _, o in fast] == [o for _, o in plain]
             assert all(np.array_equal(u, v) for (u, _), (v, _) in zip(fast, plain))
 

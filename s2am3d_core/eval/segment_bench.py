@@ -1,8 +1,8 @@
 """Time the mesh-aware precompute and a slider move: ``python -m s2am3d_core.eval.segment_bench``.
 
-Per mesh: atoms (weld, pieces, crease regions, patches) and the heat-method solver of its largest
-piece, built and factorised (both when a shape is opened), then one click's surface distance on
-that piece, then slider moves (decoder + atom selection + face mask) at several scales, p50/p95 over
+Per mesh: atoms (weld, pieces, crease regions, patches) and the heat-method solvers of its large
+pieces, built and factorised (both when a shape is opened), then one click's surface distance on
+the middle face's piece, then slider moves (decoder + atom selection + face mask) at several scales, p50/p95 over
 ``--repeats`` moves. Meshes: the files given, plus (``--sphere``) a 1.3 M-face icosphere (a
 single-piece, scan-like surface). One torch thread unless ``--threads`` says otherwise.
 
@@ -69,7 +69,7 @@ def _run(args) -> int:
         atoms = mesh_atoms(v, f, fi, pts)
         t_atoms = time.perf_counter() - t
         t = time.perf_counter()
-        SurfaceDistance(atoms, pts, v, f).prepare()  # the largest piece's heat solver, factorised
+        SurfaceDistance(atoms, pts, v, f).prepare()  # the large pieces' heat solvers, factorised
         t_geo = time.perf_counter() - t
         seg = ShapeSegmenter(predictor)
         seg.set_shape(v, f, points=pts, face_index=fi)
@@ -92,7 +92,7 @@ def _run(args) -> int:
         sel_ms = 1000 * np.array(select)
         dec_ms = 1000 * np.array(decode)
         print(f"{name}: {len(f)} faces, {atoms.num_atoms} atoms, {atoms.num_pieces} pieces | atoms "
-              f"{t_atoms:.2f} s + heat solver of the largest piece {t_geo:.2f} s (both at open) | "
+              f"{t_atoms:.2f} s + heat solvers of the large pieces {t_geo:.2f} s (both at open) | "
               f"a click's distance "
               f"{1000 * t_click:.0f} ms | slider move ({args.points} points) p50 {np.percentile(ms, 50):.1f} ms, "
               f"p95 {np.percentile(ms, 95):.1f} ms = decoder p50 {np.percentile(dec_ms, 50):.1f} / p95 "

@@ -81,7 +81,8 @@ def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_promp
         free = (labels < 0) & (a.piece == a.piece[seed])
         score = atom_scores(a, probs, segmenter._representative)
         dist = segmenter.distance.euclidean(segmenter.points[own[seed]])
-        sel = select_with_scale(a, np.array([seed]), ~free, score, dist, scale, allowed=free)
+        reach = segmenter.distance.reach_from_point(int(own[seed]), dist)
+        sel = select_with_scale(a, np.array([seed]), ~free, score, dist, scale, allowed=free, reach=reach)
         labels[sel & free] = k
         k += 1
     report(0.85, "merging small parts")

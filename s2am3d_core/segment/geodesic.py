@@ -4,14 +4,15 @@ Meshes use ``MeshHeatMethodDistanceSolver`` on the welded mesh (degenerate faces
 clouds use ``PointCloudHeatSolver`` on the sampled points. Distance is only meaningful inside the
 connected piece of the click: elsewhere the Euclidean distance to the click is used (a gap is
 crossed in a straight line), so far pieces still come after near ones. On meshes one solver is
-built per connected piece, on the first click on that piece, and kept (precompute once, query
-many): opening a shape costs nothing here, and a click on a bolt factorises the bolt, not the
-engine. A piece of more than ``MAX_MESH_SOLVER_FACES`` faces (a 1.3 M-face scan took 207 s to
-factorise and 140 s per query) uses the point-cloud solver on its sampled points instead. Point
-clouds build one solver on the first click.
+built per connected piece and kept (precompute once, query many): the large pieces' while the
+shape loads (:meth:`SurfaceDistance.prepare`), a small piece's on the first click on it, so a click
+on a bolt factorises the bolt, not the engine. A piece of more than ``MAX_MESH_SOLVER_FACES`` faces
+(a 1.3 M-face scan took 207 s to factorise and 140 s per query) uses the point-cloud solver on its
+sampled points instead. Point clouds build one solver, while the shape loads.
 """
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -19,6 +20,8 @@ import numpy as np
 from .atoms import Atoms, weld_vertices
 
 MAX_MESH_SOLVER_FACES = 200_000  # larger pieces: point-cloud heat solver on their sampled points
+PREPARE_MIN_FACES = 2_000  # pieces this large get their solver while the shape loads ...
+PREPARE_BUDGET_S = 1.0     # ... until this much time is spent (the largest piece's always)
 
 
 class SurfaceDistance:
@@ -51,17 +54,27 @@ class SurfaceDistance:
         self._has_points = np.bincount(atoms.point_atom, minlength=atoms.num_atoms) > 0
 
     def prepare(self) -> None:
-        """Build and factorise, while the shape loads, the heat solver a first click needs most: the
-        cloud's, or the largest piece's of a mesh (other pieces get theirs on the first click
-        there). Its first query factorises: 0.7 s of the first click on a 20k-point cloud and 1.0 s
-        on a 1.3 M-face sphere, later clicks 0.05 s."""
+        """Build and factorise, while the shape loads, the heat solvers first clicks would wait for:
+        the cloud's, or on a mesh its pieces of ``PREPARE_MIN_FACES`` faces or more, most faces first,
+        until ``PREPARE_BUDGET_S`` seconds are spent (the first always; smaller pieces factorise
+        on their first click in a few ms). A first query factorises: 0.7 s of the first click on a
+        20k-point cloud, 1.0 s on a 1.3 M-face sphere, 0.13 s on a 11k-face piece of the engine;
+        later clicks 0.01-0.05 s."""
         a = self.atoms
-        on = np.arange(len(self.points))
-        if self.is_mesh:
-            largest = int(np.argmax(np.bincount(a.piece, weights=a.area)))
-            on = np.flatnonzero(a.piece[a.point_atom] == largest)
-        if len(on):
-            self.from_point(int(on[0]))
+        if not self.is_mesh:
+            if len(self.points):
+                self.from_point(0)
+            return
+        faces = np.bincount(self._face_piece_ok, minlength=a.num_pieces)
+        first_point = np.full(a.num_pieces, -1)
+        first_point[a.piece[a.point_atom][::-1]] = np.arange(len(self.points))[::-1]
+        start = time.perf_counter()
+        area = np.bincount(a.piece, weights=a.area, minlength=a.num_pieces)
+        for rank, piece in enumerate(np.lexsort((-area, -faces))):  # most faces first, then largest
+            if rank and (faces[piece] < PREPARE_MIN_FACES or time.perf_counter() - start > PREPARE_BUDGET_S):
+                break
+            if first_point[piece] >= 0:
+                self.from_point(int(first_point[piece]))
 
     def _solver_for(self, piece: int):
         """The heat-method solver of one piece (meshes) or of the cloud (piece -1), built once."""
@@ -94,12 +107,27 @@ class SurfaceDistance:
 
     def euclidean(self, click_xyz: np.ndarray) -> np.ndarray:
         """(A,) distance from ``click_xyz`` to the nearest sampled point (or centroid) of each atom."""
+        return self.euclidean_span(click_xyz)[0]
+
+    def euclidean_span(self, click_xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(A,) distances from ``click_xyz`` to the nearest and to the farthest sampled point of each
+        atom (both the centroid's for an atom without points)."""
         a = self.atoms
-        d_pts = np.linalg.norm(self.points - np.asarray(click_xyz, dtype=np.float64)[None], axis=1)
-        out = np.full(a.num_atoms, np.inf)
-        np.minimum.at(out, a.point_atom, d_pts)
-        cen = np.linalg.norm(a.centroid - np.asarray(click_xyz, dtype=np.float64)[None], axis=1)
-        return np.where(self._has_points, out, cen)
+        xyz = np.asarray(click_xyz, dtype=np.float64)[None]
+        d_pts = np.linalg.norm(self.points - xyz, axis=1)
+        near = np.full(a.num_atoms, np.inf)
+        np.minimum.at(near, a.point_atom, d_pts)
+        far = np.zeros(a.num_atoms)
+        np.maximum.at(far, a.point_atom, d_pts)
+        cen = np.linalg.norm(a.centroid - xyz, axis=1)
+        return np.where(self._has_points, near, cen), np.where(self._has_points, far, cen)
+
+    def reach_from_point(self, index: int, distance: np.ndarray) -> np.ndarray:
+        """(A,) how far each atom reaches from sampled point ``index``: the mean of its
+        :meth:`from_point` ``distance`` (nearest point, along the surface) and the straight-line
+        distance to its farthest sampled point (never less than ``distance``)."""
+        far = self.euclidean_span(self.points[int(index)])[1]
+        return 0.5 * (distance + np.maximum(far, distance))
 
     def from_point(self, index: int) -> np.ndarray:
         """(A,) distance of every atom from sampled point ``index``: geodesic inside the clicked

@@ -109,7 +109,7 @@ class ShapeSegmenter:
         self.distance: SurfaceDistance | None = None
         self._tree: cKDTree | None = None
         self._representative: np.ndarray | None = None
-        self._distance_cache: tuple[int, np.ndarray] | None = None
+        self._distance_cache: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
         self._face_centers: np.ndarray | None = None
 
     # ------------------------------------------------------------------ shape
@@ -204,8 +204,17 @@ class ShapeSegmenter:
     # ---------------------------------------------------------------- prompts
     def distances_from(self, index: int) -> np.ndarray:
         """(A,) surface distance of every atom from sampled point ``index`` (cached per click)."""
+        return self._spans_from(index)[0]
+
+    def reach_from(self, index: int) -> np.ndarray:
+        """(A,) how far every atom reaches from sampled point ``index`` (:meth:`.SurfaceDistance.reach_from_point`;
+        cached per click, with :meth:`distances_from`)."""
+        return self._spans_from(index)[1]
+
+    def _spans_from(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if self._distance_cache is None or self._distance_cache[0] != int(index):
-            self._distance_cache = (int(index), self.distance.from_point(int(index)))
+            near = self.distance.from_point(int(index))
+            self._distance_cache = (int(index), (near, self.distance.reach_from_point(int(index), near)))
         return self._distance_cache[1]
 
     def predict(self, positive: Sequence[int] | int, negative: Sequence[int] = (), scale: float | None = None,
@@ -241,11 +250,11 @@ class ShapeSegmenter:
         if scale is None:
             sel = select_without_scale(a, clicked, blocked, score, threshold)
         else:
-            dist = self.distances_from(int(positive[0]))
+            dist, reach = self._spans_from(int(positive[0]))
             if blocked.any():  # a negative click removes its region from the mask at this scale
-                before = select_with_scale(a, clicked, np.zeros_like(blocked), score, dist, scale)
+                before = select_with_scale(a, clicked, np.zeros_like(blocked), score, dist, scale, reach=reach)
                 scale = max(0.0, scale - float(a.area[before & blocked].sum()))
-            sel = select_with_scale(a, clicked, blocked, score, dist, scale)
+            sel = select_with_scale(a, clicked, blocked, score, dist, scale, reach=reach)
         return self._mask_from_atoms(sel, probs)
 
     def negative_region(self, positive: Sequence[int], negative: Sequence[int]) -> np.ndarray:
