@@ -28,8 +28,8 @@ piece-first growth beats growing atom by atom in any order (about 71 % vs 40-43 
 stopping at the first unit that overshoots beats skipping it (70.7 vs 66.2). Taking the copies of
 the clicked piece as one unit raised the five files from 71.5 to 75.5 and 20 procedural objects of
 other seeds from 82.6 to 83.1 (BrainStem, whose parts often hold a mirrored left and right piece:
-38.1 to 55.4). Taking them whenever they bring the area closer scored about the same on average (75.5, 83.4) but
-swung single files far more (BrainStem 61.7, while VC, whose tiny screws are copies that are
+38.1 to 55.4). Taking them whenever they bring the area closer scored about the same on average
+(75.5, 83.4) but swung single files far more (BrainStem 61.7, while VC, whose tiny screws are copies that are
 separate parts, fell from 70.9 to 58.6 instead of 68.2); the fit rule also keeps a click on the
 left upper arm at the scale of the whole arm from taking the right upper arm. Ordering the clicked
 piece's atoms by their reach instead of their nearest point raised the five files from 76.9 to 78.1
