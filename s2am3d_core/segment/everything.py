@@ -34,6 +34,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .autoseg import decode_many
+from .geodesic import reach
 from .select import NO_SCALE_PIECE, atom_scores, select_with_scale
 
 ProgressFn = Callable[[float, str], None]
@@ -80,9 +81,8 @@ def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_promp
         probs = decoded[j] if j < len(decoded) else flat
         free = (labels < 0) & (a.piece == a.piece[seed])
         score = atom_scores(a, probs, segmenter._representative)
-        dist = segmenter.distance.euclidean(segmenter.points[own[seed]])
-        reach = segmenter.distance.reach_from_point(int(own[seed]), dist)
-        sel = select_with_scale(a, np.array([seed]), ~free, score, dist, scale, allowed=free, reach=reach)
+        dist, far = segmenter.distance.euclidean_span(segmenter.points[own[seed]])
+        sel = select_with_scale(a, np.array([seed]), ~free, score, dist, scale, allowed=free, reach=reach(dist, far))
         labels[sel & free] = k
         k += 1
     report(0.85, "merging small parts")

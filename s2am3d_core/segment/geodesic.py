@@ -123,11 +123,9 @@ class SurfaceDistance:
         return np.where(self._has_points, near, cen), np.where(self._has_points, far, cen)
 
     def reach_from_point(self, index: int, distance: np.ndarray) -> np.ndarray:
-        """(A,) how far each atom reaches from sampled point ``index``: the mean of its
-        :meth:`from_point` ``distance`` (nearest point, along the surface) and the straight-line
-        distance to its farthest sampled point (never less than ``distance``)."""
-        far = self.euclidean_span(self.points[int(index)])[1]
-        return 0.5 * (distance + np.maximum(far, distance))
+        """(A,) how far each atom reaches from sampled point ``index`` (:func:`reach`), given its
+        :meth:`from_point` ``distance`` (nearest point, along the surface)."""
+        return reach(distance, self.euclidean_span(self.points[int(index)])[1])
 
     def from_point(self, index: int) -> np.ndarray:
         """(A,) distance of every atom from sampled point ``index``: geodesic inside the clicked
@@ -159,3 +157,9 @@ class SurfaceDistance:
         same = a.piece == a.piece[a.point_atom[int(index)]]
         good = same & np.isfinite(geo)
         return np.where(good, np.maximum(geo, euclid), euclid)
+
+
+def reach(nearest: np.ndarray, farthest: np.ndarray) -> np.ndarray:
+    """(A,) how far each atom reaches from a click: the mean of the distance to its nearest point and
+    the straight-line distance to its farthest (never less than the nearest)."""
+    return 0.5 * (nearest + np.maximum(farthest, nearest))
