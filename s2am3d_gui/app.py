@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--scale", type=float, default=None, help="initial scale in [0, 1]")
     ap.add_argument("--points-only", action="store_true",
                     help="masks on the sampled points, as the decoder gives them (default: on atoms, the welded "
-                         "pieces of the mesh split at creases, or small patches of a point cloud; a negative "
+                         "pieces of the mesh split at creases, or the connected pieces of a point cloud; a negative "
                          "click removes its atom)")
     ap.add_argument("--segment-all", type=float, default=None, metavar="GRANULARITY",
                     help="segment the unlabelled points at this granularity in [0, 1] right after opening")

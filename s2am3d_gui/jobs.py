@@ -111,7 +111,8 @@ class JobsMixin:
                              f"{how} (Z undoes)")
         elif done.tag == "atoms":
             self.request_decode()
-            atoms = "atoms (welded pieces split at creases)" if ctl.shape.is_mesh else "atoms (patches of the cloud)"
+            atoms = ("atoms (welded pieces split at creases)" if ctl.shape.is_mesh
+                     else "atoms (the cloud's connected pieces, point by point)")
             self._set_status(f"masks on {atoms if ctl.mesh_aware else 'points'}; "
                              f"{ctl.features_text}")
         elif done.tag == "reorient":

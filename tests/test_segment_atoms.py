@@ -135,7 +135,7 @@ def test_point_cloud_atoms_split_two_planes():
     rng = np.random.default_rng(0)
     a = np.c_[rng.random((600, 2)), np.zeros(600)]
     b = np.c_[np.zeros(600), rng.random((600, 2))]  # folded at x=0
-    at = cloud_atoms(np.concatenate([a, b]), k=10)
+    at = cloud_atoms(np.concatenate([a, b]), k=10, points_per_atom=8)  # a large cloud's several-point atoms
     assert at.face_atom is None
     assert np.isclose(at.area.sum(), 1.0)
     assert at.num_pieces == 1
@@ -156,6 +156,17 @@ def test_point_cloud_atoms_are_small_and_pieces_only_cut_at_gaps():
     assert at.area.max() < 0.01 and at.num_atoms > 400
     two = cloud_atoms(np.concatenate([sphere, sphere + [5.0, 0, 0]]))
     assert two.num_pieces == 2
+
+
+def test_point_cloud_atoms_are_about_one_point_up_to_the_atom_budget(monkeypatch):
+    rng = np.random.default_rng(2)
+    sphere = rng.normal(size=(3000, 3))
+    sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)
+    at = cloud_atoms(sphere)
+    assert at.num_atoms > 0.6 * len(sphere)  # grid seeds: a few atoms hold two or three points
+    monkeypatch.setattr("s2am3d_core.segment.atoms.MAX_CLOUD_ATOMS", 300)
+    few = cloud_atoms(sphere)
+    assert 200 <= few.num_atoms <= 450  # a larger cloud: atoms of about ten points
 
 
 # ----------------------------------------------------------------------------- surface distance
