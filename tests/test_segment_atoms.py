@@ -261,8 +261,8 @@ def test_reach_is_between_the_nearest_and_the_farthest_point():
     at = mesh_atoms(v, f, fi, pts, crease_deg=10)
     left_tip = int(np.argmin(np.linalg.norm(pts - [-0.15, 0.15, 2.0], axis=1)))
     sd = SurfaceDistance(at, pts, v, f)
-    near = sd.from_point(left_tip)
-    reach = sd.reach_from_point(left_tip, near)
+    near, reach = sd.near_and_reach(left_tip)
+    assert np.array_equal(near, sd.from_point(left_tip))
     _, far = sd.euclidean_span(pts[left_tip])
     assert np.all(reach >= near) and np.all(reach >= 0.5 * (near + far) - 1e-12)
     clicked = at.point_atom[left_tip]

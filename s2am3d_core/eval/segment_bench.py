@@ -2,8 +2,8 @@
 
 Per mesh: atoms (weld, pieces, crease regions, patches) and the heat-method solvers of its large
 pieces, built and factorised (both when a shape is opened), then one click's surface distance on
-the middle face's piece, then slider moves (decoder + atom selection + face mask) at several scales, p50/p95 over
-``--repeats`` moves. Meshes: the files given, plus (``--sphere``) a 1.3 M-face icosphere (a
+the middle face's piece, then slider moves (decoder + atom selection + face mask) at several
+scales, p50/p95 over ``--repeats`` moves. Meshes: the files given, plus (``--sphere``) a 1.3 M-face icosphere (a
 single-piece, scan-like surface). One torch thread unless ``--threads`` says otherwise.
 
 examples:

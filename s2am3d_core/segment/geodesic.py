@@ -21,7 +21,7 @@ from .atoms import Atoms, weld_vertices
 
 MAX_MESH_SOLVER_FACES = 200_000  # larger pieces: point-cloud heat solver on their sampled points
 PREPARE_MIN_FACES = 2_000  # pieces this large get their solver while the shape loads ...
-PREPARE_BUDGET_S = 1.0     # ... until this much time is spent (the largest piece's always)
+PREPARE_BUDGET_S = 1.0     # ... until this much time is spent (the first piece's always)
 
 
 class SurfaceDistance:
@@ -66,10 +66,10 @@ class SurfaceDistance:
                 self.from_point(0)
             return
         faces = np.bincount(self._face_piece_ok, minlength=a.num_pieces)
+        area = np.bincount(a.piece, weights=a.area, minlength=a.num_pieces)
         first_point = np.full(a.num_pieces, -1)
         first_point[a.piece[a.point_atom][::-1]] = np.arange(len(self.points))[::-1]
         start = time.perf_counter()
-        area = np.bincount(a.piece, weights=a.area, minlength=a.num_pieces)
         for rank, piece in enumerate(np.lexsort((-area, -faces))):  # most faces first, then largest
             if rank and (faces[piece] < PREPARE_MIN_FACES or time.perf_counter() - start > PREPARE_BUDGET_S):
                 break
@@ -122,17 +122,20 @@ class SurfaceDistance:
         cen = np.linalg.norm(a.centroid - xyz, axis=1)
         return np.where(self._has_points, near, cen), np.where(self._has_points, far, cen)
 
-    def reach_from_point(self, index: int, distance: np.ndarray) -> np.ndarray:
-        """(A,) how far each atom reaches from sampled point ``index`` (:func:`reach`), given its
-        :meth:`from_point` ``distance`` (nearest point, along the surface)."""
-        return reach(distance, self.euclidean_span(self.points[int(index)])[1])
-
     def from_point(self, index: int) -> np.ndarray:
         """(A,) distance of every atom from sampled point ``index``: geodesic inside the clicked
         piece, Euclidean elsewhere (never smaller than the Euclidean distance)."""
+        return self.near_and_reach(index)[0]
+
+    def near_and_reach(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(A,) :meth:`from_point`'s distance of every atom and how far the atom reaches from sampled
+        point ``index`` (:func:`reach`: with the straight-line distance to its farthest point)."""
+        euclid, far = self.euclidean_span(self.points[int(index)])
+        return (near := self._surface_distance(index, euclid)), reach(near, far)
+
+    def _surface_distance(self, index: int, euclid: np.ndarray) -> np.ndarray:
         a = self.atoms
         xyz = self.points[int(index)]
-        euclid = self.euclidean(xyz)
         piece = int(a.piece[a.point_atom[int(index)]]) if self.is_mesh else -1
         solver = self._solver_for(piece)
         if solver is None:

@@ -207,14 +207,13 @@ class ShapeSegmenter:
         return self._spans_from(index)[0]
 
     def reach_from(self, index: int) -> np.ndarray:
-        """(A,) how far every atom reaches from sampled point ``index`` (:meth:`.SurfaceDistance.reach_from_point`;
-        cached per click, with :meth:`distances_from`)."""
+        """(A,) how far every atom reaches from sampled point ``index``
+        (:meth:`.SurfaceDistance.near_and_reach`; cached per click, with :meth:`distances_from`)."""
         return self._spans_from(index)[1]
 
     def _spans_from(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if self._distance_cache is None or self._distance_cache[0] != int(index):
-            near = self.distance.from_point(int(index))
-            self._distance_cache = (int(index), (near, self.distance.reach_from_point(int(index), near)))
+            self._distance_cache = (int(index), self.distance.near_and_reach(int(index)))
         return self._distance_cache[1]
 
     def predict(self, positive: Sequence[int] | int, negative: Sequence[int] = (), scale: float | None = None,

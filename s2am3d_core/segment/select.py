@@ -4,14 +4,15 @@ With a scale ``s`` (the part's fraction of the shape, what the decoder was train
 atoms are always in. Then, in order, the other atoms of the clicked connected piece (by how far
 they reach from the click: the mean of the surface distance to their nearest point and the
 straight-line distance to their farthest, so a compact region beside the click comes before a long
-strip that starts as near; see ``reach`` below), then the copies of the clicked piece together (its moved, rotated or
-mirrored instances: the other leg, the left and right arm), then the other pieces as whole units
-(by distance from the click divided by how strongly the decoder scores them: ``d * (1.5 - score)``).
-On a point cloud, whose atoms are small even patches (a few points each), the atoms of the clicked
-piece are ordered by ``d * (1.5 - score)`` as well: by distance alone the growth is a geodesic ball
-that ignores the decoder (12 procedural objects sampled as clouds: 46.1 by distance, 49.9 with the
-score; the five CAD GLBs: 28.2 and 28.7; on meshes, whose atoms inside a piece are crease regions,
-the score there moved the CAD GLBs from 75.5 to 75.1, so meshes keep the distance order).
+strip that starts as near; see ``reach`` below), then the copies of the clicked piece together
+(its moved, rotated or mirrored instances: the other leg, the left and right arm), then the other
+pieces as whole units (by distance from the click divided by how strongly the decoder scores them:
+``d * (1.5 - score)``). On a point cloud, whose atoms are about one point each, the atoms of the
+clicked piece are ordered by their reach times ``(1.5 - score)``: by distance alone the growth is a
+geodesic ball that ignores the decoder (with atoms of four points, 12 procedural objects sampled as
+clouds: 46.1 by distance, 49.9 with the score; the five CAD GLBs: 28.2 and 28.7; on meshes, whose
+atoms inside a piece are crease regions, the score there moved the CAD GLBs from 75.5 to 75.1, and
+78.1 to 76.8 with the reach order, so meshes keep the order without it).
 Each unit is added while it brings the selected area closer to ``s``; the first unit that would
 not stops the growth. The copies are an exception: together they join only when the selection
 then holds 0.8-1.25 x ``s`` (the scale asks for all the instances); otherwise they are skipped as a
@@ -29,8 +30,8 @@ stopping at the first unit that overshoots beats skipping it (70.7 vs 66.2). Tak
 the clicked piece as one unit raised the five files from 71.5 to 75.5 and 20 procedural objects of
 other seeds from 82.6 to 83.1 (BrainStem, whose parts often hold a mirrored left and right piece:
 38.1 to 55.4). Taking them whenever they bring the area closer scored about the same on average
-(75.5, 83.4) but swung single files far more (BrainStem 61.7, while VC, whose tiny screws are copies that are
-separate parts, fell from 70.9 to 58.6 instead of 68.2); the fit rule also keeps a click on the
+(75.5, 83.4) but swung single files far more (BrainStem 61.7, while VC, whose tiny screws are
+copies that are separate parts, fell from 70.9 to 58.6 instead of 68.2); the fit rule also keeps a click on the
 left upper arm at the scale of the whole arm from taking the right upper arm. Ordering the clicked
 piece's atoms by their reach instead of their nearest point raised the five files from 76.9 to 78.1
 (VC, whose largest pieces are many crease regions, 77.7 to 85.2) and 40 procedural objects from
@@ -101,7 +102,7 @@ def iter_growth_runs(atoms: Atoms, clicked: np.ndarray, allowed: np.ndarray, sco
             yield inside, WHOLE
     else:
         key = (distance if reach is None else reach)[inside]
-        if atoms.face_atom is None:  # a cloud's atoms are small even patches: the decoder orders them too
+        if atoms.face_atom is None:  # a cloud's atoms are about one point: the decoder orders them too
             key = key * (SCORE_WEIGHT - np.clip(score[inside], 0.0, 1.0))
         yield inside[np.argsort(key, kind="stable")], EACH
     other = allowed & ~in_piece0
@@ -132,7 +133,7 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
     closer to ``scale`` (the first that does not ends the growth; an optional unit that does not is
     skipped). ``blocked`` atoms (negative clicks) and atoms outside ``allowed`` (default all) are
     never added. ``reach`` (A,), how far each atom reaches from the click
-    (:meth:`.SurfaceDistance.reach_from_point`), orders the clicked piece's atoms; without it their
+    (:meth:`.SurfaceDistance.near_and_reach`), orders the clicked piece's atoms; without it their
     ``distance`` does."""
     sel = np.zeros(atoms.num_atoms, dtype=bool)
     sel[clicked] = True
