@@ -131,7 +131,8 @@ class SurfaceDistance:
         """(A,) :meth:`from_point`'s distance of every atom and how far the atom reaches from sampled
         point ``index`` (:func:`reach`: with the straight-line distance to its farthest point)."""
         euclid, far = self.euclidean_span(self.points[int(index)])
-        return (near := self._surface_distance(index, euclid)), reach(near, far)
+        near = self._surface_distance(index, euclid)
+        return near, reach(near, far)
 
     def _surface_distance(self, index: int, euclid: np.ndarray) -> np.ndarray:
         a = self.atoms

@@ -31,12 +31,12 @@ the clicked piece as one unit raised the five files from 71.5 to 75.5 and 20 pro
 other seeds from 82.6 to 83.1 (BrainStem, whose parts often hold a mirrored left and right piece:
 38.1 to 55.4). Taking them whenever they bring the area closer scored about the same on average
 (75.5, 83.4) but swung single files far more (BrainStem 61.7, while VC, whose tiny screws are
-copies that are separate parts, fell from 70.9 to 58.6 instead of 68.2); the fit rule also keeps a click on the
-left upper arm at the scale of the whole arm from taking the right upper arm. Ordering the clicked
-piece's atoms by their reach instead of their nearest point raised the five files from 76.9 to 78.1
-(VC, whose largest pieces are many crease regions, 77.7 to 85.2) and 40 procedural objects from
-80.4 to 82.6 (the same order with the surface distance to the farthest point: 77.4 on the five
-files, VC 81.6).
+copies that are separate parts, fell from 70.9 to 58.6 instead of 68.2); the fit rule also keeps a
+click on the left upper arm at the scale of the whole arm from taking the right upper arm.
+Ordering the clicked piece's atoms by their reach instead of their nearest point raised the five
+files from 76.9 to 78.1 (VC, whose largest pieces are many crease regions, 77.7 to 85.2) and 40
+procedural objects from 80.4 to 82.6 (the same order with the surface distance to the farthest
+point: 77.4 on the five files, VC 81.6).
 """
 from __future__ import annotations
 
@@ -68,8 +68,9 @@ def growth_units(atoms: Atoms, clicked: np.ndarray, allowed: np.ndarray, score: 
                  distance: np.ndarray, whole_piece_up_to: float | None = None,
                  reach: np.ndarray | None = None) -> list[tuple[np.ndarray, bool]]:
     """The order in which a scaled selection grows, as (atoms, optional) units: atoms of the clicked
-    piece one by one by distance, then the clicked piece's copies together (``optional``: skipped,
-    not stopping the growth, when they overshoot), then every other piece (its allowed atoms
+    piece one by one by ``reach`` (by ``distance`` without it; on a point cloud times
+    ``1.5 - score``), then the clicked piece's copies together (``optional``: skipped, not stopping
+    the growth, when they overshoot), then every other piece (its allowed atoms
     together) by ``distance * (1.5 - score)`` (piece distance = its nearest atom's, piece score =
     area-weighted mean). A clicked piece no larger than ``whole_piece_up_to`` is one unit: it is split
     only when it is clearly larger than the part."""
