@@ -112,3 +112,17 @@ def test_errors(tmp_path, text, match):
     with pytest.raises(InputError, match=match) as e:
         load_urdf_parts(p)
     assert "bad.urdf" in str(e.value)
+
+
+def test_collada_link_mesh(tmp_path):
+    """Most ROS robot descriptions give their links COLLADA (.dae) visual meshes: they load like STL."""
+    (tmp_path / "meshes").mkdir()
+    box = trimesh.creation.box((1, 1, 1))
+    (tmp_path / "meshes" / "hand.dae").write_bytes(trimesh.exchange.dae.export_collada(box))
+    box.export(tmp_path / "meshes" / "hand.stl")
+    for ext in ("dae", "stl"):
+        (tmp_path / f"arm_{ext}.urdf").write_text(ARM.format(hand=f"package://arm_description/meshes/hand.{ext}"))
+    dae, stl = load_urdf_parts(tmp_path / "arm_dae.urdf"), load_urdf_parts(tmp_path / "arm_stl.urdf")
+    assert np.allclose(part_vertices(dae, 0, "hand").min(0), part_vertices(stl, 0, "hand").min(0), atol=1e-6)
+    assert np.allclose(part_vertices(dae, 0, "hand").max(0), part_vertices(stl, 0, "hand").max(0), atol=1e-6)
+    assert len(np.unique(dae.face_labels[0])) == len(np.unique(stl.face_labels[0]))

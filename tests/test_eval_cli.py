@@ -88,6 +88,8 @@ def test_eval_cli_shared_data_absent_is_skipped(weights, tmp_path, monkeypatch, 
     (["--procedural", "2", "--baselines", "kmeans,magic"], "--baselines: unknown baseline(s) magic"),
     (["--glb", "/nonexistent/x.glb"], "--glb: /nonexistent/x.glb: file not found"),
     (["--data", "/nonexistent/shards"], "--data: /nonexistent/shards: folder not found"),
+    (["--urdf", "/nonexistent/r.urdf"], "--urdf: /nonexistent/r.urdf: file not found"),
+    (["--user-dir", "/nonexistent/mine"], "--user-dir: /nonexistent/mine: folder not found"),
     (["--procedural", "0"], "--procedural"),
 ])
 def test_eval_cli_errors(weights, capsys, argv, message):
@@ -159,3 +161,47 @@ def test_eval_cli_shard_data(weights, tmp_path, capsys):
     # a split the folder does not have: a clear error, exit 2
     assert cli.main(["--weights", str(weights), "--data", str(tmp_path / "ds"), "--split", "train", "-q"]) == 2
     assert "no split 'train'" in capsys.readouterr().err
+
+
+ROBOT = """<?xml version="1.0"?>
+<robot name="arm">
+  <link name="base"><visual><origin xyz="0 0 0.05"/><geometry><box size="0.4 0.4 0.1"/></geometry></visual></link>
+  <link name="upper"><visual><origin xyz="0 0 0.25"/><geometry><cylinder radius="0.05" length="0.5"/></geometry>
+    </visual></link>
+  <link name="hand"><visual><geometry><box size="0.2 0.1 0.1"/></geometry></visual></link>
+  <joint name="j1" type="revolute"><parent link="base"/><child link="upper"/><origin xyz="0 0 0.1"/></joint>
+  <joint name="j2" type="revolute"><parent link="upper"/><child link="hand"/><origin xyz="0 0 0.55"/></joint>
+</robot>
+"""
+
+
+def test_eval_cli_urdf_and_user_dir(weights, tmp_path, capsys):
+    """Robots (--urdf) and a folder of the user's labelled files (--user-dir) are scored on meshes."""
+    import trimesh
+
+    from s2am3d_core.io import write_labelled_mesh
+
+    robot = tmp_path / "arm.urdf"
+    robot.write_text(ROBOT)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    a, b = trimesh.creation.box((1, 1, 1)), trimesh.creation.box((1, 1, 1))
+    b.apply_translation((1.5, 0, 0))
+    both = trimesh.util.concatenate([a, b])
+    write_labelled_mesh(mine / "two_boxes.ply", both.vertices, both.faces, np.repeat([0, 1], len(a.faces)))
+    (mine / "notes.xyz").write_text("not a labelled file")
+    out = tmp_path / "res.json"
+    assert cli.main(["--weights", str(weights), "--urdf", str(robot), "--user-dir", str(mine), "--points", "256",
+                     "--num-prompts", "8", "--baselines", "none", "--out", str(out), "-q"]) == 0
+    datasets = json.loads(out.read_text())["datasets"]
+    robot_ds, user_ds = datasets["urdf"], datasets[f"user-dir:{mine}"]
+    assert robot_ds["num_objects"] == 1 and robot_ds["objects"][0]["mesh"]
+    assert robot_ds["objects"][0]["gt_parts_per_level"][0] == 3  # three links
+    assert user_ds["num_objects"] == 1 and user_ds["objects"][0]["gt_parts_per_level"] == [2]
+    # two separate boxes, each a labelled part: the clicked piece is the part
+    assert user_ds["interactive"]["piece_noscale"]["distinct"] > 0.99
+    assert "notes.xyz" in capsys.readouterr().err  # the unsupported file is named, not silently dropped
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["--weights", str(weights), "--user-dir", str(empty), "-q"]) == 2
+    assert "--user-dir: " in capsys.readouterr().err

@@ -4,9 +4,11 @@ common error exit. Every CLI imports downward from here."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
-from typing import Callable, NoReturn
+import warnings
+from typing import Callable, Iterator, NoReturn
 
 EXIT_ERROR = 2
 
@@ -66,12 +68,28 @@ def check_common(args: argparse.Namespace) -> None:
         check_points(n, "--sizes")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Within the block, each warning (shown once per place) is one ``warning: ...`` line on stderr;
+    the project's warnings name the file and element themselves."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        yield
+
+
 def run_main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Call ``run(args)``; report user errors as ``error: ...`` with exit status 2, ^C as 130."""
+    """Call ``run(args)``; report user errors as ``error: ...`` with exit status 2, ^C as 130, and
+    warnings as ``warning: ...`` lines."""
     from ..errors import S2AM3DError
 
     try:
-        return run(args)
+        with one_line_warnings():
+            return run(args)
     except (UsageError, S2AM3DError) as exc:
         return fail(str(exc))
     except OSError as exc:

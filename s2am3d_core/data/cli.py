@@ -5,7 +5,6 @@ import argparse
 import itertools
 import json
 import sys
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
@@ -13,7 +12,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import S2AM3DError
-from ..cli.util import ArgumentParser, UsageError, check_min, set_threads
+from ..cli.util import ArgumentParser, UsageError, check_min, one_line_warnings, set_threads
 from ..io.outputs import OutDir, OutFile, check_outputs
 
 DESCRIPTION = """\
@@ -234,11 +233,6 @@ def _cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings as one ``warning: ...`` line (they name the file and element themselves)."""
-    sys.stderr.write(f"warning: {message}\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``s2am3d-data``; returns the exit status (0 ok, 2 usage/input error)."""
     parser = _parser()
@@ -248,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_usage(sys.stderr)
             raise UsageError("choose a command: build, train-validator or info (see s2am3d-data --help)")
         set_threads(getattr(a, "threads", None))
-        with warnings.catch_warnings():
-            warnings.simplefilter("default")
-            warnings.showwarning = _show_warning
+        with one_line_warnings():
             handler = {"build": _cmd_build, "train-validator": _cmd_train_validator, "info": _cmd_info}[a.command]
             return handler(a)
     except SystemExit as e:  # --help

@@ -94,6 +94,31 @@ def load_labelled_file(path: str | os.PathLike, split: bool = True) -> PartMesh 
                     name=p.stem, category="", part_names=names)
 
 
+def labelled_files(directory: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """The supported files of a folder, sorted by path (hidden files ignored).
+
+    Unsupported extensions are skipped with a warning that names the file; companion files (glTF
+    ``.bin`` buffers, textures, URDF meshes) silently.
+
+    Raises:
+        InputError: the folder does not exist.
+    """
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError(f"{d}: folder not found")
+    files = sorted(x for x in (d.rglob("*") if recursive else d.iterdir())
+                   if x.is_file() and not x.name.startswith("."))
+    chosen = []
+    for f in files:
+        ext = f.suffix.lower()
+        if ext in USER_EXTENSIONS:
+            chosen.append(f)
+        elif ext not in COMPANION_EXTENSIONS:
+            warnings.warn(f"{f}: skipping unsupported file type {ext or '(none)'} "
+                          f"(supported: {', '.join(USER_EXTENSIONS)})", stacklevel=3)
+    return chosen
+
+
 def load_folder(
     directory: str | os.PathLike, recursive: bool = False, split: bool = True, progress: bool = True
 ) -> list[PartMesh | PartPoints]:
@@ -112,18 +137,7 @@ def load_folder(
         InputError: the folder does not exist, or a supported file is broken (the message names it).
     """
     d = Path(directory)
-    if not d.is_dir():
-        raise InputError(f"{d}: folder not found")
-    files = sorted(x for x in (d.rglob("*") if recursive else d.iterdir())
-                   if x.is_file() and not x.name.startswith("."))
-    chosen = []
-    for f in files:
-        ext = f.suffix.lower()
-        if ext in USER_EXTENSIONS:
-            chosen.append(f)
-        elif ext not in COMPANION_EXTENSIONS:
-            warnings.warn(f"{f}: skipping unsupported file type {ext or '(none)'} "
-                          f"(supported: {', '.join(USER_EXTENSIONS)})", stacklevel=2)
+    chosen = labelled_files(d, recursive=recursive)
     out: list[PartMesh | PartPoints] = []
     for f in tqdm(chosen, desc=f"loading {d.name or d}", unit="file", disable=not progress, leave=False):
         try:

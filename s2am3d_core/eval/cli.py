@@ -5,6 +5,9 @@ Datasets:
                    training seeds) and kept only when ``split_of(name) == "eval"``.
   --data DIR       a shard folder written by s2am3d-data (``--split``, default eval).
   --glb PATH ...   GLB/glTF assemblies; node subtrees are parts, nesting gives the levels.
+  --urdf PATH ...  URDF robots; links are parts, the kinematic tree gives the levels.
+  --user-dir DIR   every labelled file of a folder (.ply from s2am3d-segment/-gui, .glb, .gltf, .urdf),
+                   scored against the labels as written (no split of disconnected parts).
   --shared-data    every ``<repo>/../shared/data/*.glb`` (skipped with a message when absent).
 See :mod:`s2am3d_core.eval.evaluate` for what is measured.
 """
@@ -31,6 +34,8 @@ examples:
   s2am3d-eval --procedural 50 --shared-data --out results.json
   s2am3d-eval --weights models/s2am3d-base.safetensors --data shards/ --split eval --baselines kmeans,geometric
   s2am3d-eval --glb ../shared/data/2CylinderEngine.glb --points 8192 --baselines none
+  s2am3d-eval --urdf robots/panda.urdf robots/ur5.urdf --points 4096
+  s2am3d-eval --user-dir my_labelled/ --weights runs/mine/best.safetensors --baselines geometric
 
 Interactive IoU: one click per gt part per level (the part point nearest its centroid), with the
 true part fraction as scale ("ours+s") and without ("ours"), in both modes: points-only (decoder
@@ -63,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--split", default="eval", help="split of --data (default eval)")
     d.add_argument("--max-objects", type=int, metavar="M", help="use at most M objects of --data")
     d.add_argument("--glb", nargs="+", metavar="PATH", default=[], help="GLB/glTF files with part hierarchies")
+    d.add_argument("--urdf", nargs="+", metavar="PATH", default=[], help="URDF robots (links are parts)")
+    d.add_argument("--user-dir", action="append", metavar="DIR", default=[],
+                   help="folder of labelled files (.ply, .glb, .gltf, .urdf); repeatable")
     d.add_argument("--shared-data", action="store_true", help="the GLB assemblies in <repo>/../shared/data")
     p.add_argument("--points", type=int, default=10000, help="points per object (default 10000)")
     p.add_argument("--out", metavar="results.json", help="write all scores as JSON (atomically)")
@@ -102,9 +110,10 @@ def _import_data(flag: str, module: str):
         raise UsageError(f"{flag}: s2am3d_core.data.{module} is not available in this installation ({exc})") from None
 
 
-def glb_item(path: Path, points: int, seed: int):
-    gltf = _import_data("--glb", "gltf")
-    pm = gltf.load_gltf_parts(path)
+def labelled_item(path: Path, flag: str = "--glb"):
+    """The labelled shape of one GLB/glTF, URDF or labelled PLY file (its own labels, not split)."""
+    user = _import_data(flag, "user")
+    pm = user.load_labelled_file(path, split=False)
     if not pm.name:
         pm.name = path.stem
     return pm
@@ -128,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     baselines = parse_baselines(args.baselines)
-    if args.procedural is None and not args.data and not args.glb and not args.shared_data:
-        raise UsageError("datasets: choose at least one of --procedural N, --data DIR, --glb PATH, --shared-data")
+    if args.procedural is None and not (args.data or args.glb or args.urdf or args.user_dir or args.shared_data):
+        raise UsageError("datasets: choose at least one of --procedural N, --data DIR, --glb PATH, --urdf PATH, "
+                         "--user-dir DIR, --shared-data")
     check_min("--procedural", args.procedural)
     if args.points < 16:
         raise UsageError(f"--points: need at least 16 points per object, got {args.points}")
@@ -139,14 +149,19 @@ def _run(args) -> int:
     check_min("--max-objects", args.max_objects)
     if args.out and Path(args.out).is_dir():
         raise UsageError(f"--out: {args.out} is a folder; give a .json file name")
-    for g in args.glb:
-        if not Path(g).is_file():
-            raise UsageError(f"--glb: {g}: file not found")
+    for flag, files in (("--glb", args.glb), ("--urdf", args.urdf)):
+        for g in files:
+            if not Path(g).is_file():
+                raise UsageError(f"{flag}: {g}: file not found")
+    for d in args.user_dir:
+        if not Path(d).is_dir():
+            raise UsageError(f"--user-dir: {d}: folder not found")
     if args.data and not Path(args.data).is_dir():
         raise UsageError(f"--data: {args.data}: folder not found")
     from ..io.outputs import OutFile, check_outputs
 
-    check_outputs({"--weights": args.weights, "--glb": args.glb, "--data": args.data},
+    check_outputs({"--weights": args.weights, "--glb": args.glb, "--urdf": args.urdf, "--user-dir": args.user_dir,
+                   "--data": args.data},
                   files=[OutFile("--out", args.out, (".json",))])
 
     from ..checkpoint import default_weights_path, file_sha256, load_model
@@ -167,9 +182,18 @@ def _run(args) -> int:
     if args.data:
         sources.append((f"data:{args.split}", args.max_objects,
                         lambda: ((it, None) for it in shard_items(args.data, args.split, args.max_objects))))
-    if args.glb:
-        paths = [Path(g) for g in args.glb]
-        sources.append(("glb", len(paths), lambda: _glb_iter(paths, args.points, args.seed, strict=True)))
+    for flag, files in (("--glb", args.glb), ("--urdf", args.urdf)):
+        if files:
+            paths = [Path(g) for g in files]
+            sources.append((flag[2:], len(paths), lambda paths=paths, flag=flag: _file_iter(paths, flag, strict=True)))
+    for folder in args.user_dir:
+        from ..data.user import labelled_files
+
+        paths = labelled_files(folder)
+        if not paths:
+            raise UsageError(f"--user-dir: {folder}: no labelled files (.ply, .glb, .gltf, .urdf)")
+        sources.append((f"user-dir:{folder}", len(paths),
+                        lambda paths=paths: _file_iter(paths, "--user-dir", strict=True)))
     results: dict[str, dict] = {}
     if args.shared_data:
         files, reason = shared_data_files()
@@ -177,7 +201,7 @@ def _run(args) -> int:
             say(reason)
             results["shared-data"] = {"skipped": reason}
         else:
-            sources.append(("shared-data", len(files), lambda: _glb_iter(files, args.points, args.seed, strict=False)))
+            sources.append(("shared-data", len(files), lambda: _file_iter(files, "--shared-data", strict=False)))
 
     from tqdm import tqdm
 
@@ -230,11 +254,12 @@ def _run(args) -> int:
     return 0
 
 
-def _glb_iter(paths: list[Path], points: int, seed: int, strict: bool):
-    """(PartPoints, None) per file; with strict=False a file that fails to load gives (None, problem)."""
+def _file_iter(paths: list[Path], flag: str, strict: bool):
+    """(PartMesh or PartPoints, None) per file; with strict=False a file that fails to load gives
+    (None, problem)."""
     for path in paths:
         try:
-            yield glb_item(path, points, seed), None
+            yield labelled_item(path, flag), None
         except S2AM3DError as exc:
             if strict:
                 raise
