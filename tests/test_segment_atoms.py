@@ -106,6 +106,30 @@ def test_l_shaped_single_piece_splits_at_its_crease(monkeypatch):
     assert atoms_of(v2, f2).num_atoms == 1
 
 
+def test_double_sided_and_flipped_faces_split_at_creases_as_a_clean_mesh():
+    """Real files repeat faces (double-sided meshes, the back copy wound the other way: the visual
+    meshes of many robot descriptions) and flip single triangles; the atoms stay the box's sides."""
+    v, f = box([0, 0, 0], [2, 1, 1], n=3)
+    w = weld_vertices(v)
+    f = w[f]  # one welded vertex per corner, as an indexed file has it
+    v = v[np.unique(w, return_index=True)[1]]
+    clean = atoms_of(v, f)
+    assert clean.num_atoms == 6
+    flipped = f.copy()
+    flipped[::7] = flipped[::7, ::-1]
+    double = np.concatenate([f, f[:, ::-1]])
+    for faces in (flipped, double, np.concatenate([flipped, f[:, ::-1]])):
+        at = atoms_of(v, faces)
+        assert at.num_atoms == 6 and at.num_pieces == 1
+        n = np.abs(np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]]))
+        axis = n.argmax(1)  # which side a face is on: its normal's axis and the end of the box it lies at
+        side = axis * 2 + (v[faces].mean(1)[np.arange(len(faces)), axis] > 0.5)  # 0 or the far end
+        for atom in range(at.num_atoms):
+            assert len(np.unique(side[at.face_atom == atom])) == 1
+    d = atoms_of(v, double)
+    assert (d.face_atom[:len(f)] == d.face_atom[len(f):]).all()  # a face and its back copy: one atom
+
+
 def test_smooth_single_piece_mesh_is_split_into_patches():
     """A scan-like surface has no creases: one region, which every click took whole. Regions above a
     quarter of the surface become patches, so a click follows the scale."""
