@@ -254,14 +254,17 @@ def test_selection_respects_the_budget_and_negative_atoms():
     blocked = np.array([False, True, False, False, False])
     sel = select_with_scale(at, np.array([0]), blocked, score, dist, 0.18)
     assert sel.tolist() == [True, False, True, False, False]
-    # without a scale: connected atoms above the threshold, never a blocked one
+    # without a scale, in a clicked piece above half of the shape: connected atoms above the
+    # threshold, never a blocked one
     score = np.array([0.9, 0.9, 0.2, 0.9, 0.9])
-    sel = select_without_scale(at, np.array([0]), none, score)
+    large = toy_atoms([0.2, 0.2, 0.2, 0.1, 0.3], [0, 0, 0, 1, 2])
+    sel = select_without_scale(large, np.array([0]), none, score)
     assert sel.tolist() == [True, True, False, False, False]  # atom 2 fails the threshold
-    assert select_without_scale(at, np.array([0]), blocked, score).tolist() == [True, False, False, False, False]
-    # a clicked piece no larger than a quarter of the shape is taken whole
-    small = toy_atoms([0.05, 0.05, 0.1, 0.3, 0.5], [0, 0, 0, 1, 2])
-    assert select_without_scale(small, np.array([0]), none, score).tolist() == [True, True, True, False, False]
+    assert select_without_scale(large, np.array([0]), blocked, score).tolist() == [True, False, False, False, False]
+    # a clicked piece no larger than half of the shape is taken whole
+    for areas in ([0.05, 0.05, 0.1, 0.3, 0.5], [0.2, 0.2, 0.1, 0.2, 0.3]):
+        small = toy_atoms(areas, [0, 0, 0, 1, 2])
+        assert select_without_scale(small, np.array([0]), none, score).tolist() == [True, True, True, False, False]
 
 
 def test_inside_the_clicked_piece_compact_regions_come_before_long_ones():
@@ -386,7 +389,7 @@ def test_faces_follow_atoms_and_segment_all_labels_every_face(predictor):
     assert [lv["scale"] for lv in tree["levels"]] == [0.05, 0.5]
 
 
-def test_segment_all_keeps_a_piece_up_to_a_quarter_of_the_shape_whole(predictor):
+def test_segment_all_keeps_a_piece_up_to_half_of_the_shape_whole(predictor):
     # a block of 23 % of the surface (one welded piece, six crease-separated sides) beside a slab of 77 %
     v, f, owner = merge(box([0, 0, 0], [2, 2, 0.5]), box([5, 0, 0], [9, 4, 0.5]))
     seg = ShapeSegmenter(predictor)
@@ -394,7 +397,7 @@ def test_segment_all_keeps_a_piece_up_to_a_quarter_of_the_shape_whole(predictor)
     assert seg.atoms.num_pieces == 2 and len(np.unique(seg.atoms.face_atom[owner == 0])) == 6
     result = seg.segment_all(0.01)
     assert len(np.unique(result.faces[owner == 0])) == 1      # the block stays one part
-    assert len(np.unique(result.faces[owner == 1])) > 1       # the slab, above a quarter, is split
+    assert len(np.unique(result.faces[owner == 1])) > 1       # the slab, above half, is split
 
 
 def test_points_only_mode_and_meshes_without_faces(predictor):
