@@ -126,3 +126,19 @@ def test_collada_link_mesh(tmp_path):
     assert np.allclose(part_vertices(dae, 0, "hand").min(0), part_vertices(stl, 0, "hand").min(0), atol=1e-6)
     assert np.allclose(part_vertices(dae, 0, "hand").max(0), part_vertices(stl, 0, "hand").max(0), atol=1e-6)
     assert len(np.unique(dae.face_labels[0])) == len(np.unique(stl.face_labels[0]))
+
+
+def test_xacro_files_get_a_hint_to_expand_them(tmp_path):
+    """ROS packages often ship only .xacro macros: say how to get a URDF, not just 'unsupported'."""
+    from s2am3d_core.data.user import load_labelled_file
+    from s2am3d_core.io import load_shape
+
+    macros = ('<?xml version="1.0"?>\n<robot name="arm" xmlns:xacro="http://wiki.ros.org/xacro">\n'
+              '  <xacro:include filename="$(find arm_support)/urdf/arm_macro.xacro"/>\n  <xacro:arm prefix=""/>\n'
+              '</robot>\n')
+    for name in ("arm.xacro", "arm.urdf.xacro", "arm.urdf"):
+        path = tmp_path / name
+        path.write_text(macros)
+        for load in (load_shape, load_labelled_file):
+            with pytest.raises(InputError, match=r"expand it to a URDF first \(ROS: `xacro"):
+                load(path)

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ..errors import InputError
 from ..geometry import normalize_points
 from ..io import read_labelled_ply
+from ..io.urdf import reject_xacro
 from .dbscan import split_disconnected, split_mesh_disconnected
 from .gltf import GLTF_EXTENSIONS, load_gltf_parts
 from .hierarchy import clean_levels
@@ -77,6 +78,7 @@ def load_labelled_file(path: str | os.PathLike, split: bool = True) -> PartMesh 
     if ext in URDF_EXTENSIONS:
         return load_urdf_parts(p)
     if ext != ".ply":
+        reject_xacro(p)
         raise InputError(
             f"{p}: unsupported file type {ext or '(none)'}; supported: {', '.join(USER_EXTENSIONS)}"
         )

@@ -80,6 +80,9 @@ def load_shape(path: str | os.PathLike, up: str | None = None) -> LoadedShape:
         raise InputError(f"{p}: not a file")
     ext = p.suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
+        from .urdf import reject_xacro
+
+        reject_xacro(p)
         raise InputError(
             f"{p}: unsupported file extension {ext or '(none)'!r}; supported: "
             f"meshes {' '.join(MESH_EXTENSIONS)}, point clouds .ply (no faces) {' '.join(POINT_EXTENSIONS)}"

@@ -60,6 +60,15 @@ class UrdfGeometry:
     link_paths: list[tuple[str, ...]]
 
 
+XACRO_HINT = "expand it to a URDF first (ROS: `xacro robot.urdf.xacro > robot.urdf`) and open that"
+
+
+def reject_xacro(path: Path) -> None:
+    """InputError with :data:`XACRO_HINT` for a ``.xacro`` file (robot description macros, not a URDF)."""
+    if path.suffix.lower() == ".xacro":
+        raise InputError(f"{path}: a xacro file (robot description macros): {XACRO_HINT}")
+
+
 def load_urdf_geometry(path: str | os.PathLike) -> UrdfGeometry:
     """Place every link's visual geometry by the joint origins and concatenate it.
 
@@ -85,7 +94,8 @@ def load_urdf_geometry(path: str | os.PathLike) -> UrdfGeometry:
             raise InputError(f"{p}: link {name!r} is defined twice")
         links[name] = link
     if not links:
-        raise InputError(f"{p}: the URDF has no <link> elements")
+        macros = any(el.tag.startswith("{") and "xacro" in el.tag.split("}")[0] for el in root.iter())
+        raise InputError(f"{p}: the URDF has no <link> elements" + (f"; it holds xacro macros: {XACRO_HINT}" if macros else ""))
 
     parent_of: dict[str, tuple[str, np.ndarray]] = {}
     for joint in root.findall("joint"):
