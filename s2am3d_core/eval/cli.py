@@ -187,9 +187,7 @@ def _run(args) -> int:
             paths = [Path(g) for g in files]
             sources.append((flag[2:], len(paths), lambda paths=paths, flag=flag: _file_iter(paths, flag, strict=True)))
     for folder in args.user_dir:
-        from ..data.user import labelled_files
-
-        paths = labelled_files(folder)
+        paths = _import_data("--user-dir", "user").labelled_files(folder)
         if not paths:
             raise UsageError(f"--user-dir: {folder}: no labelled files (.ply, .glb, .gltf, .urdf)")
         sources.append((f"user-dir:{folder}", len(paths),

@@ -95,7 +95,8 @@ def load_urdf_geometry(path: str | os.PathLike) -> UrdfGeometry:
         links[name] = link
     if not links:
         macros = any(el.tag.startswith("{") and "xacro" in el.tag.split("}")[0] for el in root.iter())
-        raise InputError(f"{p}: the URDF has no <link> elements" + (f"; it holds xacro macros: {XACRO_HINT}" if macros else ""))
+        hint = f"; it holds xacro macros: {XACRO_HINT}" if macros else ""
+        raise InputError(f"{p}: the URDF has no <link> elements{hint}")
 
     parent_of: dict[str, tuple[str, np.ndarray]] = {}
     for joint in root.findall("joint"):

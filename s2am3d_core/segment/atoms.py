@@ -121,10 +121,16 @@ def weld_vertices(vertices: np.ndarray) -> np.ndarray:
     v = np.ascontiguousarray(np.asarray(vertices, dtype=np.float64))
     if len(v) == 0:
         return np.zeros(0, dtype=np.int64)
-    v = v + 0.0  # -0.0 and 0.0 weld
-    rows = v.view(np.dtype((np.void, v.dtype.itemsize * 3))).reshape(-1)
-    _, inv = np.unique(rows, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64)
+    return _unique_rows(v + 0.0)[1]  # + 0.0: -0.0 and 0.0 weld
+
+
+def _unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, inv) of the distinct rows of a 2-D array: the first row of each (U,) and, for every
+    row, the index into ``first`` of its copy (int64)."""
+    a = np.ascontiguousarray(a)
+    rows = a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).reshape(-1)
+    _, first, inv = np.unique(rows, return_index=True, return_inverse=True)
+    return first, inv.reshape(-1).astype(np.int64)
 
 
 def face_normals_areas(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,21 +233,12 @@ def mesh_atoms(vertices: np.ndarray, faces: np.ndarray, face_index: np.ndarray, 
     centers = np.asarray(vertices, dtype=np.float64)[faces].mean(axis=1)
     # a face repeated on the same welded vertices (double-sided meshes, in either winding) is one
     # face for the regions: otherwise each of its edges has four faces and joins nothing
-    first, inv = _unique_faces(wf)
+    first, inv = _unique_rows(np.sort(wf, axis=1))
     region = _crease_regions(wf[first], normals[first], area[first], np.bincount(inv, weights=frac),
                              piece[first], centers[first], total, nw, crease_deg, min_area)
     face_atom = region[inv].astype(np.int64)
     return _finish_atoms(face_atom, frac, piece, np.asarray(vertices, dtype=np.float64), faces, centers,
                          np.asarray(face_index, dtype=np.int64), wf, nw)
-
-
-def _unique_faces(wf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first, inv): the first face of each set of welded vertex indices (U,), and (F,) the index
-    into ``first`` of every face (a repeated face maps to its first occurrence)."""
-    key = np.ascontiguousarray(np.sort(wf, axis=1))
-    rows = key.view(np.dtype((np.void, key.dtype.itemsize * 3))).reshape(-1)
-    _, first, inv = np.unique(rows, return_index=True, return_inverse=True)
-    return first, inv.reshape(-1)
 
 
 def _crease_regions(wf: np.ndarray, normals: np.ndarray, area: np.ndarray, frac: np.ndarray, piece: np.ndarray,
