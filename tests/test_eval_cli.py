@@ -59,8 +59,12 @@ def test_eval_cli_synthetic_end_to_end(weights, tmp_path, monkeypatch, capsys):
     report = json.loads(out.read_text())
     check_report(report, "procedural", 3, 2)
     assert report["datasets"]["procedural"]["objects"][0]["num_points"] == 256
+    counts = report["datasets"]["procedural"]["part_counts"]
+    assert set(counts) == {"ours", "mesh"} and counts["mesh"]["levels"] == 6  # 3 objects x 2 levels
+    assert 0 <= counts["mesh"]["within_1_5x"] <= 6 and counts["mesh"]["mean_ratio"] > 0
     text = capsys.readouterr().out
     assert "points-only IoU" in text and "mesh-aware IoU" in text and "full-seg mIoU" in text
+    assert f"mesh {counts['mesh']['within_1_5x']} of 6" in text
     assert "level 1" in text and "distinct" in text
 
 
@@ -205,3 +209,12 @@ def test_eval_cli_urdf_and_user_dir(weights, tmp_path, capsys):
     empty.mkdir()
     assert cli.main(["--weights", str(weights), "--user-dir", str(empty), "-q"]) == 2
     assert "--user-dir: " in capsys.readouterr().err
+
+
+def test_part_counts_fit_within_one_and_a_half_times_either_way():
+    from s2am3d_core.eval.evaluate import part_counts
+
+    objects = [{"gt_parts_per_level": [10, 4, 0, 6], "mesh_parts_per_level": [14, 7, None, 4]}]
+    c = part_counts(objects, "mesh_parts_per_level")  # 1.4 fits, 1.75 does not, 4/6 = 1/1.5 fits
+    assert c["levels"] == 3 and c["within_1_5x"] == 2
+    assert c["mean_ratio"] == pytest.approx((1.4 + 1.75 + 4 / 6) / 3)

@@ -287,6 +287,16 @@ def _table(title: str, columns: list[tuple[str, str]], block: dict, key: str, nu
     return lines
 
 
+def _counts_line(counts: dict) -> str:
+    def one(mode: str, c: dict | None) -> str:
+        if not c or not c["levels"]:
+            return f"{mode} -"
+        return f"{mode} {c['within_1_5x']} of {c['levels']} (mean {c['mean_ratio']:.2f}x)"
+
+    return ("  part counts at gt granularity, levels within 1.5x of the truth: "
+            + ", ".join(one(mode, counts.get(key)) for key, mode in (("ours", "points"), ("mesh", "mesh"))))
+
+
 def format_report(report: dict) -> str:
     """The results table: per dataset, interactive IoU and full-segmentation mIoU (%), per level."""
     lines = [f"s2am3d-eval  weights {report['weights']}  ({report['settings']['points']} points/object)"]
@@ -303,6 +313,7 @@ def format_report(report: dict) -> str:
         lines += _table("mesh-aware IoU %", MESH_COLUMNS, ds["interactive"], "iou", ds["num_levels"])
         lines += _table("full-seg mIoU % (points)", FULL_COLUMNS, ds["full_seg"], "miou", ds["num_levels"])
         lines += _table("full-seg mIoU % (mesh)", MESH_FULL_COLUMNS, ds["full_seg"], "miou", ds["num_levels"])
+        lines.append(_counts_line(ds.get("part_counts", {})))
         for skip in ds.get("skipped_objects", []):
             lines.append(f"  skipped {skip['file']}: {skip['reason']}")
     lines.append("\n+s = with the true part fraction as scale; * = oracle k (number of gt parts); top-k = the k most "

@@ -217,7 +217,20 @@ def aggregate(objects: list[dict]) -> dict:
             "num_parts": int(sum(sum(o["gt_parts_per_level"]) for o in objects)),
             "num_prompted": int(sum(len(o["_distinct"]) for o in objects)),
             "num_distinct": int(sum(sum(o["_distinct"]) for o in objects)),
-            "interactive": inter, "full_seg": full}
+            "interactive": inter, "full_seg": full,
+            "part_counts": {m: part_counts(objects, f"{m}_parts_per_level") for m in ("ours", "mesh")}}
+
+
+COUNT_FIT = 1.5  # segment everything's part count "fits" a gt level within this factor either way
+
+
+def part_counts(objects: list[dict], key: str) -> dict:
+    """How many parts segment everything finds against the gt count, over all (object, level) pairs
+    with gt parts: the pairs within ``COUNT_FIT`` x either way, and the mean ratio found / true."""
+    ratios = [found / true for o in objects for true, found in zip(o["gt_parts_per_level"], o[key])
+              if true and found is not None]
+    fit = sum(1 / COUNT_FIT <= r <= COUNT_FIT for r in ratios)
+    return {"levels": len(ratios), "within_1_5x": int(fit), "mean_ratio": _mean(ratios)}
 
 
 def public(obj: dict) -> dict:
