@@ -389,6 +389,34 @@ def test_faces_follow_atoms_and_segment_all_labels_every_face(predictor):
     assert [lv["scale"] for lv in tree["levels"]] == [0.05, 0.5]
 
 
+@pytest.mark.parametrize("back", [0.9, 0.2])
+def test_segment_all_merges_touching_parts_the_decoder_puts_together(predictor, monkeypatch, back):
+    """Two touching boxes join when each one's click scores the other high (both ways), not one way."""
+    from s2am3d_core.segment import everything
+
+    boxes = [box([0, 0, 0], [1, 1, 1], n=3), box([1, 0.1, 0.1], [2, 0.9, 0.9]), box([5, 0, 0], [6, 1, 1]),
+             box([8, 0, 0], [9, 1, 1])]
+    v, f, owner = merge(*boxes)
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=3000)
+    which = np.digitize(seg.points[:, 0], [1.0, 3.0, 7.0])  # box of each sampled point
+    assert seg.atoms.num_pieces == 4
+
+    def fake_decode(_, clicks, scale):  # box 0 scores box 1 at 0.9, box 1 scores box 0 at `back`
+        out = np.full((len(clicks), len(which)), 0.1, dtype=np.float32)
+        for r, c in enumerate(clicks):
+            out[r, which == which[c]] = 1.0
+            if which[c] in (0, 1):
+                out[r, which == 1 - which[c]] = 0.9 if which[c] == 0 else back
+        return out
+
+    monkeypatch.setattr(everything, "decode_many", fake_decode)
+    faces = seg.segment_all(0.32).faces  # every box below the granularity, two together within 1.5 x
+    joined = len(np.unique(faces[owner <= 1])) == 1
+    assert joined == (back > everything.AGREE)
+    assert len(np.unique(faces)) == (3 if joined else 4)
+
+
 def test_segment_all_keeps_a_piece_up_to_half_of_the_shape_whole(predictor):
     # a block of 23 % of the surface (one welded piece, six crease-separated sides) beside a slab of 77 %
     v, f, owner = merge(box([0, 0, 0], [2, 2, 0.5]), box([5, 0, 0], [9, 4, 0.5]))

@@ -20,7 +20,14 @@ fraction of the shape):
    pair that fits within ``s`` instead scored worse on the CAD GLBs: saw 64.7 -> 52.2 mIoU);
 4. atoms left without a label (no sampled point) join a touching part, isolated specks the part of
    the nearest atom;
-5. parts are numbered 0..K-1 by decreasing area.
+5. neighbouring parts the decoder puts together merge: each part smaller than ``s`` is clicked at
+   its point nearest its centroid, with scale ``s``; two touching parts whose clicks each give the
+   other's points a mean probability above ``AGREE`` join, most agreeing pairs first, while the
+   union stays within ``AGREE_MERGE * s`` (seven held-out robot descriptions: mIoU 68.2 -> 68.4, levels
+   with the part count within 1.5x of the truth 19 -> 25 of 35; the CAD GLBs 67.4 -> 66.9 and 6 -> 8
+   of 18; 12 procedural objects 58.2 -> 57.5, 28 of 50 either way; at ``AGREE`` 0.5 the counts gain
+   more, CAD 9 of 18 and robots 28 of 35, and mIoU falls to 65.9 and 64.9);
+6. parts are numbered 0..K-1 by decreasing area.
 
 Without a scale, every piece is a part (step 1 without splitting) and step 3 only merges specks
 below 0.1 % of the surface. A part tree stacks one labelling per scale (finest first) with
@@ -31,6 +38,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from .autoseg import decode_many
@@ -44,6 +52,9 @@ SPLIT = 10.0     # pieces larger than SPLIT * s (and than NO_SCALE_PIECE of the 
 MIN_PART = 0.25  # parts smaller than MIN_PART * s merge with their nearest part ...
 MAX_MERGE = 2.0  # ... while the union stays within MAX_MERGE * s
 NEIGHBORS = 8    # k of the point graph that measures the gap between parts
+AGREE = 0.7      # two touching parts merge when each one's click scores the other's points above this ...
+AGREE_MERGE = 1.5  # ... while the union stays within AGREE_MERGE * s
+AGREE_PROMPTS = 256  # at most this many parts (the largest below s) are clicked for it
 
 
 def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_prompts: int = 64,
@@ -88,54 +99,116 @@ def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_promp
     report(0.85, "merging small parts")
     min_part = MIN_PART * scale if scale is not None else NO_SCALE_MIN_PART
     max_merge = MAX_MERGE * scale if scale is not None else 2 * NO_SCALE_MIN_PART
-    _merge_small_parts(segmenter, labels, min_part, max_merge)
+    graph = _point_graph(segmenter.points)
+    _merge_small_parts(segmenter, graph, labels, min_part, max_merge)
     _fill_leftovers(a, labels)
+    if scale is not None:
+        report(0.9, "merging parts the decoder puts together")
+        _merge_agreeing_parts(segmenter, graph, labels, scale)
     report(1.0, f"{len(np.unique(labels))} parts")
     return _relabel_by_area(labels, a.area)
 
 
-def _merge_small_parts(segmenter, labels: np.ndarray, min_part: float, max_merge: float) -> None:
-    """In place: step 3 of the module docstring (union-find over the part-gap graph)."""
-    a = segmenter.atoms
-    pts = segmenter.points
-    plab = labels[a.point_atom]
-    k = int(labels.max()) + 1
-    if k < 2 or len(pts) < 2:
-        return
-    d, nn = cKDTree(pts).query(pts, k=min(NEIGHBORS + 1, len(pts)))
-    i = np.repeat(np.arange(len(pts)), nn.shape[1] - 1)
-    j = nn[:, 1:].reshape(-1)
-    dd = d[:, 1:].reshape(-1)
+def _point_graph(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, d): the edges of the sampled points' k-nearest-neighbour graph and their lengths."""
+    if len(points) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    d, nn = cKDTree(points).query(points, k=min(NEIGHBORS + 1, len(points)))
+    i = np.repeat(np.arange(len(points)), nn.shape[1] - 1)
+    return i, nn[:, 1:].reshape(-1), d[:, 1:].reshape(-1)
+
+
+def _part_pairs(graph, plab: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(p, q): the pairs of labelled parts that touch in the point graph, nearest gap first."""
+    i, j, dd = graph
     li, lj = plab[i], plab[j]
     keep = (li != lj) & (li >= 0) & (lj >= 0)
     li, lj, dd = li[keep], lj[keep], dd[keep]
-    if not len(li):
-        return
-    lo, hi = np.minimum(li, lj), np.maximum(li, lj)
-    key = lo * k + hi
+    key = np.minimum(li, lj) * k + np.maximum(li, lj)
+    if not len(key):
+        return key, key
     order = np.lexsort((dd, key))
     key, dd = key[order], dd[order]
     first = np.r_[True, key[1:] != key[:-1]]
-    key, dd = key[first], dd[first]
-    pairs = key[np.argsort(dd, kind="stable")]
-    area = np.bincount(labels[labels >= 0], weights=a.area[labels >= 0], minlength=k)
-    parent = np.arange(k)
+    key = key[first][np.argsort(dd[first], kind="stable")]
+    return key // k, key % k
 
-    def find(x: int) -> int:
+
+class _Groups:
+    """Union-find over parts that tracks each group's area."""
+
+    def __init__(self, area: np.ndarray):
+        self.parent = np.arange(len(area))
+        self.area = area.astype(np.float64).copy()
+
+    def find(self, x: int) -> int:
+        parent = self.parent
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
-        return x
+        return int(x)
 
-    for p, q in zip(pairs // k, pairs % k):
-        rp, rq = find(int(p)), find(int(q))
+    def join(self, rp: int, rq: int) -> None:
+        self.parent[rp] = rq
+        self.area[rq] += self.area[rp]
+
+    def roots(self) -> np.ndarray:
+        return np.array([self.find(x) for x in range(len(self.parent))], dtype=np.int64)
+
+
+def _merge_small_parts(segmenter, graph, labels: np.ndarray, min_part: float, max_merge: float) -> None:
+    """In place: step 3 of the module docstring (union-find over the part-gap graph)."""
+    a = segmenter.atoms
+    k = int(labels.max()) + 1
+    if k < 2:
+        return
+    pairs = _part_pairs(graph, labels[a.point_atom], k)
+    groups = _Groups(np.bincount(labels[labels >= 0], weights=a.area[labels >= 0], minlength=k))
+    for p, q in zip(*pairs):
+        rp, rq = groups.find(int(p)), groups.find(int(q))
         if rp == rq:
             continue
-        if min(area[rp], area[rq]) < min_part and area[rp] + area[rq] <= max_merge:
-            parent[rp] = rq
-            area[rq] += area[rp]
-    roots = np.array([find(x) for x in range(k)])
+        if min(groups.area[rp], groups.area[rq]) < min_part and groups.area[rp] + groups.area[rq] <= max_merge:
+            groups.join(rp, rq)
+    roots = groups.roots()
     labels[labels >= 0] = roots[labels[labels >= 0]]
+
+
+def _merge_agreeing_parts(segmenter, graph, labels: np.ndarray, scale: float) -> None:
+    """In place: step 5 of the module docstring (every atom is labelled)."""
+    a = segmenter.atoms
+    pts = segmenter.points
+    k = int(labels.max()) + 1
+    plab = labels[a.point_atom]
+    area = np.bincount(labels, weights=a.area, minlength=k)
+    count = np.bincount(plab, minlength=k)
+    p, q = _part_pairs(graph, plab, k)
+    small = (area < scale) & (count > 0)
+    small[np.argsort(-np.where(small, area, -1.0), kind="stable")[AGREE_PROMPTS:]] = False  # bounds the decodes
+    touch = small[p] & small[q]
+    p, q = p[touch], q[touch]
+    if not len(p):
+        return
+    parts = np.unique(np.concatenate([p, q]))
+    centre = np.stack([np.bincount(plab, weights=pts[:, c], minlength=k) for c in range(3)], 1)
+    gap = np.linalg.norm(pts - centre[plab] / count[plab, None], axis=1)
+    nearest = np.lexsort((gap, plab))  # points by part, nearest its centre first
+    first = nearest[np.searchsorted(plab[nearest], parts)]
+    row = np.full(k, -1)
+    row[parts] = np.arange(len(parts))
+    probs = decode_many(segmenter.predictor, [int(x) for x in first], scale)  # (len(parts), N)
+    # mean probability of part y's points when part x is clicked: (len(parts), k)
+    member = sp.csr_matrix((np.ones(len(pts), dtype=np.float32), (np.arange(len(pts)), plab)), shape=(len(pts), k))
+    mean = np.asarray(member.T @ probs.T).T / np.maximum(count, 1)[None, :]
+    agree = np.minimum(mean[row[p], q], mean[row[q], p])
+    groups = _Groups(area)
+    for m in np.argsort(-agree, kind="stable"):
+        if agree[m] <= AGREE:
+            break
+        rp, rq = groups.find(int(p[m])), groups.find(int(q[m]))
+        if rp != rq and groups.area[rp] + groups.area[rq] <= AGREE_MERGE * scale:
+            groups.join(rp, rq)
+    labels[:] = groups.roots()[labels]
 
 
 def _fill_leftovers(atoms, labels: np.ndarray) -> None:
