@@ -24,13 +24,13 @@ fraction of the shape):
    its point nearest its centroid, with scale ``s``; two touching parts whose clicks each give the
    other's points a mean probability above ``AGREE`` join, most agreeing pairs first, while the
    union stays within ``AGREE_MERGE * s`` (seven held-out robot descriptions: mIoU 68.2 -> 68.4, levels
-   with the part count within 1.5x of the truth 19 -> 25 of 35; the CAD GLBs 67.4 -> 66.9 and 6 -> 8
+   with the part count within 1.5x of the truth 19 -> 25 of 35; the CAD GLBs 67.4 -> 66.8 and 6 -> 8
    of 18; 12 procedural objects 58.2 -> 57.5, 28 of 50 either way; at ``AGREE`` 0.5 the counts gain
    more, CAD 9 of 18 and robots 28 of 35, and mIoU falls to 65.9 and 64.9);
 6. parts are numbered 0..K-1 by decreasing area.
 
-Without a scale, every piece is a part (step 1 without splitting) and step 3 only merges specks
-below 0.1 % of the surface. A part tree stacks one labelling per scale (finest first) with
+Without a scale, every piece is a part (step 1 without splitting), step 3 only merges specks
+below 0.1 % of the surface, and step 5 is skipped. A part tree stacks one labelling per scale (finest first) with
 :func:`.autoseg.tree_from_levels`.
 """
 from __future__ import annotations
