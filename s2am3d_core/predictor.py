@@ -272,7 +272,10 @@ class PartPredictor:
     @torch.inference_mode()
     def predict_many(self, point_indices: Sequence[int], scale: float | None | Sequence[float | None] = None,
                      batch_size: int = 16) -> np.ndarray:
-        """One single-click prompt per index on the current shape, batched. Returns probabilities (K, N)."""
+        """One single-click prompt per index on the current shape, batched. Returns probabilities (K, N).
+
+        ``batch_size`` 1 runs each prompt through the one-prompt decoder, as a slider move does (the
+        fastest path on one CPU thread)."""
         emb = self._require_shape()
         idx = [self._check_index(i, "positive", emb.num_points) for i in point_indices]
         scales = list(scale) if isinstance(scale, (list, tuple, np.ndarray)) else [scale] * len(idx)
@@ -280,6 +283,11 @@ class PartPredictor:
             raise PromptError(f"got {len(scales)} scales for {len(idx)} clicks")
         svals = [self._check_scale(s) for s in scales]
         out = np.empty((len(idx), emb.num_points), dtype=np.float32)
+        if batch_size == 1:
+            single, one = self._single_decoder(emb), torch.ones(1, dtype=torch.long, device=self.device)
+            for r, (i, s) in enumerate(zip(idx, svals)):
+                out[r] = torch.sigmoid(single(torch.tensor([i], device=self.device), one, s)).float().cpu().numpy()
+            return out
         for start in range(0, len(idx), batch_size):
             chunk = idx[start:start + batch_size]
             logits = self._decode(emb, [[i] for i in chunk], [[1]] * len(chunk), svals[start:start + len(chunk)])

@@ -73,6 +73,8 @@ def test_predictor_encodes_once_and_validates(model, points, tmp_path):
     assert len(calls) == 1, "predict must not re-run the encoder"
     many = p.predict_many([1, 5, 9], scale=0.1)
     assert many.shape == (3, 500) and np.allclose(many[0], p.predict([1], scale=0.1), atol=1e-5)
+    one_by_one = p.predict_many([1, 5, 9], scale=[0.1, None, 0.3], batch_size=1)  # the one-prompt decoder
+    assert np.allclose(one_by_one, p.predict_many([1, 5, 9], scale=[0.1, None, 0.3]), atol=1e-4)
     for bad, msg in [(dict(positive=[500]), "out of range"), (dict(positive=[-1]), "out of range"),
                      (dict(positive=[]), "at least one"), (dict(positive=[0], scale=1.5), "outside"),
                      (dict(positive=[0], negative=[10**6]), "negative click index"),
