@@ -42,7 +42,8 @@ true part fraction as scale ("ours+s") and without ("ours"), in both modes: poin
 probability > --threshold) and mesh-aware (masks on atoms; on point clouds, atoms of the kNN graph).
 The headline row "distinct" counts each distinct gt part once; the level rows count every prompt.
 Full segmentation: Hungarian-matched mIoU per gt level; ours at the level's median part fraction,
-baselines with oracle k (= number of gt parts, as PartField reports).
+baselines with oracle k (= number of gt parts, as PartField reports); "part counts": the levels where
+ours finds within 1.5x of the gt number of parts.
 The JSON written by --out is described in docs/EVAL_JSON.md.
 """
 
