@@ -284,9 +284,8 @@ class PartPredictor:
         svals = [self._check_scale(s) for s in scales]
         out = np.empty((len(idx), emb.num_points), dtype=np.float32)
         if batch_size == 1:
-            single, one = self._single_decoder(emb), torch.ones(1, dtype=torch.long, device=self.device)
-            for r, (i, s) in enumerate(zip(idx, svals)):
-                out[r] = torch.sigmoid(single(torch.tensor([i], device=self.device), one, s)).float().cpu().numpy()
+            for r, (i, s) in enumerate(zip(idx, scales)):
+                out[r] = 1.0 / (1.0 + np.exp(-self.decode_embedded(emb, i, scale=s)))
             return out
         for start in range(0, len(idx), batch_size):
             chunk = idx[start:start + batch_size]
