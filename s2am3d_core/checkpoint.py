@@ -21,6 +21,7 @@ FORMAT = "s2am3d-model/1"
 # the decoder's scale prior correction alpha (a 0-d float32 buffer; calibration, not architecture)
 CALIBRATION_TENSOR = "decoder.scale_logit_adjust"
 NO_SCALE_OFFSET_TENSOR = "decoder.noscale_logit_offset"  # files written before it: 0 (no offset)
+BALL_PRIOR_TENSOR = "decoder.ball_prior_weight"  # files written before it: 0 (no ball prior)
 REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 
@@ -76,9 +77,9 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     """Build the model described by a checkpoint and load its weights (strictly).
 
     The decoder's calibration is the tensors ``decoder.scale_logit_adjust`` (scale prior correction
-    alpha) and ``decoder.noscale_logit_offset``; files written before alpha was a tensor carry it as
-    the config field ``decoder.scale_logit_adjust``, which is read into that tensor, and files
-    written before the no-scale offset existed load with offset 0.
+    alpha), ``decoder.noscale_logit_offset`` and ``decoder.ball_prior_weight``; files written before
+    alpha was a tensor carry it as the config field ``decoder.scale_logit_adjust``, which is read into
+    that tensor, and files written before the no-scale offset or the ball prior existed load with 0.
 
     The config is validated and the model is laid out on the ``meta`` device, and its tensor
     names and shapes compared with the file's header, before any memory is allocated; NaN or
@@ -113,9 +114,9 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
     elif legacy_alpha is not None:
         raise CheckpointError(f"{path}: holds two calibrations (tensor {CALIBRATION_TENSOR} and the config field "
                               f"decoder.scale_logit_adjust); keep one")
-    no_offset = NO_SCALE_OFFSET_TENSOR not in shapes
-    if no_offset:
-        shapes[NO_SCALE_OFFSET_TENSOR] = ()
+    absent = [name for name in (NO_SCALE_OFFSET_TENSOR, BALL_PRIOR_TENSOR) if name not in shapes]
+    for name in absent:
+        shapes[name] = ()
     check_shapes({k: tuple(v.shape) for k, v in skeleton.state_dict().items()}, shapes, str(path))
     del skeleton
     try:
@@ -124,13 +125,14 @@ def load_model(path: str | os.PathLike | None = None, device: str | torch.device
         raise CheckpointError(f"{path}: could not read tensors ({exc})") from exc
     if legacy:
         state[CALIBRATION_TENSOR] = torch.tensor(legacy_alpha or 0.0, dtype=torch.float32)
-    if no_offset:
-        state[NO_SCALE_OFFSET_TENSOR] = torch.zeros((), dtype=torch.float32)
+    for name in absent:
+        state[name] = torch.zeros((), dtype=torch.float32)
     check_finite(state, str(path))
     model = S2AM3D(config)
     load_state_strict(model, state, str(path))
     try:
-        model.decoder.set_calibration(model.decoder.calibration, model.decoder.no_scale_offset)  # range check
+        dec = model.decoder
+        dec.set_calibration(dec.calibration, dec.no_scale_offset, dec.ball_weight)  # range check
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     return model.to(device).eval()

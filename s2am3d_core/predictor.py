@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from scipy.special import expit  # the logistic function, without overflow on very negative logits
 
 from .cache import FeatureCache, points_key
 from .checkpoint import load_model, module_fingerprint
@@ -267,7 +268,7 @@ class PartPredictor:
             negative: indices of points that must stay outside it.
             scale: part size as a fraction of the object's points in [0, 1]; None = no scale.
         """
-        return 1.0 / (1.0 + np.exp(-self.predict_logits(positive, negative, scale)))
+        return expit(self.predict_logits(positive, negative, scale))
 
     @torch.inference_mode()
     def predict_many(self, point_indices: Sequence[int], scale: float | None | Sequence[float | None] = None,
@@ -285,7 +286,7 @@ class PartPredictor:
         out = np.empty((len(idx), emb.num_points), dtype=np.float32)
         if batch_size == 1:
             for r, (i, s) in enumerate(zip(idx, scales)):
-                out[r] = 1.0 / (1.0 + np.exp(-self.decode_embedded(emb, i, scale=s)))
+                out[r] = expit(self.decode_embedded(emb, i, scale=s))
             return out
         for start in range(0, len(idx), batch_size):
             chunk = idx[start:start + batch_size]

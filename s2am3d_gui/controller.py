@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 from scipy.spatial import cKDTree
+from scipy.special import expit
 
 from s2am3d_core.errors import InputError, PromptError
 from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
@@ -402,7 +403,7 @@ class Controller:
             return None
         w = 0.0 if b == a else (np.log(s) - np.log(a)) / (np.log(b) - np.log(a))
         logits = (1.0 - w) * self._sweep[a] + w * self._sweep[b]
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        return expit(logits).astype(np.float32)
 
     def update(self) -> np.ndarray:
         """Decode the current clicks now (decoder only). Returns the mask (N,)."""

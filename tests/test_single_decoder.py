@@ -27,7 +27,7 @@ def model_with(feature_skip: bool, context_points: int, seed: int = 0) -> S2AM3D
     cfg.decoder.feature_skip, cfg.decoder.context_points = feature_skip, context_points
     torch.manual_seed(seed)
     model = S2AM3D(cfg).eval()
-    model.decoder.set_calibration(0.5)
+    model.decoder.set_calibration(0.5, 1.0, 2.0)  # every calibration term in play
     with torch.no_grad():
         for p in model.decoder.parameters():
             p.add_(torch.randn_like(p) * 0.2)

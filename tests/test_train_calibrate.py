@@ -63,6 +63,40 @@ def test_no_scale_offset_moves_only_prompts_without_a_scale(tmp_path):
     assert load_model(old).decoder.no_scale_offset == 0.0
 
 
+def test_ball_prior_is_the_ball_of_the_part_size_and_only_with_a_scale(tmp_path):
+    """``ball_prior`` is positive on exactly the round(s * N) points nearest the positive clicks;
+    the decoder adds beta times it to prompts with a scale and leaves the others alone."""
+    from s2am3d_core.modeling.decoder import ball_prior
+
+    torch.manual_seed(3)
+    pts = torch.rand(2, 200, 3) * 2 - 1
+    idx, lab = torch.tensor([[5, 9], [7, 0]]), torch.tensor([[1, 0], [1, 1]])  # a negative click; two positives
+    prior = ball_prior(pts, idx, lab, torch.tensor([0.05, 0.1]))
+    d0 = (pts[0] - pts[0, 5]).norm(dim=-1)
+    assert set(torch.nonzero(prior[0] >= 0).flatten().tolist()) == set(d0.argsort()[:10].tolist())
+    d1 = torch.minimum((pts[1] - pts[1, 7]).norm(dim=-1), (pts[1] - pts[1, 0]).norm(dim=-1))
+    assert set(torch.nonzero(prior[1] >= 0).flatten().tolist()) == set(d1.argsort()[:20].tolist())
+    assert torch.equal(ball_prior(pts, idx, lab, torch.tensor([float("nan"), 0.1]))[0], torch.zeros(200))
+    torch.manual_seed(0)
+    model = S2AM3D(get_config("test-tiny")).eval()
+    with torch.no_grad():
+        plain_small, plain_none = decode(model, 0.05), decode(model, float("nan"))
+        model.decoder.set_calibration(0.0, 0.0, 2.0)
+        adj_small, adj_none = decode(model, 0.05), decode(model, float("nan"))
+    torch.manual_seed(1)
+    p = torch.rand(1, 200, 3) * 2 - 1  # decode()'s points
+    expected = 2.0 * ball_prior(p, torch.tensor([[5]]), torch.tensor([[1]]), torch.tensor([0.05]))
+    assert torch.allclose(adj_small - plain_small, expected, atol=1e-5)
+    assert torch.equal(plain_none, adj_none)
+    path = save_model(model, tmp_path / "ball.safetensors")
+    assert load_model(path).decoder.ball_weight == 2.0
+    # weights written before the ball prior existed load without it
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "decoder.ball_prior_weight"}
+    old = tmp_path / "old.safetensors"
+    save_file(state, str(old), metadata={"format": "s2am3d-model/1", "s2am3d_config": model.config.to_json()})
+    assert load_model(old).decoder.ball_weight == 0.0
+
+
 def test_fit_offset_recovers_a_known_offset():
     rng = np.random.default_rng(2)
     logits, targets = [], []
@@ -125,7 +159,9 @@ def test_fit_alpha_recovers_a_known_prior_shift():
         logits.append(clean + math.log((1 - s) / s))  # what a fully prior-shifted decoder outputs
         targets.append(tgt)
         scales.append(s)
-    alpha, scores = calibrate.fit_alpha(logits, targets, np.array(scales), np.linspace(0, 1, 11))
+    alpha, beta, table = calibrate.fit_alpha(logits, targets, np.array(scales), np.linspace(0, 1, 11))
+    scores = table[0]
+    assert beta == 0.0 and table.shape == (1, 11)
     assert alpha == pytest.approx(1.0) and scores[-1] == pytest.approx(1.0)
     assert scores[0] < 0.9  # uncorrected masks of the small parts are too large
 
@@ -142,11 +178,35 @@ def test_fit_alpha_finds_an_interior_optimum():
         targets.append(tgt)
         scales.append(s)
     grid = np.round(np.arange(0, 1.55, 0.1), 2)
-    alpha, scores = calibrate.fit_alpha(logits, targets, np.array(scales), grid)
+    alpha, _, table = calibrate.fit_alpha(logits, targets, np.array(scales), grid)
+    scores = table[0]
     best = int(np.argmax(scores))
     assert alpha == pytest.approx(0.6) and scores[best] == pytest.approx(1.0)
     assert scores[best - 1] < scores[best] and scores[best + 1] < scores[best]
     assert scores[0] < 0.8 and scores[-1] < 0.8
+
+
+def test_fit_alpha_finds_the_ball_prior_weight():
+    """Logits that know the part only near its boundary's sign are noisy far inside and outside;
+    the ball prior (1 - d / r, positive inside the part's ball) fixes them: beta > 0 wins, and at
+    beta = 0 no alpha reaches its IoU."""
+    rng = np.random.default_rng(2)
+    logits, targets, scales, priors = [], [], [], []
+    for s in (0.02, 0.05, 0.1, 0.3):
+        d = np.sort(rng.random(500))  # distances from the click; the part is the nearest s * N points
+        k = int(500 * s)
+        tgt = np.zeros(500, bool)
+        tgt[:k] = True
+        prior = 1 - d / d[k - 1]
+        logits.append(np.where(tgt, 0.2, -0.2) + rng.normal(0, 1.0, 500))
+        targets.append(tgt)
+        scales.append(s)
+        priors.append(prior)
+    grid = np.round(np.arange(0, 1.01, 0.25), 2)
+    balls = np.array([0.0, 1.0, 4.0, 16.0])
+    alpha, beta, table = calibrate.fit_alpha(logits, targets, np.array(scales), grid, priors, balls)
+    assert table.shape == (4, 5) and beta > 0
+    assert table.max() > table[0].max() + 0.2 and table.max() == table[list(balls).index(beta)].max()
 
 
 def test_cli_writes_calibrated_weights_and_keeps_metadata(weights, tmp_path, capsys):
@@ -161,6 +221,8 @@ def test_cli_writes_calibrated_weights_and_keeps_metadata(weights, tmp_path, cap
     assert 0.0 <= cal["iou_uncorrected"] <= cal["iou_chosen"] <= 1.0
     assert load_model(out).decoder.calibration == pytest.approx(cal["scale_logit_adjust"])
     assert load_model(out).decoder.no_scale_offset == pytest.approx(cal["noscale_logit_offset"])
+    assert load_model(out).decoder.ball_weight == pytest.approx(cal["ball_prior_weight"])
+    assert cal["ball_prior_weight"] in calibrate.BALL_GRID
     assert 0.0 <= cal["noscale_iou_uncorrected"] <= cal["noscale_iou_chosen"] <= 1.0
     assert "<- chosen" in capsys.readouterr().out
     # calibrating the calibrated weights fits from the uncorrected logits again: same alpha, same scores
@@ -204,7 +266,16 @@ def test_training_starts_from_uncorrected_logits(weights, tmp_path):
     cal = save_model(model, tmp_path / "cal.safetensors")
     args = SimpleNamespace(stage="decoder", encoder=None, init=str(cal), config=None)
     assert build_model(args).decoder.calibration == 0.0
-
+    # --ball-prior: the decoder trains with the ball prior in its logits (and alpha still dropped)
+    model.decoder.set_calibration(0.6, 3.0, 5.0)
+    cal = save_model(model, tmp_path / "cal.safetensors")
+    plain = build_model(SimpleNamespace(stage="decoder", encoder=None, init=str(cal), config=None))
+    assert (plain.decoder.calibration, plain.decoder.no_scale_offset, plain.decoder.ball_weight) == (0, 0, 0)
+    ball = build_model(SimpleNamespace(stage="decoder", encoder=None, init=str(cal), config=None, ball_prior=2.0))
+    assert (ball.decoder.calibration, ball.decoder.no_scale_offset, ball.decoder.ball_weight) == (0, 0, 2.0)
+    from s2am3d_core.train.config import TrainConfig
+    with pytest.raises(ValueError, match="--ball-prior"):
+        TrainConfig(stage="decoder", procedural=1, ball_prior=-1.0).resolved()
 
 
 def test_cli_on_a_folder_of_user_labelled_ply(weights, tmp_path, capsys):

@@ -10,6 +10,11 @@ Two options of :class:`~s2am3d_core.config.DecoderConfig` make it fast and bette
 uses its own scale-modulated token, so a click on 20k points costs a few million multiply-adds)
 and ``feature_skip`` (the logit adds a learned multiple of the cosine similarity between a point's
 encoder feature and the clicked feature, plus a learned per-prompt bias).
+
+With a scale, the logits can also lean on the ball prior (:func:`ball_prior`): ``beta * (1 - d / r)``,
+with d a point's distance from the nearest positive click and r the radius that holds ``s * N``
+points around it, so a mask starts from the ball of the right size and the decoder's logits move
+its boundary. ``beta`` is fitted by ``s2am3d-calibrate`` on validation shapes (0 = no prior).
 """
 from __future__ import annotations
 
@@ -28,6 +33,27 @@ def sinusoidal_pe(points: torch.Tensor, frequencies: int) -> torch.Tensor:
     freqs = (2.0 ** torch.arange(frequencies, device=points.device, dtype=points.dtype)) * math.pi
     ang = points.unsqueeze(-1) * freqs  # (..., 3, F)
     return torch.cat([ang.sin(), ang.cos()], dim=-1).flatten(-2)
+
+
+def ball_prior(points: torch.Tensor, click_idx: torch.Tensor, click_label: torch.Tensor,
+               scale: torch.Tensor) -> torch.Tensor:
+    """(B, N) ``1 - d / r``: d = each point's distance from the nearest positive click, r = the
+    distance within which ``round(s * N)`` points lie (at least one). Positive inside the ball that
+    holds the part's size of points around the click, 0 on its boundary; 0 everywhere for prompts
+    without a scale (NaN) or without a positive click.
+
+    points (B, N, 3); click_idx, click_label (B, K) (1 = positive); scale (B,).
+    """
+    b, n, _ = points.shape
+    centres = torch.gather(points, 1, click_idx.clamp(0, n - 1).unsqueeze(-1).expand(-1, -1, 3))  # (B, K, 3)
+    d = (points[:, :, None, :] - centres[:, None, :, :]).norm(dim=-1)  # (B, N, K), exact for tiny d
+    pos = click_label == 1
+    d = d.masked_fill(~pos[:, None, :], math.inf).amin(-1)  # (B, N)
+    ok = torch.isfinite(scale) & pos.any(1)
+    k = (torch.nan_to_num(scale, nan=0.0) * n).round().clamp(1, n).long()
+    d = torch.where(ok[:, None], d, torch.zeros_like(d))
+    r = torch.stack([torch.kthvalue(row, int(kk)).values for row, kk in zip(d, k)])[:, None].clamp(min=1e-6)
+    return torch.where(ok[:, None], 1 - d / r, torch.zeros_like(d))
 
 
 class ScaleEmbedding(nn.Module):
@@ -151,19 +177,23 @@ class ScaleAwareDecoder(nn.Module):
         # the same for prompts without a scale: a fitted logit offset (no-scale masks of the
         # uncorrected decoder are many times too large: 11x median on validation objects).
         self.register_buffer("noscale_logit_offset", torch.zeros((), dtype=torch.float32))
+        # beta of the ball prior (:func:`ball_prior`) added to the logits of prompts with a scale;
+        # fitted by s2am3d-calibrate like alpha (0 = no prior; files written before it load with 0).
+        self.register_buffer("ball_prior_weight", torch.zeros((), dtype=torch.float32))
 
     def prepare(self, features: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-        """features (B, N, D), points (B, N, 3) -> point tokens X0 (B, N, C), or (B, N, C + D) with
-        ``feature_skip`` (the unit-length features ride along for the similarity term)."""
+        """features (B, N, D), points (B, N, 3) -> point tokens X0 (B, N, C) followed by the
+        unit-length features (D channels, with ``feature_skip``: they ride along for the similarity
+        term) and the points (3 channels, for the ball prior): (B, N, C [+ D] + 3)."""
         x0 = self.in_proj(features) + self.pe_proj(sinusoidal_pe(points, self.config.pe_frequencies))
-        if self.config.feature_skip:
-            return torch.cat([x0, nn.functional.normalize(features.to(x0.dtype), dim=-1)], dim=-1)
-        return x0
+        parts = [x0, nn.functional.normalize(features.to(x0.dtype), dim=-1)] if self.config.feature_skip else [x0]
+        return torch.cat(parts + [points.to(x0.dtype)], dim=-1)
 
     def decode_prepared(self, x0: torch.Tensor, click_idx: torch.Tensor, click_label: torch.Tensor,
                         scale: torch.Tensor) -> torch.Tensor:
         """x0 (B, N, C) from ``prepare``; click_idx, click_label (B, K) with label -1 = padding;
         scale (B,) with NaN = no scale. Returns mask logits (B, N)."""
+        x0, xyz = x0[..., :-3], x0[..., -3:]
         unit = None
         if self.config.feature_skip:
             x0, unit = x0[..., : self.config.dim], x0[..., self.config.dim:]
@@ -193,6 +223,8 @@ class ScaleAwareDecoder(nn.Module):
             ref = nn.functional.normalize((g * pos).sum(1), dim=-1)  # mean positive click feature
             sim = torch.einsum("bd,bnd->bn", ref, unit)
             logits = logits + self.skip_gain * sim + self.skip_bias(q[:, 0])
+        if self.ball_weight:
+            logits = logits + self.ball_weight * ball_prior(xyz, click_idx, click_label, scale)
         return logits - self.prior_shift(scale)[:, None]
 
     def prior_shift(self, scale: torch.Tensor) -> torch.Tensor:
@@ -221,15 +253,23 @@ class ScaleAwareDecoder(nn.Module):
         """Logit offset subtracted from prompts without a scale, as a Python float (0.0 = none)."""
         return float(self.noscale_logit_offset)
 
-    def set_calibration(self, alpha: float, no_scale_offset: float = 0.0) -> None:
-        """Store a fitted alpha and no-scale offset (s2am3d-calibrate), or 0.0 and 0.0 (training
-        runs on uncorrected logits)."""
-        for name, value in (("scale prior correction alpha", alpha), ("no-scale logit offset", no_scale_offset)):
+    @property
+    def ball_weight(self) -> float:
+        """beta of the ball prior added to prompts with a scale, as a Python float (0.0 = none)."""
+        return float(self.ball_prior_weight)
+
+    def set_calibration(self, alpha: float, no_scale_offset: float = 0.0, ball_weight: float = 0.0) -> None:
+        """Store a fitted alpha, no-scale offset and ball prior weight (s2am3d-calibrate), or zeros
+        (training runs on uncorrected logits)."""
+        values = (("scale prior correction alpha", alpha), ("no-scale logit offset", no_scale_offset),
+                  ("ball prior weight", ball_weight))
+        for name, value in values:
             value = float(value)
             if not math.isfinite(value) or not -100.0 <= value <= 100.0:
                 raise ValueError(f"{name}={value!r} must be a number in [-100, 100]")
         self.scale_logit_adjust.fill_(float(alpha))
         self.noscale_logit_offset.fill_(float(no_scale_offset))
+        self.ball_prior_weight.fill_(float(ball_weight))
 
     def forward(self, features, points, click_idx, click_label, scale) -> torch.Tensor:
         """features (B, N, D), points (B, N, 3), click_idx/click_label (B, K), scale (B,) -> logits (B, N)."""

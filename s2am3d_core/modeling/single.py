@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .decoder import BidirectionalLayer, CrossAttention, FiLM, ScaleAwareDecoder, context_subset
+from .decoder import BidirectionalLayer, CrossAttention, FiLM, ScaleAwareDecoder, ball_prior, context_subset
 
 # above this ratio E[y^2] / Var[y] of a point's LayerNorm input, the folded variance E[y^2] - E[y]^2
 # loses more than ~1e-5 of its float32 precision: such points are normalised directly
@@ -211,7 +211,9 @@ class SinglePromptDecoder:
         self.keys_after_layers = not m
         self.xt = x.t().contiguous()  # (C, N) X0 transposed: click tokens, and the folded logit
         self.x2t = None if self.keys_after_layers else (x * x).t().contiguous()  # (C, N) X0^2
-        self.unit_t = tokens[:, c:].t().contiguous() if cfg.feature_skip else None  # (D, N)
+        self.unit_t = tokens[:, c:-3].t().contiguous() if cfg.feature_skip else None  # (D, N)
+        self.xyz = tokens[:, -3:].contiguous()  # (N, 3) the points, for the ball prior
+        self.ball_weight = decoder.ball_weight
         self.scale_embed = decoder.scale_embed
         self.prior_shift = decoder.prior_shift
         self.film = _FiLM.of(decoder.film)
@@ -260,6 +262,9 @@ class SinglePromptDecoder:
             gain, bias_norm, bias_w, bias_b = self.skip
             bias = F.linear(F.layer_norm(q0, *bias_norm), bias_w, bias_b)[0]
             logits = logits + gain * self._similarity(click_idx, pos) + bias
+        if self.ball_weight:
+            logits = logits + self.ball_weight * ball_prior(self.xyz[None], click_idx[None], click_label[None],
+                                                            scale_t)[0]
         return logits - self.prior_shift(scale_t)
 
     def _similarity(self, click_idx: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:

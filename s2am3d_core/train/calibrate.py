@@ -10,7 +10,12 @@ interactive protocol once, picks the alpha with the best mean IoU on a grid, and
 with that alpha (atomically; the architecture config is untouched). Prompts without a scale are not
 affected by alpha; for them the same clicks without a scale fit a constant logit offset
 (``decoder.noscale_logit_offset``, subtracted from every no-scale prompt's logits), because the
-uncorrected decoder's no-scale masks are many times too large.
+uncorrected decoder's no-scale masks are many times too large. With a scale, alpha is fitted
+jointly with the weight beta of the ball prior (``decoder.ball_prior_weight``,
+:func:`~s2am3d_core.modeling.decoder.ball_prior`): ``beta * (1 - d / r)`` added to the logits, d a
+point's distance from the click and r the radius that holds the part's size of points, so the mask
+starts from the ball of the right size and the decoder's logits move its boundary (``--no-ball-prior``:
+beta = 0).
 
 Validation data must not be the data you report on: ``--procedural N`` uses seeds offset by
 2,000,000, disjoint from the training seeds and from the held-out set of ``s2am3d-eval``
@@ -36,36 +41,45 @@ examples:
 """
 
 OFFSET_MAX, OFFSET_STEP = 10.0, 0.25  # grid of the no-scale logit offset
+BALL_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0)  # candidate ball prior weights
 
 # procedural_items adds EVAL_SEED_OFFSET: this base moves the objects to VALIDATION_SEED_OFFSET.
 VALIDATION_SEED = VALIDATION_SEED_OFFSET - EVAL_SEED_OFFSET
 
 
 def fit_alpha(logits: list[np.ndarray], targets: list[np.ndarray], scales: np.ndarray,
-              grid: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean IoU of ``logits_k - alpha * log((1 - s_k) / s_k) > 0`` for every alpha of ``grid``.
+              grid: np.ndarray, priors: list[np.ndarray] | None = None,
+              ball_grid: np.ndarray = np.zeros(1)) -> tuple[float, float, np.ndarray]:
+    """Mean IoU of ``logits_k + beta * prior_k - alpha * log((1 - s_k) / s_k) > 0`` for every alpha
+    of ``grid`` and beta of ``ball_grid``.
 
     Args:
         logits: per prompt, the uncorrected mask logits (N_k,).
         targets: per prompt, the gt part mask (N_k,) bool.
         scales: (K,) true part fractions.
         grid: candidate alphas.
+        priors: per prompt, the ball prior (N_k,) of :func:`~s2am3d_core.modeling.decoder.ball_prior`
+            (needed when ``ball_grid`` holds a beta other than 0).
+        ball_grid: candidate betas (default: 0 only, no ball prior).
 
     Returns:
-        (best alpha, mean IoU per grid value).
+        (best alpha, best beta, mean IoU per (beta, alpha), shape (len(ball_grid), len(grid))).
     """
     if not logits:
         raise UsageError("calibration: no prompts (no labelled parts in the validation data)")
     s = np.clip(np.asarray(scales, dtype=np.float64), 1e-4, 1 - 1e-4)
     prior = np.log((1 - s) / s)
-    scores = np.zeros(len(grid))
-    for lg, tgt, pr in zip(logits, targets, prior):
-        for j, alpha in enumerate(grid):
-            m = lg > alpha * pr
-            union = np.logical_or(m, tgt).sum()
-            scores[j] += np.logical_and(m, tgt).sum() / union if union else 1.0
+    scores = np.zeros((len(ball_grid), len(grid)))
+    for k, (lg, tgt, pr) in enumerate(zip(logits, targets, prior)):
+        for i, beta in enumerate(ball_grid):
+            shifted = lg + beta * priors[k] if beta else lg
+            for j, alpha in enumerate(grid):
+                m = shifted > alpha * pr
+                union = np.logical_or(m, tgt).sum()
+                scores[i, j] += np.logical_and(m, tgt).sum() / union if union else 1.0
     scores /= len(logits)
-    return float(grid[int(np.argmax(scores))]), scores
+    i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    return float(grid[j]), float(ball_grid[i]), scores
 
 
 def fit_offset(logits: list[np.ndarray], targets: list[np.ndarray], grid: np.ndarray) -> tuple[float, np.ndarray]:
@@ -87,23 +101,28 @@ def fit_offset(logits: list[np.ndarray], targets: list[np.ndarray], grid: np.nda
 
 
 def collect_prompts(predictor, items, min_points: int = 5, clicks: str = "center", seed: int = 0,
-                    progress=None) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, list[np.ndarray]]:
-    """Uncorrected logits, gt masks and scales of every single-click prompt on ``items``, and the
-    uncorrected logits of the same clicks without a scale."""
+                    progress=None) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, list[np.ndarray],
+                                            list[np.ndarray]]:
+    """Uncorrected logits, gt masks and scales of every single-click prompt on ``items``, the
+    uncorrected logits of the same clicks without a scale, and their ball priors."""
     from ..data.prompts import interactive_prompts
+    from ..modeling.decoder import ball_prior
 
-    logits, targets, scales, unscaled = [], [], [], []
+    logits, targets, scales, unscaled, priors = [], [], [], [], []
     for item in items:
         labels = np.atleast_2d(item.labels)
         predictor.set_shape(item.points)
+        points = torch.from_numpy(predictor.points)[None]
         for p in interactive_prompts(predictor.points, labels, clicks, seed, min_points):
             logits.append(predictor.predict_logits([p["click"]], scale=p["scale"]))
             unscaled.append(predictor.predict_logits([p["click"]], scale=None))
+            priors.append(ball_prior(points, torch.tensor([[p["click"]]]), torch.tensor([[1]]),
+                                     torch.tensor([p["scale"]], dtype=points.dtype))[0].numpy())
             targets.append(labels[p["level"]] == p["part"])
             scales.append(p["scale"])
         if progress is not None:
             progress()
-    return logits, targets, np.asarray(scales), unscaled
+    return logits, targets, np.asarray(scales), unscaled, priors
 
 
 def user_items(folder: str, points: int) -> list:
@@ -134,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", type=int, default=4096, help="points per procedural or user object (default 4096)")
     p.add_argument("--min-part-points", type=int, default=5, metavar="M", help="skip smaller gt parts (default 5)")
     p.add_argument("--step", type=float, default=0.05, help="grid step of alpha over [0, 1] (default 0.05)")
+    p.add_argument("--no-ball-prior", dest="ball_prior", action="store_false",
+                   help="fit alpha alone, without the ball prior (beta = 0: the decoder's logits alone "
+                        "shape the mask)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -171,7 +193,8 @@ def _run(args) -> int:
     model = load_model(args.weights, device=device)
     before = round(model.decoder.calibration, 6)  # a float32 buffer: 0.6 reads back as 0.6000000238
     before_offset = round(model.decoder.no_scale_offset, 6)
-    model.decoder.set_calibration(0.0, 0.0)  # decode uncorrected logits, correct them here
+    before_ball = round(model.decoder.ball_weight, 6)
+    model.decoder.set_calibration(0.0, 0.0, 0.0)  # decode uncorrected logits, correct them here
     if args.procedural is not None:
         from ..data.sampling import mesh_to_points
 
@@ -189,24 +212,32 @@ def _run(args) -> int:
     bar = tqdm(total=total, desc="validation shapes", file=sys.stderr, disable=args.quiet, leave=False)
     with torch.inference_mode():
         predictor = PartPredictor(model, device=device, cache=False)
-        logits, targets, scales, unscaled = collect_prompts(predictor, items, args.min_part_points,
-                                                            progress=bar.update)
+        logits, targets, scales, unscaled, priors = collect_prompts(predictor, items, args.min_part_points,
+                                                                    progress=bar.update)
     bar.close()
     grid = np.round(np.arange(0.0, 1.0 + 1e-9, args.step), 6)
-    alpha, scores = fit_alpha(logits, targets, scales, grid)
+    ball_grid = np.asarray(BALL_GRID if args.ball_prior else (0.0,))
+    alpha, beta, table = fit_alpha(logits, targets, scales, grid, priors, ball_grid)
+    scores = table[list(ball_grid).index(beta)]  # by alpha, at the chosen beta
     offsets = np.round(np.arange(0.0, OFFSET_MAX + 1e-9, OFFSET_STEP), 6)
     offset, offset_scores = fit_offset(unscaled, targets, offsets)
 
-    print(f"{len(logits)} prompts; mean single-click IoU with scale by alpha:")
+    if len(ball_grid) > 1:
+        print(f"{len(logits)} prompts; mean single-click IoU with scale by ball prior weight (best alpha):")
+        for b, row in zip(ball_grid, table):
+            print(f"  beta {b:4.1f}  alpha {grid[int(np.argmax(row))]:4.2f}  IoU {row.max():.3f}"
+                  f"{'  <- chosen' if b == beta else ''}")
+    print(f"{len(logits)} prompts; mean single-click IoU with scale by alpha (beta {beta:g}):")
     for a, sc in zip(grid, scores):
         print(f"  alpha {a:4.2f}  IoU {sc:.3f}{'  <- chosen' if a == alpha else ''}")
     print("the same clicks without a scale, by logit offset:")
     for o, sc in zip(offsets, offset_scores):
         print(f"  offset {o:5.2f}  IoU {sc:.3f}{'  <- chosen' if o == offset else ''}")
-    model.decoder.set_calibration(alpha, offset)
+    model.decoder.set_calibration(alpha, offset, beta)
     extra = {k: v for k, v in meta.items() if k not in ("format", "s2am3d_config")}
     extra["calibration"] = {"scale_logit_adjust": alpha, "previous": before, "prompts": len(logits),
-                            "iou_uncorrected": float(scores[0]), "iou_chosen": float(scores.max()),
+                            "iou_uncorrected": float(table[0, 0]), "iou_chosen": float(table.max()),
+                            "ball_prior_weight": beta, "previous_ball_prior_weight": before_ball,
                             "noscale_logit_offset": offset, "previous_offset": before_offset,
                             "noscale_iou_uncorrected": float(offset_scores[0]),
                             "noscale_iou_chosen": float(offset_scores.max()),
@@ -214,7 +245,8 @@ def _run(args) -> int:
                             "data": f"procedural {args.procedural} (validation seeds)" if args.procedural
                             else f"{args.data} split {args.split}" if args.data else f"user files {args.user_dir}"}
     save_model(model, args.out, extra_metadata=extra)
-    print(f"wrote {args.out} (scale_logit_adjust = {alpha}, noscale_logit_offset = {offset})")
+    print(f"wrote {args.out} (scale_logit_adjust = {alpha}, noscale_logit_offset = {offset}, "
+          f"ball_prior_weight = {beta})")
     return 0
 
 

@@ -51,7 +51,8 @@ from .config import TrainConfig, field_help
 CALIBRATION_POINTS = 10_000
 ENCODER_ONLY = ("tau", "contrast_points", "level_mode", "hard_negative_weight", "hard_negative_radius",
                 "augment", "sam_checkpoint", "sam_model", "sam_views")
-DECODER_ONLY = ("encoder", "scale_dropout", "max_pos", "max_neg", "size_power", "hard_negative_prob", "calibrate")
+DECODER_ONLY = ("encoder", "scale_dropout", "max_pos", "max_neg", "size_power", "hard_negative_prob", "ball_prior",
+                "calibrate")
 GROUPS = {
     "model and run": ("config", "init", "out", "resume", "device", "seed", "threads", "quiet"),
     "data": ("val_dir", "val_fraction", "points", "realism", "data_workers"),

@@ -73,6 +73,10 @@ class TrainConfig:
     size_power: float = 0.0            # target part drawn with weight size**size_power (0 = every part
                                        # alike, as the evaluation counts them; 0.5 favours large parts)
     hard_negative_prob: float = 0.8    # negative clicks drawn from the sibling parts when there are any
+    ball_prior: float = 0.0            # train with the ball prior at this weight in the logits of prompts
+                                       # with a scale (beta * (1 - d / r): the decoder learns to move the
+                                       # boundary of the part-sized ball around the click; 0 = none);
+                                       # s2am3d-calibrate fits beta again afterwards
     calibrate: bool = False            # with --val-dir: at the end, fit the mask-size correction of
                                        # best.safetensors on the validation files (sampled at 10,000
                                        # points) -> calibrated.safetensors
@@ -96,6 +100,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "points", "contrast_points", "data_workers"):
             if getattr(c, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(c, name)}")
+        if not 0.0 <= c.ball_prior <= 100.0:
+            raise ValueError(f"--ball-prior: must be in [0, 100], got {c.ball_prior}")
         if c.threads < 0:
             raise ValueError(f"--threads: must be >= 1 (or 0 for torch's default), got {c.threads}")
         if c.procedural is not None and c.procedural < 1:

@@ -76,18 +76,22 @@ def build_model(cfg) -> S2AM3D:
         raise InputError("decoder needs a trained encoder: pass --encoder RUN_DIR_or_WEIGHTS (or --init WEIGHTS)")
     else:
         model = S2AM3D(get_config(cfg.config or "cpu-small"))
-    return drop_calibration(model, cfg.stage, getattr(cfg, "calibrate", False))
+    model = drop_calibration(model, cfg.stage, getattr(cfg, "calibrate", False))
+    if cfg.stage == "decoder" and getattr(cfg, "ball_prior", 0.0):
+        model.decoder.set_calibration(0.0, 0.0, cfg.ball_prior)  # the decoder learns around the ball
+    return model
 
 
 def drop_calibration(model: S2AM3D, stage: str = "decoder", calibrate: bool = False) -> S2AM3D:
     """Train on uncorrected logits: the loss re-learns the prior that s2am3d-calibrate removed."""
-    alpha, offset = model.decoder.calibration, model.decoder.no_scale_offset
-    if alpha or offset:
+    alpha, offset, beta = model.decoder.calibration, model.decoder.no_scale_offset, model.decoder.ball_weight
+    if alpha or offset or beta:
         nxt = ("next: the decoder stage on this encoder (s2am3d-train decoder --encoder RUN_DIR), then "
                "s2am3d-calibrate on its result" if stage == "encoder"
                else "--calibrate fits it again at the end (RUN_DIR/calibrated.safetensors)" if calibrate
                else "fit it again with --calibrate or s2am3d-calibrate on the result")
-        print(f"note: dropping the calibration (scale prior alpha = {alpha:g}, no-scale offset = {offset:g}) "
+        print(f"note: dropping the calibration (scale prior alpha = {alpha:g}, no-scale offset = {offset:g}, "
+              f"ball prior weight = {beta:g}) "
               f"of the initial weights for training; {nxt}", file=sys.stderr)
         model.decoder.set_calibration(0.0)
     return model
