@@ -213,7 +213,7 @@ class SinglePromptDecoder:
         self.x2t = None if self.keys_after_layers else (x * x).t().contiguous()  # (C, N) X0^2
         self.unit_t = tokens[:, c:-3].t().contiguous() if cfg.feature_skip else None  # (D, N)
         self.xyz = tokens[:, -3:].contiguous()  # (N, 3) the points, for the ball prior
-        self.ball_weight = decoder.ball_weight
+        self.ball_prior_weight = decoder.ball_prior_weight  # the buffer: set_calibration changes it in place
         self.scale_embed = decoder.scale_embed
         self.prior_shift = decoder.prior_shift
         self.film = _FiLM.of(decoder.film)
@@ -262,8 +262,9 @@ class SinglePromptDecoder:
             gain, bias_norm, bias_w, bias_b = self.skip
             bias = F.linear(F.layer_norm(q0, *bias_norm), bias_w, bias_b)[0]
             logits = logits + gain * self._similarity(click_idx, pos) + bias
-        if self.ball_weight:
-            logits = logits + self.ball_weight * ball_prior(self.xyz[None], click_idx[None], click_label[None],
+        beta = float(self.ball_prior_weight)
+        if beta:
+            logits = logits + beta * ball_prior(self.xyz[None], click_idx[None], click_label[None],
                                                             scale_t)[0]
         return logits - self.prior_shift(scale_t)
 
