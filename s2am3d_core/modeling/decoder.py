@@ -44,12 +44,21 @@ def ball_prior(points: torch.Tensor, click_idx: torch.Tensor, click_label: torch
 
     points (B, N, 3); click_idx, click_label (B, K) (1 = positive); scale (B,).
     """
-    b, n, _ = points.shape
+    return ball_from_distance(click_distance(points, click_idx, click_label), scale)
+
+
+def click_distance(points: torch.Tensor, click_idx: torch.Tensor, click_label: torch.Tensor) -> torch.Tensor:
+    """(B, N) each point's distance from the nearest positive click (inf without one)."""
+    n = points.shape[1]
     centres = torch.gather(points, 1, click_idx.clamp(0, n - 1).unsqueeze(-1).expand(-1, -1, 3))  # (B, K, 3)
     d = (points[:, :, None, :] - centres[:, None, :, :]).norm(dim=-1)  # (B, N, K), exact for tiny d
-    pos = click_label == 1
-    d = d.masked_fill(~pos[:, None, :], math.inf).amin(-1)  # (B, N)
-    ok = torch.isfinite(scale) & pos.any(1)
+    return d.masked_fill(~(click_label == 1)[:, None, :], math.inf).amin(-1)
+
+
+def ball_from_distance(d: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """:func:`ball_prior` from :func:`click_distance` (a scale-slider move reuses the distances)."""
+    n = d.shape[1]
+    ok = torch.isfinite(scale) & torch.isfinite(d).any(1)
     k = (torch.nan_to_num(scale, nan=0.0) * n).round().clamp(1, n).long()
     d = torch.where(ok[:, None], d, torch.zeros_like(d))
     r = torch.stack([torch.kthvalue(row, int(kk)).values for row, kk in zip(d, k)])[:, None].clamp(min=1e-6)

@@ -28,7 +28,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .decoder import BidirectionalLayer, CrossAttention, FiLM, ScaleAwareDecoder, ball_prior, context_subset
+from .decoder import (BidirectionalLayer, CrossAttention, FiLM, ScaleAwareDecoder, ball_from_distance, click_distance,
+                      context_subset)
 
 # above this ratio E[y^2] / Var[y] of a point's LayerNorm input, the folded variance E[y^2] - E[y]^2
 # loses more than ~1e-5 of its float32 precision: such points are normalised directly
@@ -228,6 +229,7 @@ class SinglePromptDecoder:
         self.head_norm, self.head_w, self.head_b = _ln(norm), head.weight.detach(), head.bias.detach()
         self.skip = None
         self._similarity_cache: tuple[tuple, torch.Tensor] | None = None  # (clicks, similarity (N,))
+        self._distance_cache: tuple[tuple, torch.Tensor] | None = None  # (clicks, distances (1, N))
         if cfg.feature_skip:
             bn, bl = decoder.skip_bias
             self.skip = (decoder.skip_gain.detach(), _ln(bn), bl.weight.detach(), bl.bias.detach())
@@ -264,8 +266,7 @@ class SinglePromptDecoder:
             logits = logits + gain * self._similarity(click_idx, pos) + bias
         beta = float(self.ball_prior_weight)
         if beta:
-            logits = logits + beta * ball_prior(self.xyz[None], click_idx[None], click_label[None],
-                                                            scale_t)[0]
+            logits = logits + beta * ball_from_distance(self._distance(click_idx, click_label), scale_t)[0]
         return logits - self.prior_shift(scale_t)
 
     def _similarity(self, click_idx: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
@@ -276,6 +277,13 @@ class SinglePromptDecoder:
             ref = F.normalize((self.unit_t[:, click_idx] * pos.t()).sum(1), dim=-1)  # mean positive click feature
             self._similarity_cache = (key, ref @ self.unit_t)
         return self._similarity_cache[1]
+
+    def _distance(self, click_idx: torch.Tensor, click_label: torch.Tensor) -> torch.Tensor:
+        """(1, N) every point's distance from the nearest positive click, cached like the similarity."""
+        key = (click_idx.tolist(), click_label.tolist())
+        if self._distance_cache is None or self._distance_cache[0] != key:
+            self._distance_cache = (key, click_distance(self.xyz[None], click_idx[None], click_label[None]))
+        return self._distance_cache[1]
 
     def _point_logits(self, query: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """(N,) ``query . Linear(LN(x * a + b)) / sqrt(C)`` for every point token x, folded."""
