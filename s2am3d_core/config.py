@@ -43,7 +43,7 @@ class DecoderConfig:
 
 # Weights written before the scale prior correction became a decoder buffer carried its alpha in
 # the architecture config as ``decoder.scale_logit_adjust``; :meth:`ModelConfig.parse_json` takes
-# it out (the shipped s2am3d-base.safetensors is such a file: alpha 0.6).
+# it out (the earlier s2am3d-small.safetensors was such a file).
 LEGACY_CALIBRATION_FIELD = "scale_logit_adjust"
 
 

@@ -296,19 +296,21 @@ def test_cli_on_a_folder_of_user_labelled_ply(weights, tmp_path, capsys):
 
 
 def test_shipped_weights_keep_their_calibration():
-    """models/s2am3d-base.safetensors carries alpha 0.6 and the no-scale offset 3.75 as decoder
-    tensors: every scaled prompt is corrected by exactly alpha * log((1 - s) / s), every prompt
-    without a scale by the offset."""
+    """models/s2am3d-base.safetensors carries alpha 0.45, the ball prior weight 3 and the no-scale
+    offset 3.75 as decoder tensors: every scaled prompt is corrected by exactly
+    beta * ball_prior - alpha * log((1 - s) / s), every prompt without a scale by the offset."""
     from s2am3d_core.checkpoint import default_weights_path
     from s2am3d_core.examples import example_path
     from s2am3d_core.io import load_shape, shape_points
+    from s2am3d_core.modeling.decoder import ball_prior
     from s2am3d_core.predictor import PartPredictor
 
     meta = read_metadata(default_weights_path())
     assert "scale_logit_adjust" not in json.loads(meta["s2am3d_config"])["decoder"]
     model = load_model(default_weights_path())
-    assert model.decoder.calibration == float(np.float32(0.6))
-    assert model.decoder.no_scale_offset == 3.75
+    alpha = float(np.float32(0.45))
+    assert model.decoder.calibration == alpha
+    assert model.decoder.no_scale_offset == 3.75 and model.decoder.ball_weight == 3.0
     pts, _ = shape_points(load_shape(example_path("chair")), 2000)
     p = PartPredictor(model, cache=False)
     p.set_shape(pts)
@@ -316,9 +318,14 @@ def test_shipped_weights_keep_their_calibration():
     model.decoder.set_calibration(0.0)
     for s, logits in corrected.items():
         plain = p.predict_logits([100], scale=s)
-        shift = 3.75 if s is None else float(np.float32(0.6)) * math.log((1 - s) / s)
+        if s is None:
+            shift = 3.75
+        else:
+            ball = ball_prior(torch.from_numpy(p.points)[None], torch.tensor([[100]]), torch.tensor([[1]]),
+                              torch.tensor([s]))[0].numpy()
+            shift = alpha * math.log((1 - s) / s) - 3.0 * ball
         np.testing.assert_allclose(plain - logits, shift, atol=1e-4)
-    assert ((corrected[0.02] > 0) != (p.predict_logits([100], scale=0.02) > 0)).any()  # alpha changes the mask
+    assert ((corrected[0.02] > 0) != (p.predict_logits([100], scale=0.02) > 0)).any()  # calibration changes the mask
 
 
 def test_user_dir_calibrates_on_every_file_the_user_gives(tmp_path):
