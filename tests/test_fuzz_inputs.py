@@ -368,7 +368,9 @@ def _weights_variant(src: Path, dst: Path, kind: str) -> None:
         meta = dict(f.metadata())
     state = load_file(str(src))
     cfg = json.loads(meta["s2am3d_config"])
-    first = sorted(state)[0]
+    # a learned tensor: the optional calibration tensors may be missing (older files load with 0)
+    from s2am3d_core.checkpoint import BALL_PRIOR_TENSOR, NO_SCALE_OFFSET_TENSOR
+    first = sorted(set(state) - {BALL_PRIOR_TENSOR, NO_SCALE_OFFSET_TENSOR})[0]
     if kind.startswith("cfg:"):
         section, key, value = kind[4:].split(":", 2)
         cfg[section][key] = json.loads(value)
