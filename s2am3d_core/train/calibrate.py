@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -49,7 +50,7 @@ VALIDATION_SEED = VALIDATION_SEED_OFFSET - EVAL_SEED_OFFSET
 
 def fit_alpha(logits: list[np.ndarray], targets: list[np.ndarray], scales: np.ndarray,
               grid: np.ndarray, priors: list[np.ndarray] | None = None,
-              ball_grid: np.ndarray = np.zeros(1)) -> tuple[float, float, np.ndarray]:
+              ball_grid: Sequence[float] = (0.0,)) -> tuple[float, float, np.ndarray]:
     """Mean IoU of ``logits_k + beta * prior_k - alpha * log((1 - s_k) / s_k) > 0`` for every alpha
     of ``grid`` and beta of ``ball_grid``.
 
