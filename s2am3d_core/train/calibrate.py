@@ -139,9 +139,10 @@ def user_items(folder: str, points: int) -> list:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="s2am3d-calibrate", description="Fit the decoder's mask-size calibration on validation shapes (the scale prior "
-                       "correction alpha for clicks with a scale, a logit offset for clicks without one) and "
-                       "write calibrated weights.",
+    p = ArgumentParser(prog="s2am3d-calibrate", description="Fit the decoder's mask-size calibration on validation shapes (for clicks with a "
+                       "scale: the scale prior correction alpha and the weight beta of the ball prior, the "
+                       "part-sized ball around the click that the mask starts from; for clicks without one: a "
+                       "logit offset) and write calibrated weights.",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("weights", help="weights to calibrate (.safetensors)")
     p.add_argument("--out", required=True, help="where to write the calibrated weights (may be the input file)")
