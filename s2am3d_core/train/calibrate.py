@@ -42,7 +42,7 @@ examples:
 """
 
 OFFSET_MAX, OFFSET_STEP = 10.0, 0.25  # grid of the no-scale logit offset
-BALL_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0)  # candidate ball prior weights
+BALL_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)  # candidate ball prior weights
 
 # procedural_items adds EVAL_SEED_OFFSET: this base moves the objects to VALIDATION_SEED_OFFSET.
 VALIDATION_SEED = VALIDATION_SEED_OFFSET - EVAL_SEED_OFFSET
