@@ -70,17 +70,26 @@ def fit_alpha(logits: list[np.ndarray], targets: list[np.ndarray], scales: np.nd
         raise UsageError("calibration: no prompts (no labelled parts in the validation data)")
     s = np.clip(np.asarray(scales, dtype=np.float64), 1e-4, 1 - 1e-4)
     prior = np.log((1 - s) / s)
+    grid = np.asarray(grid, dtype=np.float64)
     scores = np.zeros((len(ball_grid), len(grid)))
     for k, (lg, tgt, pr) in enumerate(zip(logits, targets, prior)):
         for i, beta in enumerate(ball_grid):
             shifted = lg + beta * priors[k] if beta else lg
-            for j, alpha in enumerate(grid):
-                m = shifted > alpha * pr
-                union = np.logical_or(m, tgt).sum()
-                scores[i, j] += np.logical_and(m, tgt).sum() / union if union else 1.0
+            scores[i] += _threshold_ious(shifted, tgt, grid * pr)
     scores /= len(logits)
     i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
     return float(grid[j]), float(ball_grid[i]), scores
+
+
+def _threshold_ious(values: np.ndarray, target: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """IoU of ``values > t`` with ``target`` for every t of ``thresholds`` (1.0 when both are empty),
+    by counting over the sorted values instead of building one mask per threshold."""
+    target = np.asarray(target, dtype=bool)
+    n, p = len(values), int(target.sum())
+    predicted = n - np.searchsorted(np.sort(values), thresholds, side="right")
+    hits = p - np.searchsorted(np.sort(values[target]), thresholds, side="right")
+    union = predicted + p - hits
+    return np.where(union > 0, hits / np.maximum(union, 1), 1.0)
 
 
 def fit_offset(logits: list[np.ndarray], targets: list[np.ndarray], grid: np.ndarray) -> tuple[float, np.ndarray]:
@@ -91,12 +100,10 @@ def fit_offset(logits: list[np.ndarray], targets: list[np.ndarray], grid: np.nda
     """
     if not logits:
         raise UsageError("calibration: no prompts (no labelled parts in the validation data)")
+    grid = np.asarray(grid, dtype=np.float64)
     scores = np.zeros(len(grid))
     for lg, tgt in zip(logits, targets):
-        for j, offset in enumerate(grid):
-            m = lg > offset
-            union = np.logical_or(m, tgt).sum()
-            scores[j] += np.logical_and(m, tgt).sum() / union if union else 1.0
+        scores += _threshold_ious(lg, tgt, grid)
     scores /= len(logits)
     return float(grid[int(np.argmax(scores))]), scores
 
