@@ -22,7 +22,9 @@ FULL_KEYS = {"ours", "ours_noscale", "mesh", "mesh_noscale", "kmeans", "agglo", 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     torch.manual_seed(0)
-    return save_model(S2AM3D(get_config("test-tiny")), tmp_path_factory.mktemp("w") / "tiny.safetensors")
+    model = S2AM3D(get_config("test-tiny"))
+    model.decoder.set_calibration(0.5, 2.0, 1.5)  # the report states the weights' calibration
+    return save_model(model, tmp_path_factory.mktemp("w") / "tiny.safetensors")
 
 
 def synthetic_object(i, n=300):
@@ -49,6 +51,7 @@ def check_report(report, dataset, n_objects, num_levels):
     obj = ds["objects"][0]
     assert {"name", "num_points", "gt_parts_per_level", "scale_per_level", "interactive", "full_seg"} <= set(obj)
     assert report["settings"]["procedural_seed_offset"] == 1_000_000
+    assert report["calibration"] == {"scale_logit_adjust": 0.5, "ball_prior_weight": 1.5, "noscale_logit_offset": 2.0}
 
 
 def test_eval_cli_synthetic_end_to_end(weights, tmp_path, monkeypatch, capsys):
