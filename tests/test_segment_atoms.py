@@ -5,6 +5,7 @@ import scipy.sparse as sp
 import torch
 
 from s2am3d_core.config import get_config
+from s2am3d_core.errors import PromptError
 from s2am3d_core.io.sample import sample_surface
 from s2am3d_core.modeling import S2AM3D
 from s2am3d_core.predictor import PartPredictor
@@ -492,3 +493,28 @@ def test_a_click_on_a_smooth_mesh_follows_the_scale(predictor):
     seg.set_shape(np.asarray(m.vertices), np.asarray(m.faces), num_points=2000)
     for s in (0.05, 0.3):
         assert seg.predict([0], scale=s).fraction == pytest.approx(s, abs=0.01)
+
+
+def test_atom_scores_are_the_mean_probability_of_each_atoms_points(predictor):
+    v, f, _ = table_with_legs()
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=800)
+    a = seg.atoms
+    probs = (seg.points[:, 0] > 4).astype(np.float32)  # 1 on the slab, 0 on the legs
+    score = seg.atom_scores(probs)
+    has_points = np.bincount(a.point_atom, minlength=a.num_atoms) > 0
+    slab = a.centroid[:, 0] > 4
+    assert score.shape == (a.num_atoms,)
+    assert np.all(score[has_points & slab] == 1.0) and np.all(score[has_points & ~slab] == 0.0)
+    # atoms without points take their representative point's probability, never NaN
+    assert np.isfinite(score).all()
+
+
+def test_atom_scores_need_a_mesh_aware_shape(predictor):
+    seg = ShapeSegmenter(predictor, mesh_aware=False)
+    with pytest.raises(PromptError, match="no shape"):
+        seg.atom_scores(np.zeros(3))
+    v, f, _ = table_with_legs()
+    seg.set_shape(v, f, num_points=300)
+    with pytest.raises(PromptError, match="points-only"):
+        seg.atom_scores(np.zeros(300))

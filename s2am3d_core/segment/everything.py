@@ -43,7 +43,7 @@ from scipy.spatial import cKDTree
 
 from .autoseg import decode_many
 from .geodesic import reach
-from .select import NO_SCALE_PIECE, atom_scores, select_with_scale
+from .select import NO_SCALE_PIECE, select_with_scale
 
 ProgressFn = Callable[[float, str], None]
 
@@ -91,7 +91,7 @@ def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_promp
         report(0.1 + 0.7 * j / len(order), f"splitting large pieces ({j}/{len(order)} seeds)")
         probs = decoded[j] if j < len(decoded) else flat
         free = (labels < 0) & (a.piece == a.piece[seed])
-        score = atom_scores(a, probs, segmenter._representative)
+        score = segmenter.atom_scores(probs)
         dist, far = segmenter.distance.euclidean_span(segmenter.points[own[seed]])
         sel = select_with_scale(a, np.array([seed]), ~free, score, dist, scale, allowed=free, reach=reach(dist, far))
         labels[sel & free] = k

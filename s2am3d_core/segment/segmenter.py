@@ -245,7 +245,7 @@ class ShapeSegmenter:
         clicked = np.unique(a.point_atom[np.asarray(positive, dtype=np.int64)])
         blocked = negative_atoms(a, clicked, a.point_atom[np.asarray(negative, dtype=np.int64)])
         clicked = clicked[~blocked[clicked]]
-        score = atom_scores(a, probs, self._representative)
+        score = self.atom_scores(probs)
         if scale is None:
             sel = select_without_scale(a, clicked, blocked, score, threshold)
         else:
@@ -255,6 +255,14 @@ class ShapeSegmenter:
                 scale = max(0.0, scale - float(a.area[before & blocked].sum()))
             sel = select_with_scale(a, clicked, blocked, score, dist, scale, reach=reach)
         return self._mask_from_atoms(sel, probs)
+
+    def atom_scores(self, probs: np.ndarray) -> np.ndarray:
+        """(A,) decoder score of every atom: the mean probability of its sampled points (an atom
+        without points takes its representative point's, the sampled point nearest its centroid)."""
+        self._require_shape()
+        if self.atoms is None:
+            raise PromptError("atom_scores: this segmenter is points-only (mesh_aware=False): it has no atoms")
+        return atom_scores(self.atoms, probs, self._representative)
 
     def negative_region(self, positive: Sequence[int], negative: Sequence[int]) -> np.ndarray:
         """(N,) bool points a points-only mask excludes: those nearer to a negative click than to
