@@ -34,7 +34,8 @@ def opened(model, folder, v, f) -> ShapeSegmenter:
 
 def same_atoms(a, b) -> bool:
     return all(np.array_equal(getattr(a, k), getattr(b, k))
-               for k in ("point_atom", "area", "piece", "centroid", "face_atom", "vertex_atom", "piece_copy")) \
+               for k in ("point_atom", "area", "piece", "centroid", "face_atom", "vertex_atom", "piece_copy",
+                         "body", "body_closed")) \
         and (a.neighbors != b.neighbors).nnz == 0
 
 

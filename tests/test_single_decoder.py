@@ -83,7 +83,24 @@ def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece
     else:
         def key(i):  # a cloud's atoms are ordered by distance x (1.5 - score), a mesh's by distance
             return reach[i] * (SCORE_WEIGHT - np.clip(score[i], 0, 1)) if atoms.face_atom is None else reach[i]
-        units += [(np.array([i]), False) for i in sorted(inside, key=key)]
+        inside = sorted(inside, key=key)
+        if atoms.body is None:
+            units += [(np.array([i]), False) for i in inside]
+        else:  # the clicked bodies (whole when they fit), then the piece's other bodies whole
+            own_bodies = set(atoms.body[clicked].tolist())
+            own = [i for i in inside if atoms.body[i] in own_bodies]
+            if own and atoms.area[own].sum() <= whole_piece_up_to:
+                units.append((np.array(own), False))
+            else:
+                units += [(np.array([i]), False) for i in own]
+            keyed_bodies = []
+            for b in sorted(set(atoms.body[inside].tolist()) - own_bodies):
+                members = [i for i in inside if atoms.body[i] == b]
+                area = atoms.area[members]
+                bscore = (area * np.clip(score[members], 0, 1)).sum() / area.sum()
+                keyed_bodies.append((min(key(i) for i in members) * (SCORE_WEIGHT - bscore), b, members))
+            for _, _, members in sorted(keyed_bodies, key=lambda k: (k[0], k[1])):
+                units.append((np.array(members), False))
     copies, keyed = [], []
     for p in sorted(set(atoms.piece.tolist()) - {piece0}):
         members = [i for i in range(atoms.num_atoms) if atoms.piece[i] == p and allowed[i]]

@@ -17,7 +17,7 @@ from ..cache import BoundedFolder, FeatureCache, check_arrays
 from ..io.atomic import atomic_path
 from .atoms import Atoms
 
-ATOMS_FORMAT = "s2am3d-atoms/3"  # part of every shape key: change it when mesh_atoms changes
+ATOMS_FORMAT = "s2am3d-atoms/4"  # part of every shape key: change it when mesh_atoms changes
 
 
 class AtomCache(BoundedFolder):
@@ -52,7 +52,7 @@ class AtomCache(BoundedFolder):
         return atoms
 
     def put(self, key: str, atoms: Atoms) -> Path | None:
-        """Store a mesh's atoms (``face_atom``, ``vertex_atom`` and ``piece_copy`` set) atomically, then evict old entries beyond the size bound; None when the write
+        """Store a mesh's atoms (``face_atom``, ``vertex_atom``, ``piece_copy``, ``body`` and ``body_closed`` set) atomically, then evict old entries beyond the size bound; None when the write
         failed (a warning, never an error)."""
         nb = atoms.neighbors.tocsr()
         arrays = {
@@ -60,7 +60,8 @@ class AtomCache(BoundedFolder):
             "point_atom": atoms.point_atom.astype(np.int32), "area": atoms.area, "piece": atoms.piece.astype(np.int32),
             "centroid": atoms.centroid, "nb_indptr": nb.indptr.astype(np.int64), "nb_indices": nb.indices.astype(np.int32),
             "face_atom": atoms.face_atom.astype(np.int32), "vertex_atom": atoms.vertex_atom.astype(np.int32),
-            "piece_copy": atoms.piece_copy.astype(np.int32),
+            "piece_copy": atoms.piece_copy.astype(np.int32), "body": atoms.body.astype(np.int32),
+            "body_closed": atoms.body_closed,
         }
         path = self.path_for(key)
         try:
@@ -85,7 +86,8 @@ def _atoms_from(z: dict[str, np.ndarray], key: str, num_points: int, num_faces: 
     spec = {"format": ((), "U"), "key": ((), "U"), "point_atom": ((num_points,), "i"), "area": ((na,), "f"),
             "piece": ((na,), "i"), "centroid": ((na, 3), "f"), "nb_indptr": ((na + 1,), "i"),
             "nb_indices": ((None,), "i"), "face_atom": ((num_faces,), "i"),
-            "vertex_atom": ((num_vertices,), "i"), "piece_copy": ((None,), "i")}
+            "vertex_atom": ((num_vertices,), "i"), "piece_copy": ((None,), "i"), "body": ((na,), "i"),
+            "body_closed": ((None,), "b")}
     problem = check_arrays(z, spec)
     if problem is not None:
         return None, problem
@@ -98,10 +100,11 @@ def _atoms_from(z: dict[str, np.ndarray], key: str, num_points: int, num_faces: 
           and bool(np.all(np.diff(z["nb_indptr"]) >= 0))
           and 0 <= z["face_atom"].min() and z["face_atom"].max() < na
           and z["vertex_atom"].min() >= -1 and z["vertex_atom"].max() < na
-          and len(z["piece_copy"]) == npieces and z["piece_copy"].min() >= 0)
+          and len(z["piece_copy"]) == npieces and z["piece_copy"].min() >= 0
+          and z["body"].min() >= 0 and z["body"].max() < len(z["body_closed"]))
     if not ok:
         return None, "indices out of range"
     nb = sp.csr_matrix((np.ones(len(z["nb_indices"]), dtype=bool), z["nb_indices"], z["nb_indptr"]), shape=(na, na))
-    ints = {k: z[k].astype(np.int64) for k in ("point_atom", "piece", "face_atom", "vertex_atom", "piece_copy")}
+    ints = {k: z[k].astype(np.int64) for k in ("point_atom", "piece", "face_atom", "vertex_atom", "piece_copy", "body")}
     return Atoms(area=z["area"].astype(np.float64), centroid=z["centroid"].astype(np.float64), neighbors=nb,
-                 **ints), None
+                 body_closed=z["body_closed"].astype(bool), **ints), None
