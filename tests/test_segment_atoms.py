@@ -599,3 +599,18 @@ def test_segment_everything_gives_each_welded_solid_its_own_part(predictor):
         labels = seg.segment_all(scale).faces
         assert len(np.unique(labels)) == 2
         assert all(len(np.unique(labels[owner == k])) == 1 for k in (0, 1))
+
+
+def test_a_welded_piece_too_large_to_join_whole_offers_its_solids(predictor):
+    # the bar and block of bar_and_block (one welded piece), and a separate small box beside the block
+    v, f, owner = merge(box([0, 0, 0], [3, 0.2, 0.2]), box([3, 0.2, 0], [3.6, 0.8, 0.6]),
+                        box([4.0, 0.3, 0], [4.3, 0.6, 0.3]))
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=3000)
+    a = seg.atoms
+    area = [a.area[np.unique(a.face_atom[owner == k])].sum() for k in range(3)]  # bar, block, small box
+    click = seg.nearest_point([4.15, 0.45, 0.3])
+    mask = seg.predict([click], scale=area[1] + area[2])
+    assert np.array_equal(mask.faces, owner >= 1)  # the small box and the welded block, not the bar
+    a.body = None  # without bodies the welded piece is one unit: too large, the growth stops
+    assert np.array_equal(seg.predict([click], scale=area[1] + area[2]).faces, owner == 2)

@@ -133,7 +133,20 @@ def reference_select(atoms, clicked, blocked, score, distance, reach, scale):
         closer = abs(new - scale) < abs(current - scale)
         if optional and not (closer and 0.8 <= new / scale <= 1.25):
             continue
-        if not closer:
+        if not closer:  # a unit too large: its closed bodies, when it has several, one by one
+            bodies = sorted(set(atoms.body[unit].tolist())) if atoms.body is not None else []
+            keyed = []
+            for b in (bodies if len(bodies) > 1 else []):
+                members = np.array([i for i in unit if atoms.body[i] == b])
+                if atoms.body_closed[b]:
+                    bscore = np.clip((atoms.area[members] * score[members]).sum() / atoms.area[members].sum(), 0, 1)
+                    keyed.append((distance[members].min() * (SCORE_WEIGHT - bscore), b, members))
+            for _, _, members in sorted(keyed, key=lambda k: (k[0], k[1])):
+                new = current + atoms.area[members].sum()
+                if not abs(new - scale) < abs(current - scale):
+                    break
+                sel[members] = True
+                current = new
             break
         sel[unit] = True
         current = new

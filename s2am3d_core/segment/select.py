@@ -188,7 +188,8 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
                       distance: np.ndarray, scale: float, allowed: np.ndarray | None = None,
                       reach: np.ndarray | None = None) -> np.ndarray:
     """(A,) bool: the clicked atoms, then :func:`growth_units` while each brings the selected area
-    closer to ``scale`` (the first that does not ends the growth; an optional unit that does not is
+    closer to ``scale`` (the first that does not ends the growth, after its solids, when it is a
+    piece welded from several, had their turn one by one; an optional unit that does not is
     skipped). ``blocked`` atoms (negative clicks) and atoms outside ``allowed`` (default all) are
     never added. ``reach`` (A,), how far each atom reaches from the click
     (:meth:`.SurfaceDistance.near_and_reach`), orders the clicked piece's atoms; without it their
@@ -221,11 +222,36 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
         closer = abs(new - target) < abs(current - target)
         if kind == OPTIONAL and not (closer and COPIES_FIT <= new / target <= 1.0 / COPIES_FIT):
             continue
-        if not closer:
+        if not closer:  # too large to join whole: its solids may still join, then the growth ends
+            for solid in _solids_of(atoms, unit, score, distance):
+                new = current + float(atoms.area[solid].sum())
+                if not abs(new - target) < abs(current - target):
+                    break
+                sel[solid] = True
+                current = new
             break
         sel[unit] = True
         current = new
     return sel
+
+
+def _solids_of(atoms: Atoms, unit: np.ndarray, score: np.ndarray, distance: np.ndarray) -> list[np.ndarray]:
+    """The closed bodies of a unit of several bodies (solids welded into one piece), ordered as
+    pieces are, by nearest ``distance`` * (1.5 - area-weighted score); none for a unit of one body
+    or without bodies (point clouds)."""
+    if atoms.body is None or atoms.body_closed is None:
+        return []
+    body = atoms.body[unit]
+    bodies = np.unique(body)
+    if len(bodies) < 2:
+        return []
+    keyed = []
+    for b in bodies[atoms.body_closed[bodies]]:
+        members = unit[body == b]
+        area = atoms.area[members]
+        bscore = float(np.clip((area * score[members]).sum() / max(area.sum(), 1e-300), 0.0, 1.0))
+        keyed.append((float(distance[members].min()) * (SCORE_WEIGHT - bscore), int(b), members))
+    return [m for _, _, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
 def select_without_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, score: np.ndarray,
