@@ -79,7 +79,7 @@ def points_key(points: np.ndarray) -> str:
 
 
 def check_arrays(arrays: Mapping[str, np.ndarray], spec: Mapping[str, tuple[tuple[int | None, ...], str]]) -> str | None:
-    """Why ``arrays`` does not match ``spec`` ({key: (shape with None = any, dtype kind 'f'/'i'/'U')}),
+    """Why ``arrays`` does not match ``spec`` ({key: (shape with None = any, dtype kind 'f'/'i'/'U'/'b')}),
     or None when it does. Floating arrays must be finite. Extra or missing keys are a mismatch."""
     if set(arrays) != set(spec):
         return f"keys {sorted(arrays)} != expected {sorted(spec)}"

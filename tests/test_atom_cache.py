@@ -74,3 +74,16 @@ def test_an_unwritable_cache_is_a_warning(model, tmp_path, capsys):
 def test_no_feature_cache_means_no_atom_cache(model):
     seg = ShapeSegmenter(PartPredictor(model, cache=False))
     assert seg.atom_cache is None
+
+
+def test_an_entry_whose_bodies_do_not_fit_is_a_miss(model, tmp_path, capsys):
+    v, f = two_boxes()
+    opened(model, tmp_path, v, f)
+    path = next((tmp_path / "atoms").glob("*.npz"))
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["body_closed"] = arrays["body_closed"][:1]  # a body without its closed flag
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    assert AtomCache(tmp_path / "atoms").get(path.stem, 1000, len(f), len(v)) is None
+    assert "indices out of range" in capsys.readouterr().err and not path.exists()
