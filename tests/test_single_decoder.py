@@ -14,7 +14,7 @@ from s2am3d_core.modeling.single import FOLD_CONDITION_LIMIT, SinglePromptDecode
 from s2am3d_core.predictor import PartPredictor
 from s2am3d_core.segment import ShapeSegmenter
 from s2am3d_core.segment.segmenter import negative_atoms
-from s2am3d_core.segment.select import SCORE_WEIGHT, WHOLE_PIECE, atom_scores, growth_units, select_with_scale
+from s2am3d_core.segment.select import CLOUD_SCORE_WEIGHT, SCORE_WEIGHT, WHOLE_PIECE, atom_scores, growth_units, select_with_scale
 
 PROMPTS = [([1], [1], 0.1), ([5, 17], [1, 1], 0.6), ([5, 17, 200], [1, 0, 1], math.nan), ([9, 3], [1, 0], 0.003),
            ([42], [1], 1.0)]
@@ -82,7 +82,7 @@ def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece
         units += [(np.array(inside), False)] if inside else []
     else:
         def key(i):  # a cloud's atoms are ordered by distance x (1.5 - score), a mesh's by distance
-            return reach[i] * (SCORE_WEIGHT - np.clip(score[i], 0, 1)) if atoms.face_atom is None else reach[i]
+            return reach[i] * (CLOUD_SCORE_WEIGHT - np.clip(score[i], 0, 1)) if atoms.face_atom is None else reach[i]
         inside = sorted(inside, key=key)
         if atoms.body is None:
             units += [(np.array([i]), False) for i in inside]
@@ -112,7 +112,8 @@ def reference_growth_units(atoms, clicked, allowed, score, distance, whole_piece
         area = atoms.area[members]
         pscore = np.clip(np.bincount(np.zeros(len(members), np.int64), weights=area * score[members])[0]
                          / np.bincount(np.zeros(len(members), np.int64), weights=area)[0], 0.0, 1.0)
-        keyed.append((distance[members].min() * (SCORE_WEIGHT - pscore), p, members))
+        weight = SCORE_WEIGHT if atoms.face_atom is not None else CLOUD_SCORE_WEIGHT
+        keyed.append((distance[members].min() * (weight - pscore), p, members))
     units += [(np.array(sorted(copies)), True)] if copies else []
     return units + [(m, False) for _, _, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
