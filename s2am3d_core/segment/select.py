@@ -175,26 +175,16 @@ def _body_runs(atoms: Atoms, clicked: np.ndarray, inside: np.ndarray, key: np.nd
     if own.any():
         whole = whole_up_to is not None and atoms.area[inside[own]].sum() <= whole_up_to
         yield inside[own], WHOLE if whole else EACH
-    rest, rkey = inside[~own], key[~own]
+    rest = inside[~own]
     if not len(rest):
         return
-    bodies, local = np.unique(atoms.body[rest], return_inverse=True)
-    local = local.reshape(-1)
-    area = atoms.area[rest]
-    barea = np.bincount(local, weights=area, minlength=len(bodies))
-    bscore = np.bincount(local, weights=area * np.clip(score[rest], 0.0, 1.0), minlength=len(bodies))
-    bkey = np.full(len(bodies), np.inf)
-    np.minimum.at(bkey, local, rkey)
-    bkey = bkey * (SCORE_WEIGHT - bscore / np.maximum(barea, 1e-300))
-    rank = np.empty(len(bodies), dtype=np.int64)
-    rank[np.argsort(bkey, kind="stable")] = np.arange(len(bodies))
-    members = rest[np.argsort(rank[local], kind="stable")]  # grouped by body, in body order
-    bounds = np.r_[0, np.cumsum(np.bincount(rank[local], minlength=len(bodies)))]
+    members, bounds = _bodies_in_order(atoms, rest, key[~own], score)
+    nb = len(bounds) - 1
     start = 0
-    for multi in np.r_[np.flatnonzero(np.diff(bounds) > 1), len(bodies)]:
+    for multi in np.r_[np.flatnonzero(np.diff(bounds) > 1), nb]:
         if multi > start:  # bodies start..multi-1 hold one atom each
             yield members[bounds[start]:bounds[multi]], EACH
-        if multi < len(bodies):
+        if multi < nb:
             yield members[bounds[multi]:bounds[multi + 1]], WHOLE
         start = multi + 1
 
@@ -252,21 +242,34 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
 
 def _solids_of(atoms: Atoms, unit: np.ndarray, score: np.ndarray, distance: np.ndarray) -> list[np.ndarray]:
     """The closed bodies of a unit of several bodies (solids welded into one piece), ordered as
-    pieces are, by nearest ``distance`` * (SCORE_WEIGHT - area-weighted score); none for a unit of one body
-    or without bodies (point clouds)."""
-    if atoms.body is None or atoms.body_closed is None:
+    pieces are (:func:`_bodies_in_order` by ``distance``); none for a unit of one body or without
+    bodies (point clouds)."""
+    if atoms.body is None or atoms.body_closed is None or len(np.unique(atoms.body[unit])) < 2:
         return []
-    body = atoms.body[unit]
-    bodies = np.unique(body)
-    if len(bodies) < 2:
+    solid = unit[atoms.body_closed[atoms.body[unit]]]
+    if not len(solid):
         return []
-    keyed = []
-    for b in bodies[atoms.body_closed[bodies]]:
-        members = unit[body == b]
-        area = atoms.area[members]
-        bscore = float(np.clip((area * score[members]).sum() / max(area.sum(), 1e-300), 0.0, 1.0))
-        keyed.append((float(distance[members].min()) * (SCORE_WEIGHT - bscore), int(b), members))
-    return [m for _, _, m in sorted(keyed, key=lambda k: (k[0], k[1]))]
+    members, bounds = _bodies_in_order(atoms, solid, distance[solid], score)
+    return [members[bounds[j]:bounds[j + 1]] for j in range(len(bounds) - 1)]
+
+
+def _bodies_in_order(atoms: Atoms, idx: np.ndarray, key: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The atoms ``idx`` grouped by body, the bodies ordered as pieces are: by their atoms' smallest
+    ``key`` times (``SCORE_WEIGHT`` - their area-weighted score), ties by body number. Returns
+    (members, bounds): the j-th body is ``members[bounds[j]:bounds[j + 1]]``, its atoms in the order
+    of ``idx``."""
+    bodies, local = np.unique(atoms.body[idx], return_inverse=True)
+    local = local.reshape(-1)
+    area = atoms.area[idx]
+    barea = np.bincount(local, weights=area, minlength=len(bodies))
+    bscore = np.bincount(local, weights=area * np.clip(score[idx], 0.0, 1.0), minlength=len(bodies))
+    bkey = np.full(len(bodies), np.inf)
+    np.minimum.at(bkey, local, key)
+    bkey = bkey * (SCORE_WEIGHT - bscore / np.maximum(barea, 1e-300))
+    rank = np.empty(len(bodies), dtype=np.int64)
+    rank[np.argsort(bkey, kind="stable")] = np.arange(len(bodies))
+    members = idx[np.argsort(rank[local], kind="stable")]
+    return members, np.r_[0, np.cumsum(np.bincount(rank[local], minlength=len(bodies)))]
 
 
 def select_without_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, score: np.ndarray,
