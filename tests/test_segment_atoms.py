@@ -1,4 +1,6 @@
 """Mesh-aware segmentation: atoms, surface distance, selection on atoms, segment everything."""
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -556,7 +558,7 @@ def test_a_click_with_scale_takes_its_body_before_nearer_atoms_of_another(predic
     mask = seg.predict([click], scale=bar_area)
     assert set(np.unique(owner[mask.faces])) == {0} and mask.faces[owner == 0].all()
     # by reach alone (no bodies) the block's near sides come before the bar's far sides
-    a.body = None
+    seg.atoms = dataclasses.replace(a, body=None, body_closed=None)
     mask = seg.predict([click], scale=bar_area)
     assert 1 in set(np.unique(owner[mask.faces]))
 
@@ -570,9 +572,10 @@ def test_a_click_without_scale_takes_its_closed_body(predictor):
         assert np.array_equal(mask.faces, owner == k)
     # open bodies (faces triangulated one by one, as some CAD exports) keep the rule without bodies
     click = seg.nearest_point([1.5, 0.1, 0.2])
-    seg.atoms.body_closed[:] = False
+    atoms = seg.atoms
+    seg.atoms = dataclasses.replace(atoms, body_closed=np.zeros_like(atoms.body_closed))
     open_mask = seg.predict([click]).faces
-    seg.atoms.body = seg.atoms.body_closed = None
+    seg.atoms = dataclasses.replace(atoms, body=None, body_closed=None)
     assert np.array_equal(open_mask, seg.predict([click]).faces)
     assert not np.array_equal(open_mask, owner == 0)
 
@@ -612,5 +615,5 @@ def test_a_welded_piece_too_large_to_join_whole_offers_its_solids(predictor):
     click = seg.nearest_point([4.15, 0.45, 0.3])
     mask = seg.predict([click], scale=area[1] + area[2])
     assert np.array_equal(mask.faces, owner >= 1)  # the small box and the welded block, not the bar
-    a.body = None  # without bodies the welded piece is one unit: too large, the growth stops
+    seg.atoms = dataclasses.replace(a, body=None, body_closed=None)  # one unit: too large, the growth stops
     assert np.array_equal(seg.predict([click], scale=area[1] + area[2]).faces, owner == 2)

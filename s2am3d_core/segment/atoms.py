@@ -121,17 +121,25 @@ class Atoms:
             self.__dict__["_piece_groups"] = groups
         return groups
 
+    def in_welded_solid(self) -> np.ndarray:
+        """(A,) bool atoms of a closed body inside a piece welded from several bodies (a solid merged
+        into a larger mesh: a leg welded to a table top); all False without bodies (clouds).
+        Computed once per Atoms (pieces and bodies must not change afterwards)."""
+        solid = self.__dict__.get("_in_welded_solid")
+        if solid is None:
+            solid = np.zeros(self.num_atoms, dtype=bool)
+            if self.body is not None and self.body_closed is not None:
+                nb = len(self.body_closed)
+                bodies_per_piece = np.bincount(np.unique(self.piece * nb + self.body) // nb, minlength=self.num_pieces)
+                solid = (bodies_per_piece[self.piece] > 1) & self.body_closed[self.body]
+            self.__dict__["_in_welded_solid"] = solid
+        return solid
+
     def with_solids_as_pieces(self) -> "Atoms":
-        """These atoms with every closed body of a piece welded from several bodies made a piece of
-        its own (a solid merged into a larger mesh: a leg welded to a table top), the rest of each
-        piece staying one piece. Pieces kept whole keep their copy group; cut-out solids are
-        groups of their own. The same atoms when there is nothing to cut (or no bodies: clouds)."""
-        if self.body is None or self.body_closed is None:
-            return self
-        nb = len(self.body_closed)
-        pair = np.unique(self.piece * nb + self.body)
-        bodies_per_piece = np.bincount(pair // nb, minlength=self.num_pieces)
-        solid = (bodies_per_piece[self.piece] > 1) & self.body_closed[self.body]
+        """These atoms with every welded solid (:meth:`in_welded_solid`) made a piece of its own, the
+        rest of each piece staying one piece. Pieces kept whole keep their copy group; cut-out
+        solids are groups of their own. The same atoms when there is nothing to cut (clouds too)."""
+        solid = self.in_welded_solid()
         if not solid.any():
             return self
         _, piece = np.unique(np.where(solid, self.num_pieces + self.body, self.piece), return_inverse=True)

@@ -303,17 +303,11 @@ def select_without_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray,
 
 
 def clicked_solids(atoms: Atoms, clicked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(A,) bool atoms of the clicked solids and (K,) bool which clicks hit one: a click whose atom
-    lies in a closed body of a piece welded from several bodies (a solid merged into a larger
-    mesh) takes that body. Point clouds, pieces of one body and open surfaces have none."""
+    """(A,) bool atoms of the clicked solids and (K,) bool which clicks hit one: a click on a welded
+    solid (:meth:`.Atoms.in_welded_solid`) takes that body. Point clouds, pieces of one body and
+    open surfaces have none."""
+    handled = atoms.in_welded_solid()[clicked]
     sel = np.zeros(atoms.num_atoms, dtype=bool)
-    handled = np.zeros(len(clicked), dtype=bool)
-    if atoms.body is None or atoms.body_closed is None or not len(clicked):
-        return sel, handled
-    nb = len(atoms.body_closed)
-    pair = np.unique(atoms.piece * nb + atoms.body)
-    bodies_per_piece = np.bincount(pair // nb, minlength=atoms.num_pieces)
-    body = atoms.body[clicked]
-    handled = atoms.body_closed[body] & (bodies_per_piece[atoms.piece[clicked]] > 1)
-    sel[np.isin(atoms.body, body[handled])] = True
+    if handled.any():
+        sel[np.isin(atoms.body, atoms.body[clicked[handled]])] = True
     return sel, handled
