@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--scale", type=float, default=None, help="initial scale in [0, 1]")
     ap.add_argument("--points-only", action="store_true",
                     help="masks on the sampled points, as the decoder gives them (default: on atoms, the welded "
-                         "pieces of the mesh split at creases, or the connected pieces of a point cloud; a negative "
-                         "click removes its atom)")
+                         "pieces of the mesh split at creases, solids welded into one mesh counted apart, or the "
+                         "connected pieces of a point cloud; a negative click removes its atom)")
     ap.add_argument("--segment-all", type=float, default=None, metavar="GRANULARITY",
                     help="segment the unlabelled points at this granularity in [0, 1] right after opening")
     ap.add_argument("--backend", default=None,
