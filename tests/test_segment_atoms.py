@@ -540,9 +540,13 @@ def test_bodies_split_a_piece_welded_at_a_vertex_and_are_closed():
     assert a.body_closed.tolist() == [True, True]
 
 
+def two_sheets():
+    """Two open sheets meeting at a corner vertex: one piece, two open bodies."""
+    return merge(quad_grid([0, 0, 0], [1, 0, 0], [0, 1, 0]), quad_grid([1, 1, 0], [1, 0, 0], [0, 0, 1]))
+
+
 def test_open_surfaces_are_open_bodies():
-    # two sheets meeting at a corner vertex: one piece, two open bodies
-    v, f, _ = merge(quad_grid([0, 0, 0], [1, 0, 0], [0, 1, 0]), quad_grid([1, 1, 0], [1, 0, 0], [0, 0, 1]))
+    v, f, _ = two_sheets()
     a = atoms_of(v, f)
     assert a.num_pieces == 1 and len(np.unique(a.body)) == 2
     assert not a.body_closed.any()
@@ -588,7 +592,7 @@ def test_with_solids_as_pieces_cuts_closed_bodies_out_of_welded_pieces():
     assert all(len(np.unique(u.piece[a.face_atom[owner == k]])) == 1 for k in (0, 1))
     assert len(u.piece_copy) == 2 and u.piece_copy[0] != u.piece_copy[1]
     # nothing to cut: the same object (open bodies, separate pieces)
-    sheets = atoms_of(*merge(quad_grid([0, 0, 0], [1, 0, 0], [0, 1, 0]), quad_grid([1, 1, 0], [1, 0, 0], [0, 0, 1]))[:2])
+    sheets = atoms_of(*two_sheets()[:2])
     assert sheets.with_solids_as_pieces() is sheets
     boxes = atoms_of(*merge(box([0, 0, 0], [1, 1, 1]), box([3, 0, 0], [4, 1, 1]))[:2])
     assert boxes.with_solids_as_pieces() is boxes
