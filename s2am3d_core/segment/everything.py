@@ -37,6 +37,18 @@ fraction of the shape):
 Without a scale, every piece is a part (steps 0 and 1 without splitting), step 3 only merges specks
 below 0.1 % of the surface, and step 5 is skipped. A part tree stacks one labelling per scale (finest first) with
 :func:`.autoseg.tree_from_levels`.
+
+Where the parts still go wrong (2026-11-27, ``s`` = the median part fraction of each ground-truth
+level, as ``s2am3d-eval`` asks): almost every predicted part that the Hungarian matching leaves
+unmatched lies mostly inside a ground-truth part matched to another predicted part, i.e. it is a
+fragment of a real part, not a spurious one (the engine's coarsest level: 28 such fragments, 55 % of
+the points; VC: 47-57 fragments, 36-58 %). Real levels mix sizes (a bolt stays a part beside a
+whole crankcase), so no single ``s`` says which fragments belong together, and the merges of steps 3
+and 5 trade the part count against the mIoU on every real set: on the five CAD GLBs / seven robots,
+today 66.4 / 68.4 mIoU with 6 of 18 / 25 of 35 levels within 1.5x of the true count; ``MIN_PART``
+0.1: 74.2 / 67.4 mIoU, 4 / 16 levels; 0.1 with ``AGREE`` 0.5 and ``AGREE_MERGE`` 10: 70.1 / 65.1,
+6 / 20; no merging at all: 78.3 on the CAD GLBs with 7x too many parts; ``AGREE_MERGE`` 3 or 10,
+``MAX_MERGE`` 4: within 1 point and 1 level of today. None gains on both sets.
 """
 from __future__ import annotations
 
