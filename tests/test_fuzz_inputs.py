@@ -157,6 +157,7 @@ BAD_SHAPES: list[tuple[str, bytes]] = [
     ("oob.obj", b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n"),
     ("text.obj", b"hello world\n"),
     ("nan.obj", b"v nan 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"),
+    ("flat.obj", b"v 0 0 0\nv 0 0 0\nv 0 0 0\nf 1 2 3\nf 1 2 3\n"),  # every triangle degenerate
     ("garbage.stl", b"solid x\n" + bytes(range(200))),
     ("empty.stl", b""),
     ("bad.off", b"OFF\n3 1 0\n0 0\n"),
@@ -266,6 +267,26 @@ def test_eval_bad_arguments(W, tmp_path, capsys, extra, token):
     extra = [e.format(t=tmp_path, w=W) for e in extra]
     argv = ["--weights", W / "tiny.safetensors", "--procedural", "1", "--points", "64", "-q", *extra]
     expect_error(capsys, eval_cli.main, argv, token, [tmp_path, W])
+
+
+def test_labelled_mesh_without_surface_is_named(W, tmp_path, capsys):
+    """A labelled PLY whose triangles are all degenerate: every tool that reads labelled folders
+    (eval, calibrate, data build) names the file, instead of failing later without it."""
+    folder = tmp_path / "user"
+    folder.mkdir()
+    flat = [[0, 0, 0]] * 4
+    head = _ply_ascii(flat, [(0, 1, 2), (1, 2, 3)]).decode().replace(
+        "property list uchar int vertex_indices\n", "property list uchar int vertex_indices\nproperty int label\n")
+    lines = head.splitlines()
+    lines[-2:] = [lines[-2] + " 0", lines[-1] + " 1"]
+    (folder / "flat.ply").write_text("\n".join(lines) + "\n")
+    w = W / "tiny.safetensors"
+    expect_error(capsys, eval_cli.main, ["--weights", w, "--user-dir", folder, "--points", "64", "-q"],
+                 "flat.ply", [tmp_path, W])
+    expect_error(capsys, calibrate.main, [w, "--user-dir", folder, "--out", tmp_path / "c.safetensors"],
+                 "flat.ply", [tmp_path, W])
+    expect_error(capsys, data_cli.main, ["build", tmp_path / "shards", "--user-dir", folder], "flat.ply",
+                 [tmp_path, W])
 
 
 DATA_ARGS = [

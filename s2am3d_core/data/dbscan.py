@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN
 
 from ..geometry import check_points
+from ..io.sample import triangle_areas
 
 
 def auto_eps(points: np.ndarray, k: int = 8, factor: float = 1.5) -> float:
@@ -160,7 +161,7 @@ def split_mesh_disconnected(
     comp[ok] = comp_all[:n_face]
 
     tri = v[f]
-    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    area = triangle_areas(v, f)
     centroid = tri.mean(axis=1)
     out = np.full(len(f), -1, dtype=np.int64)
     next_id = 0

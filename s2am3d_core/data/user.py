@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ..errors import InputError
 from ..geometry import normalize_points
 from ..io import read_labelled_ply
+from ..io.sample import check_surface
 from ..io.urdf import reject_xacro
 from .dbscan import split_disconnected, split_mesh_disconnected
 from .gltf import GLTF_EXTENSIONS, load_gltf_parts
@@ -70,6 +71,13 @@ def load_labelled_file(path: str | os.PathLike, split: bool = True) -> PartMesh 
         InputError: naming the file, for missing, unsupported or broken files.
     """
     p = Path(path)
+    item = _read_labelled(p, split)
+    if isinstance(item, PartMesh):
+        check_surface(item.vertices, item.faces, p)
+    return item
+
+
+def _read_labelled(p: Path, split: bool) -> PartMesh | PartPoints:
     ext = p.suffix.lower()
     if not p.is_file():
         raise InputError(f"{p}: file not found")

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..geometry import check_points
-from .sample import sample_surface, subset_indices
+from .sample import check_surface, sample_surface, subset_indices
 from .mesh_file import check_faces, read_mesh_file
 from .up import check_up, file_up, to_z_up
 
@@ -104,6 +104,7 @@ def load_shape(path: str | os.PathLike, up: str | None = None) -> LoadedShape:
     vertices = check_points(vertices, name=str(p))
     if faces is not None:
         faces = check_faces(faces, len(vertices), p)
+        check_surface(vertices, faces, p)
     return LoadedShape(path=p, vertices=to_z_up(vertices, up), faces=faces, up=up, face_groups=groups,
                        group_names=group_names)
 

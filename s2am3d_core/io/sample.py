@@ -1,6 +1,8 @@
 """Area-weighted surface sampling of triangle meshes, and the one "bring to n points" helper."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..errors import InputError
@@ -29,6 +31,23 @@ def subset_indices(m: int, n: int, rng: np.random.Generator, repeat: bool = Fals
     return np.arange(m)
 
 
+ZERO_AREA = "the mesh has zero surface area (all triangles are degenerate)"
+
+
+def triangle_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(F,) float64 area of each triangle (0 where it is not finite)."""
+    tri = np.asarray(vertices, dtype=np.float64)[np.asarray(faces, dtype=np.int64)]
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    return np.where(np.isfinite(area), area, 0.0)
+
+
+def check_surface(vertices: np.ndarray, faces: np.ndarray, name: str | os.PathLike) -> None:
+    """InputError ``<name>: the mesh has zero surface area ...`` when a mesh has triangles but every
+    one is degenerate: there is no surface to sample (the file is named where it is read)."""
+    if len(faces) and not triangle_areas(vertices, faces).sum() > 0:
+        raise InputError(f"{name}: {ZERO_AREA}")
+
+
 def sample_surface(
     vertices: np.ndarray, faces: np.ndarray, n: int, seed: int | None = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -48,11 +67,10 @@ def sample_surface(
     if f.ndim != 2 or f.shape[1] != 3 or len(f) == 0:
         raise InputError("cannot sample the surface of a mesh with no triangles")
     tri = v[f]  # (F, 3, 3)
-    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    area = np.where(np.isfinite(area), area, 0.0)
+    area = triangle_areas(v, f)
     total = area.sum()
     if total <= 0:
-        raise InputError("the mesh has zero surface area (all triangles are degenerate)")
+        raise InputError(ZERO_AREA)
     rng = np.random.default_rng(seed)
     face_index = rng.choice(len(f), size=n, p=area / total)
     r1, r2 = rng.random(n), rng.random(n)
