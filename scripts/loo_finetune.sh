@@ -10,7 +10,7 @@
 #   finetuned_last.json  RUN/model.safetensors (the last step, no choice on the left-out file), its
 #                        correction fitted on the four training files (at CAL_POINTS points): the
 #                        left-out file's labels are used only to score
-# One recipe for every fold (set it with the variables below, never per fold).
+# One recipe for every fold (set it with the variables below, never per fold; EXTRA adds trainer flags).
 #
 # usage: scripts/loo_finetune.sh [OUT_ROOT]        (default runs/loo)
 #   in the background: mkdir -p runs && nohup nice -n 10 scripts/loo_finetune.sh runs/loo > runs/loo.log 2>&1 &
@@ -28,13 +28,14 @@ POINTS=${POINTS:-2048}
 EVAL_EVERY=${EVAL_EVERY:-20}
 THREADS=${THREADS:-1}
 CAL_POINTS=${CAL_POINTS:-10000}   # as s2am3d-train --calibrate: the count s2am3d-eval scores at
+read -r -a EXTRA <<< "${EXTRA:-}"   # more s2am3d-train decoder flags, the same for every fold (e.g. "--ball-prior 8")
 PY=${PYTHON:-python}
 NICE="nice -n 10"
 DATA=$(cd "$DATA" && pwd)
 mapfile -t FILES < <(ls "$DATA"/*.glb)
 [ "${#FILES[@]}" -ge 2 ] || { echo "error: $DATA: need at least 2 .glb files" >&2; exit 2; }
 mkdir -p "$OUT"
-echo "leave-one-out over ${#FILES[@]} files of $DATA: init $INIT, steps $STEPS, lr $LR, points $POINTS"
+echo "leave-one-out over ${#FILES[@]} files of $DATA: init $INIT, steps $STEPS, lr $LR, points $POINTS${EXTRA[*]:+, ${EXTRA[*]}}"
 score() {  # score WEIGHTS FILE OUT_JSON BASELINES
     [ -f "$3" ] && return 0
     echo "[$name] $(date -u +%H:%M:%S) scoring $1 on $(basename "$2")"
@@ -52,7 +53,7 @@ for held in "${FILES[@]}"; do
         echo "[$name] $(date -u +%H:%M:%S) fine-tuning on $(ls "$fold/train" | tr '\n' ' ')"
         $NICE "$PY" -m s2am3d_core.train.cli decoder --user-dir "$fold/train" --val-dir "$fold/val" --init "$INIT" \
             --steps "$STEPS" --lr "$LR" --points "$POINTS" --eval-every "$EVAL_EVERY" --calibrate \
-            --threads "$THREADS" --quiet --out "$fold/run"
+            --threads "$THREADS" --quiet --out "$fold/run" "${EXTRA[@]}"
     fi
     if [ ! -f "$fold/run/last_train_calibrated.safetensors" ]; then
         echo "[$name] $(date -u +%H:%M:%S) calibrating the last model on the training files"
