@@ -16,8 +16,8 @@
 # Continue from trained weights instead of a fresh model: INIT=WEIGHTS (both stages start from them),
 # ENC_SHARE=0 skips the encoder stage (the decoder trains on INIT's encoder), SEED picks other objects.
 # Test it on a CPU with a tiny budget:
-#   CONFIG=test-tiny OBJECTS=60 POINTS=1024 CONTRAST=128 DEVICE=cpu WORKERS=2 CAL_OBJECTS=2 EVAL_OBJECTS=2 \
-#   EVAL_POINTS=2048 models/train_gpu.sh /tmp/t 1
+#   CONFIG=test-tiny OBJECTS=60 DEC_OBJECTS=60 POINTS=1024 CONTRAST=128 DEVICE=cpu WORKERS=2 CAL_OBJECTS=2 \
+#   EVAL_OBJECTS=2 EVAL_POINTS=2048 models/train_gpu.sh /tmp/t 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: models/train_gpu.sh OUT_DIR [TOTAL_MINUTES]}
