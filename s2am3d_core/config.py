@@ -168,7 +168,7 @@ CONFIGS: dict[str, ModelConfig] = {
     ),
     # cpu-base with finer and wider tri-planes (96 x 96, 96 channels), a wider plane transformer and
     # decoder: 7.6 M parameters, still within the shipped-weights limits on 1 CPU thread (random
-    # weights, 20k points: encode 0.81 s, a click 11-14 ms). Not trained yet: the candidate for the
+    # weights, 20k points: encode 0.78 s, a click 11-12 ms). Not trained yet: the candidate for the
     # next GPU run (CONFIG=cpu-large models/train_gpu.sh), shipped only if it scores better.
     "cpu-large": ModelConfig(
         encoder=EncoderConfig(voxel_resolution=32, voxel_channels=(48, 96), plane_resolution=96, patch_size=8,
@@ -194,7 +194,7 @@ CONFIGS: dict[str, ModelConfig] = {
 
 
 def get_config(name: str) -> ModelConfig:
-    """Return a fresh copy of a registered config (``CONFIGS``: "cpu-small", "cpu-base", "cpu-large", "gpu-base", "paper", "test-tiny")."""
+    """Return a fresh copy of a registered config (a key of ``CONFIGS``)."""
     if name not in CONFIGS:
         raise ValueError(f"unknown model config {name!r}; choose one of {sorted(CONFIGS)}")
     return ModelConfig.from_json(CONFIGS[name].to_json())

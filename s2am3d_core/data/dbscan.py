@@ -161,7 +161,7 @@ def split_mesh_disconnected(
     comp[ok] = comp_all[:n_face]
 
     tri = v[f]
-    area = triangle_areas(v, f)
+    area = triangle_areas(tri)
     centroid = tri.mean(axis=1)
     out = np.full(len(f), -1, dtype=np.int64)
     next_id = 0

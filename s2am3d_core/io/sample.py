@@ -34,9 +34,9 @@ def subset_indices(m: int, n: int, rng: np.random.Generator, repeat: bool = Fals
 ZERO_AREA = "the mesh has zero surface area (all triangles are degenerate)"
 
 
-def triangle_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(F,) float64 area of each triangle (0 where it is not finite)."""
-    tri = np.asarray(vertices, dtype=np.float64)[np.asarray(faces, dtype=np.int64)]
+def triangle_areas(tri: np.ndarray) -> np.ndarray:
+    """(F,) float64 area of each triangle of ``tri`` (F, 3, 3) (0 where it is not finite)."""
+    tri = np.asarray(tri, dtype=np.float64)
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     return np.where(np.isfinite(area), area, 0.0)
 
@@ -44,7 +44,7 @@ def triangle_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 def check_surface(vertices: np.ndarray, faces: np.ndarray, name: str | os.PathLike) -> None:
     """InputError ``<name>: the mesh has zero surface area ...`` when a mesh has triangles but every
     one is degenerate: there is no surface to sample (the file is named where it is read)."""
-    if len(faces) and not triangle_areas(vertices, faces).sum() > 0:
+    if len(faces) and not triangle_areas(np.asarray(vertices)[np.asarray(faces, dtype=np.int64)]).sum() > 0:
         raise InputError(f"{name}: {ZERO_AREA}")
 
 
@@ -67,7 +67,7 @@ def sample_surface(
     if f.ndim != 2 or f.shape[1] != 3 or len(f) == 0:
         raise InputError("cannot sample the surface of a mesh with no triangles")
     tri = v[f]  # (F, 3, 3)
-    area = triangle_areas(v, f)
+    area = triangle_areas(tri)
     total = area.sum()
     if total <= 0:
         raise InputError(ZERO_AREA)
