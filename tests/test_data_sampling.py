@@ -120,3 +120,14 @@ def test_subset_indices_is_the_one_point_count_rule():
     assert sorted(unsorted.tolist()) == subset_indices(1000, 50, np.random.default_rng(1)).tolist()
     with pytest.raises(InputError):
         subset_indices(5, 0, rng)
+
+
+def test_check_surface_finds_area_in_any_chunk():
+    from s2am3d_core.io import sample
+
+    v = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    flat = np.zeros((sample._CHUNK + 5, 3), dtype=np.int64)  # more than one chunk of point triangles
+    sample.check_surface(v, np.vstack([flat, [[0, 1, 2]]]), "late.obj")  # the only area is in the last chunk
+    sample.check_surface(v, np.zeros((0, 3), dtype=np.int64), "none.obj")  # no triangles: not this check's job
+    with pytest.raises(InputError, match="flat.obj: the mesh has zero surface area"):
+        sample.check_surface(v, flat, "flat.obj")
