@@ -1,106 +1,32 @@
 """Masks on atoms: from decoder probabilities and a click to a set of atoms.
 
-With a scale ``s`` (the part's fraction of the shape, what the decoder was trained on) the clicked
-atoms are always in. Then, in order, the other atoms of the clicked connected piece (by how far
-they reach from the click: the mean of the surface distance to their nearest point and the
-straight-line distance to their farthest, so a compact region beside the click comes before a long
-strip that starts as near; see ``reach`` below), then the copies of the clicked piece together
-(its moved, rotated or mirrored instances: the other leg, the left and right arm), then the other
-pieces as whole units (by distance from the click times how weakly the decoder scores them:
-``d * (1.02 - score)`` on a mesh, ``SCORE_WEIGHT``: the decoder's mean score over a piece decides,
-distance breaks ties; ``d * (1.5 - score)`` on a point cloud, ``CLOUD_SCORE_WEIGHT``). On a point
-cloud, whose atoms are about one point each, the atoms of the clicked piece are ordered by their
-reach times ``(1.5 - score)``: by distance alone the growth is a
-geodesic ball that ignores the decoder (with atoms of four points, 12 procedural objects sampled as
-clouds: 46.1 by distance, 49.9 with the score; the five CAD GLBs: 28.2 and 28.7; on meshes, whose
-atoms inside a piece are crease regions, the score there moved the CAD GLBs from 75.5 to 75.1, and
-78.1 to 76.8 with the reach order, so meshes keep the order without it).
-On a mesh the clicked piece, when it is split, grows body by body (its bodies: surfaces stitched
-edge to edge, ``Atoms.body``; solids welded into one mesh meet only at vertices): first the clicked
-body (whole up to 1.5 ``s``, else atom by atom as above), then the piece's other bodies as whole
-units by ``d * (SCORE_WEIGHT - score)``, as other pieces are. Without a scale a click on a closed body of a
-piece welded from several bodies takes that body (a solid welded into a larger mesh: a table leg,
-a fin; :func:`clicked_solids`). Measured (``s2am3d-eval``, distinct parts, 2026-11-27), before ->
-after the bodies: 40 procedural objects, whose touching parts are welded, with scale 82.5 -> 88.6
-and no scale 57.2 -> 81.2; the five CAD GLBs 77.8 -> 77.8 and 69.6 -> 70.0; seven held-out robots
-88.4 -> 88.9 and 63.0 -> 65.2. (Cutting closed bodies out as pieces of their own everywhere,
-instead of ordering bodies inside the clicked piece, scored 88.5 on 12 of the procedural objects
-against 87.5 but lost on the robots, 87.7 against 88.9, in a scratch harness: at their coarser
-levels the welded piece is the link, so other pieces must join whole. Ordering the clicked piece's
-atoms by the concave junctions between them and the click, the minima rule, gained 0.1-0.3 on those
-12 objects: 39 % of the touching atom pairs of different parts meet at a concave junction there,
-and 11 % of the pairs inside one part.)
-The mesh weight fell from 1.5 to 1.02 on 2026-11-27 (~16:10 UTC), once the decoder's sizes were
-calibrated with the ball prior and welded pieces came apart into bodies: in a scratch sweep on the
-development sets, 12 procedural objects scored 87.9 / 88.1 / 88.4 / 88.6 / 88.7 / 88.7 at 2.0 /
-1.5 / 1.25 / 1.1 / 1.02 / 1.0 and the CAD GLBs 82.1 / 82.1 / 82.4 / 82.5 / 82.6 / 82.6 (harness
-prompts); ``s2am3d-eval`` then: CAD 77.8 -> 78.4, 40 procedural objects 89.2 -> 89.7, robots 89.6
--> 92.1 (they were in the first sweep, 1.1-2.0, beside the development sets; 1.02 was chosen on
-those). Point clouds lost with it (CAD clouds 33.8 -> 33.6, robot clouds 58.5 -> 57.7): they keep 1.5.
-A piece too large to join whole (the first unit that does not bring the area closer) offers its
-solids, when it is welded from several closed bodies, one by one in the same order before the
-growth ends: a part welded into a larger mesh can still join (``s2am3d-eval``: 40 procedural
-objects 88.6 -> 89.2, robots 88.9 -> 89.6, CAD 77.8 -> 77.8).
-Each unit is added while it brings the selected area closer to ``s``; the first unit that would
-not stops the growth. The copies are an exception: together they join only when the selection
-then holds 0.8-1.25 x ``s`` (the scale asks for all the instances); otherwise they are skipped as a
-group, not stopping the growth, and come again one by one in the distance order. Without a scale,
-the atoms whose score passes the threshold and that connect to the clicked atoms through touching
-atoms are taken, and a clicked piece up to ``NO_SCALE_PIECE`` (half) of the
-shape is taken whole (on the CAD GLBs the clicked piece alone scores 69 % where connected
-above-threshold atoms score 29-68 %; a larger piece, such as a single-piece scan, is not a part on
-its own). Half rather than a quarter: a robot's or a machine's largest link is often a quarter to a
-third of its surface (seven robot descriptions of KUKA, Franka and UR arms at 4096 points, no
-scale: 60.3 -> 63.0; the five CAD GLBs 69.4 -> 69.6; 17 procedural objects of other seeds, a
-scratch harness: 67.2 -> 66.5). Negatively clicked atoms are never taken (and the segmenter lowers ``s`` by the area they
-would have held, so a negative click removes its region from the mask at that scale).
+With a scale ``s`` (the part's fraction of the shape's area, what the decoder was trained on) the
+selection grows in units, each added while it brings the selected area closer to ``s``; the first
+unit that does not ends the growth (:func:`select_with_scale`). In order:
 
-Measured on the five CAD GLBs (10k points, centroid clicks, distinct parts, shipped weights):
-piece-first growth beats growing atom by atom in any order (about 71 % vs 40-43 % IoU), and
-stopping at the first unit that overshoots beats skipping it (70.7 vs 66.2). Taking the copies of
-the clicked piece as one unit raised the five files from 71.5 to 75.5 and 20 procedural objects of
-other seeds from 82.6 to 83.1 (BrainStem, whose parts often hold a mirrored left and right piece:
-38.1 to 55.4). Taking them whenever they bring the area closer scored about the same on average
-(75.5, 83.4) but swung single files far more (BrainStem 61.7, while VC, whose tiny screws are
-copies that are separate parts, fell from 70.9 to 58.6 instead of 68.2); the fit rule also keeps a
-click on the left upper arm at the scale of the whole arm from taking the right upper arm.
-Ordering the clicked piece's atoms by their reach instead of their nearest point raised the five
-files from 76.9 to 78.1 (VC, whose largest pieces are many crease regions, 77.7 to 85.2) and 40
-procedural objects from 80.4 to 82.6 (the same order with the surface distance to the farthest
-point: 77.4 on the five files, VC 81.6).
+1. the clicked atoms, always;
+2. the rest of the clicked connected piece: whole when it is at most ``WHOLE_PIECE * s``, else atom
+   by atom by how far each atom reaches from the click (:func:`.geodesic.reach`; on a point cloud
+   times ``CLOUD_SCORE_WEIGHT - score``). On a mesh a split piece grows body by body
+   (``Atoms.body``: faces stitched edge to edge): the clicked body first, then the piece's other
+   bodies as whole units, ordered as other pieces are;
+3. the copies of the clicked piece (its moved, rotated or mirrored instances), together, only when
+   the selection then holds ``COPIES_FIT`` to ``1 / COPIES_FIT`` times ``s``; otherwise they are
+   skipped as a group, without ending the growth, and come again one by one below;
+4. every other piece as a whole unit, by ``distance * (weight - score)``: its nearest atom's
+   distance from the click and its area-weighted decoder score, ``SCORE_WEIGHT`` on meshes (the
+   score decides, distance breaks ties), ``CLOUD_SCORE_WEIGHT`` on point clouds. A piece too large
+   to join whole ends the growth, after its closed bodies (solids welded into it) had their turn
+   one by one.
 
-Tried on 2026-11-27 (~17:00-17:50 UTC) and not taken, scratch harness, shipped weights, one click at
-each distinct part's centroid point with its true scale (CAD GLBs: 363 parts of at least one point;
-seven robots: 104; 12 procedural objects of seed 0: 394), today's order -> the change:
+Without a scale (:func:`select_without_scale`): the clicked piece when it is at most
+``NO_SCALE_PIECE`` of the shape, plus the atoms whose score passes the threshold and that connect
+to the clicked atoms through touching atoms that pass; a click on a solid welded into a larger
+piece takes that solid (:func:`clicked_solids`). Negatively clicked atoms are never taken (and the
+segmenter lowers ``s`` by the area they would have held).
 
-* a learned order of the other pieces: a gradient-boosted classifier ("is this piece mostly inside
-  the part") on 12 features per piece (its decoder score, mean and maximum, distance from the click
-  and from the clicked piece, in units of the shape's diagonal and of the scale's radius, size
-  against the scale and against the clicked piece, encoder-feature cosine, copy flag, today's rank),
-  trained on 60 procedural objects of other seeds (AUC 0.99 on held-out objects against 0.97 for
-  the decoder score alone), pieces then joining by its probability: CAD 82.6 -> 79.2 (BrainStem
-  +3.9 and the truck +21, the engine -5.7, VC -10), robots 92.1 -> 90.5, procedural 88.7 -> 87.7;
-  its probability in place of the score in ``d * (1.02 - p)``: CAD 82.4, robots 91.0;
-* the clicked piece's copies before all other pieces (one by one, when together they overshoot):
-  BrainStem 54.3 -> 60.1 and the truck 54.9 -> 75.9 (a wheel pair on one axle), but the engine
-  90.7 -> 88.6, VC 90.6 -> 86.7, robots 92.1 -> 89.5; half their key instead: the same as today;
-  a tenth (the eval's 266 CAD parts, 1617 procedural): CAD 78.4 -> 78.7 (BrainStem +2.3, VC -1.4),
-  random clicks 74.0 -> 74.5, robots 92.1 either way (random clicks 83.2 -> 83.3), procedural 89.7
-  either way: no general gain;
-* the decoder clicked at the clicked piece's own centre point (or there and at the click) when the
-  piece is taken whole: robots with clicks at a random point of the part 83.2 -> 85.9 (84.7), but
-  with centroid clicks 92.1 -> 89.1 (91.0);
-* a second decode with the centre points of the first mask's nearest 2, 4 or 8 other pieces as
-  further positive clicks, the mask then made again from its scores (or their mean with the
-  first's): CAD (the eval's 266 parts) 78.4 -> 78.1-78.4, robots 92.1 -> 91.7-92.1, random clicks
-  83.2 -> 83.8-84.3;
-* the encoder's features: the pieces' mean-feature cosine to the clicked piece's, mixed into the
-  score (``a * score + (1 - a) * cosine``, a = 0.75 / 0.5 / 0.25): CAD (the eval's 266 parts) 78.4
-  -> 78.0 / 77.9 / 78.1, robots 91.9 / 91.1 / 89.8 (random clicks 83.7 / 83.7 / 83.8).
-In the losses that remain, parts made of several pieces dominate: on the CAD GLBs 16 of the 22
-IoU points lost (113 of 266 parts, mean 62 %; BrainStem alone 50 of its 59 parts), on the robots
-with random clicks 15 of 17 (own pieces score 0.62 on average there, the nearest other pieces 0.40;
-with centroid clicks 0.76 and 0.31).
+Why these rules and not others, with the figures before and after each one and the orders that
+were tried and not taken: ``docs/MEASUREMENTS.md`` ("Selection rules").
 """
 from __future__ import annotations
 
