@@ -420,6 +420,24 @@ def test_segment_all_merges_touching_parts_the_decoder_puts_together(predictor, 
     assert len(np.unique(faces)) == (3 if joined else 4)
 
 
+@pytest.mark.parametrize("scale", [0.05, None])
+def test_segment_all_gives_pieces_too_small_to_be_sampled_to_a_sampled_part(predictor, scale):
+    """Every part holds sampled points, so the part count is the same on points and faces: tiny
+    separate pieces that no sampled point falls on join, each whole, the nearest sampled part."""
+    screws = [box([x, 0.5, 1.0], [x + 0.01, 0.51, 1.01]) for x in (0.5, 3.0, 6.0, 9.0)]
+    v, f, owner = merge(box([0, 0, 0], [10, 10, 1]), box([20, 0, 0], [22, 2, 2]), *screws)
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=500)
+    assert not np.isin(seg.face_index, np.flatnonzero(owner >= 2)).any()  # no screw is sampled
+    result = seg.segment_all(scale)
+    parts = np.unique(result.faces)
+    assert np.array_equal(parts, np.unique(result.points)) and np.array_equal(parts, np.arange(len(parts)))
+    assert result.num_parts == len(parts)
+    for screw in range(2, 6):
+        assert len(np.unique(result.faces[owner == screw])) == 1
+        assert result.faces[owner == screw][0] in set(result.faces[owner == 0])  # the slab they sit on
+
+
 def test_segment_all_keeps_a_piece_up_to_half_of_the_shape_whole(predictor):
     # a block of 23 % of the surface (one welded piece, six crease-separated sides) beside a slab of 77 %
     v, f, owner = merge(box([0, 0, 0], [2, 2, 0.5]), box([5, 0, 0], [9, 4, 0.5]))
