@@ -471,6 +471,28 @@ def test_points_only_mode_and_meshes_without_faces(predictor):
     assert 0.1 < m.fraction < 0.3  # about the scale, not the whole cloud
 
 
+def test_segment_all_on_cloud_atoms_numbers_the_parts_that_remain(predictor, monkeypatch):
+    """A point label outvoted in every atom it touches disappears; the rest are numbered 0..K-1."""
+    from s2am3d_core.segment import segmenter as segmenter_module
+
+    monkeypatch.setattr("s2am3d_core.segment.atoms.MAX_CLOUD_ATOMS", 50)  # atoms of several points
+    v, _, _ = table_with_legs()
+    cloud = ShapeSegmenter(predictor)
+    cloud.set_shape(v, np.zeros((0, 3), dtype=np.int64), num_points=1000)
+    point_atom = cloud.atoms.point_atom
+    lonely = int(np.flatnonzero(np.bincount(point_atom)[point_atom] >= 3)[0])  # a point of a 3+ point atom
+
+    def labels(predictor, scale, **kw):  # part 0: the lonely point, outvoted in its atom; 1, 2: halves
+        out = np.where(np.arange(len(point_atom)) % 2 == 0, 1, 2)
+        out[point_atom == point_atom[lonely]] = 2
+        out[lonely] = 0
+        return out
+
+    monkeypatch.setattr(segmenter_module, "segment_points", labels)
+    result = cloud.segment_all(0.1)
+    assert sorted(np.unique(result.points)) == [0, 1] and result.num_parts == 2
+
+
 def test_the_first_clicks_surface_distance_solver_is_built_while_loading(predictor, monkeypatch):
     """A cloud's heat solver, and a mesh's for its large pieces, are built when the shape opens;
     a mesh's small pieces get theirs on the first click there."""

@@ -28,7 +28,7 @@ from ..io.labels import faces_from_point_labels
 from ..io.sample import DEFAULT_POINTS, sample_surface, subset_indices
 from .atom_cache import ATOMS_FORMAT, AtomCache
 from .atoms import DEFAULT_CREASE_DEG, DEFAULT_MIN_ATOM_AREA, Atoms, cloud_atoms, mesh_atoms
-from .autoseg import segment_all as segment_points, tree_from_levels
+from .autoseg import relabel_by_size, segment_all as segment_points, tree_from_levels
 from .everything import atom_cover
 from .geodesic import SurfaceDistance
 from ..scale import check_scale
@@ -322,8 +322,8 @@ class ShapeSegmenter:
             return Segmentation(points=atom_lab[a.point_atom], faces=atom_lab[a.face_atom], scale=scale)
         lab = segment_points(self.predictor, scale, num_prompts=num_prompts, threshold=threshold, seed=seed,
                              progress=progress)
-        if self.mesh_aware:
-            lab = self.atom_labels(lab)[a.point_atom]
+        if self.mesh_aware:  # a label outvoted in every atom it touches is gone: numbered 0..K-1 again
+            lab = relabel_by_size(self.atom_labels(lab)[a.point_atom])
         return Segmentation(points=lab, faces=self.face_labels(lab), scale=scale)
 
     def part_tree(self, scales=(0.02, 0.08, 0.25, 0.6), threshold: float = 0.5, num_prompts: int = 64,
