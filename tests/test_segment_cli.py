@@ -47,7 +47,7 @@ def test_point_prompt_on_mesh(files, tmp_path, capsys):
     assert faces is not None and len(labels) == len(mesh.faces)
     assert set(np.unique(labels)) <= {0, 1}
     line = capsys.readouterr().out
-    assert "selected" in line and "sel.ply" in line and "encode" in line
+    assert "selected" in line and "sel.ply" in line and "encode + atoms" in line  # set_shape builds both
     index = json.loads((tmp_path / "parts" / "parts.json").read_text())
     assert {p["label"] for p in index["parts"]} == set(np.unique(labels).tolist())
 

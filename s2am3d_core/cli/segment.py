@@ -261,7 +261,8 @@ def _run(args) -> int:
                       progress=progress.stage(0.0, 0.4, "encoding"))
         points = seg.points
         # "encode" only when the encoder ran; features read from a cache are timed as "features"
-        timings["encode" if predictor.last_encode_source == "encoder" else "features"] = time.perf_counter() - t
+        stage = "encode" if predictor.last_encode_source == "encoder" else "features"
+        timings[stage + (" + atoms" if seg.atoms is not None else "")] = time.perf_counter() - t
 
         t = time.perf_counter()
         diag = float(np.linalg.norm(points.max(0) - points.min(0)))
