@@ -14,6 +14,13 @@ from .scene import SHAPE
 SCALE_STEP = 1.25            # [ and ] divide / multiply the scale by this
 MIN_STEP_SCALE = 0.002       # ] from 0 jumps here
 
+
+
+def share_text(share: float) -> str:
+    """A share of the shape as the panel shows it: "12.3 %", or "<0.1 %" for a speck."""
+    return "<0.1 %" if 0.0 < share < 0.0005 else f"{100.0 * share:.1f} %"
+
+
 SHORTCUTS: list[tuple[str, str]] = [
     ("click", "positive click on the shape"),
     ("shift+click / right click", "negative click"),
@@ -94,7 +101,7 @@ class CommandsMixin:
                 return
             self.part_name, self._color_edited = "", False
             self._refresh_part_color()
-            self._set_status(f"accepted {part.name} ({self.ctl.state.part_sizes()[part.label]} points)")
+            self._set_status(f"accepted {part.name} ({share_text(self.ctl.part_shares()[part.label])} of the shape)")
         self._do("accept", act)
 
     def clear(self) -> None:

@@ -33,7 +33,7 @@ from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, v
 from s2am3d_core.io.atomic import atomic_path
 from s2am3d_core.io.outputs import OutDir, OutFile, check_outputs
 from s2am3d_core.io.load import LoadedShape
-from s2am3d_core.io.sample import DEFAULT_POINTS
+from s2am3d_core.io.sample import DEFAULT_POINTS, triangle_areas
 from s2am3d_core.predictor import PartPredictor
 from s2am3d_core.scale import check_scale
 from s2am3d_core.segment.segmenter import Mask, ShapeSegmenter
@@ -156,6 +156,7 @@ class Controller:
             self.face_centers = self.shape.vertices[faces].mean(axis=1)
             self.face_to_point = self.tree.query(self.face_centers)[1].astype(np.int64)  # (F,) nearest model point
             self.face_counts = np.bincount(point_face, minlength=len(faces)).astype(np.float32)  # samples per face
+            self.face_areas = triangle_areas(self.shape.vertices[faces])
             self.display_points = None
             self.display_to_point = None
         else:
@@ -569,6 +570,15 @@ class Controller:
             self._base_colors = palette[index]
             self._base_key = self.state.revision
         return self._base_colors
+
+    def part_shares(self) -> dict[int, float]:
+        """{label: share of the shape} of every accepted part, as the scale counts it: of the
+        surface area on a mesh (the part's faces, as exported), of the file's points on a cloud."""
+        self.base_colors()  # the displayed elements' palette rows (label + 1), cached per revision
+        weights = self.face_areas if self.shape.is_mesh else None
+        total = np.bincount(self._base_index, weights=weights)
+        share = total / max(float(total.sum()), 1e-300)
+        return {p.label: float(share[p.label + 1]) if p.label + 1 < len(share) else 0.0 for p in self.state.parts}
 
     def display_probs(self) -> np.ndarray | None:
         """(M,) mask probability of each displayed element, or None without a mask."""

@@ -13,7 +13,7 @@ import polyscope.imgui as psim
 
 from s2am3d_core.io.up import UP_AXES
 
-from .commands import SHORTCUTS
+from .commands import SHORTCUTS, share_text
 
 CLICK_SLOP_PX = 4.0          # a press that moves further is a camera drag, not a click
 PANEL_WIDTH = 390
@@ -218,7 +218,8 @@ class DrawingMixin:
         parts = st.parts
         if not psim.TreeNodeEx(f"Parts ({len(parts)})###parts", psim.ImGuiTreeNodeFlags_DefaultOpen):
             return
-        sizes = st.part_sizes()
+        shares = self.ctl.part_shares()
+        column = psim.CalcTextSize("100.0 %")[0]
         rows = min(len(parts), MAX_PART_ROWS)
         if rows:  # a scrolling list: segment all can make dozens of parts
             psim.BeginChild("##partlist", (0.0, rows * psim.GetFrameHeightWithSpacing() + 4.0))
@@ -236,7 +237,9 @@ class DrawingMixin:
                 elif not psim.IsItemActive():
                     self._rename.pop(lab, None)
                 psim.SameLine()
-                psim.TextUnformatted(f"{sizes.get(lab, 0):6d} pts")
+                share = share_text(shares.get(lab, 0.0))  # right-aligned in a column as wide as "100.0 %"
+                psim.SetCursorPosX(psim.GetCursorPosX() + column - psim.CalcTextSize(share)[0])
+                psim.TextUnformatted(share)
                 psim.SameLine()
                 if psim.SmallButton(" x "):
                     self.delete_part(lab)

@@ -187,6 +187,7 @@ def test_point_cloud_shape(model, tmp_path):
     ctl.click(pts[0])
     assert ctl.display_mask().all()
     ctl.accept_part("blob")
+    assert ctl.part_shares() == {0: 1.0}  # of the file's points
     v, f, lab = read_labelled_ply(ctl.export(tmp_path / "cloud.ply"))
     assert f is None and len(v) == 3000 and (lab == 0).all()
     files = ctl.export_parts(tmp_path / "parts")

@@ -67,3 +67,17 @@ def test_points_only_toggle_and_atom_face_labels(chair):
     a = ctl.segmenter.atoms
     for atom in np.unique(a.face_atom[faces == part.label]):  # whole atoms: faces follow atom boundaries
         assert (faces[a.face_atom == atom] == part.label).all()
+
+
+def test_parts_list_shows_each_parts_share_of_the_surface(chair):
+    """The panel lists a part's share of the shape as the scale counts it: the area of its faces,
+    which for an accepted mask is what the mask line said (the mask's atoms)."""
+    ctl, feet, legs = chair
+    ctl.clear()
+    ctl.click(feet[0], decode=False)
+    ctl.set_scale(0.1)
+    covered = ctl.mask_fraction
+    part = ctl.accept_part("legs")
+    share = ctl.part_shares()[part.label]
+    assert share == pytest.approx(covered, abs=0.005)
+    assert share == pytest.approx(ctl.face_areas[ctl.face_labels() == part.label].sum() / ctl.face_areas.sum())

@@ -19,6 +19,7 @@ from s2am3d_core.modeling import S2AM3D
 from s2am3d_core.predictor import PartPredictor
 from s2am3d_gui import app
 from s2am3d_gui.controller import Controller
+from s2am3d_gui.commands import share_text
 
 
 
@@ -98,6 +99,8 @@ def test_keyboard_shortcuts(panel, ctl):
     tick()
     press(psim.ImGuiKey_A)
     assert [p.name for p in ctl.state.parts] == ["part_0"] and ctl.state.clicks == []
+    assert panel.status == f"accepted part_0 ({share_text(ctl.part_shares()[0])} of the shape)"
+    assert (share_text(0.1234), share_text(0.0001), share_text(0.0)) == ("12.3 %", "<0.1 %", "0.0 %")
     press(psim.ImGuiKey_Z)
     assert ctl.state.parts == [] and ctl.state.clicks == [(3, True)]
     press(psim.ImGuiKey_Z, (psim.ImGuiMod_Ctrl, psim.ImGuiMod_Shift))  # redo
