@@ -98,6 +98,7 @@ class Controller:
         self._index_display()
         self._base_key: int | None = None
         self._base_colors: np.ndarray | None = None
+        self._base_shares: dict[int, float] = {}  # part_shares(), made with the base colours
         self._base_index: np.ndarray | None = None    # palette row of each displayed element
         self._base_palette: np.ndarray | None = None  # (2K, 3): the part colours, then blended towards the mask
         self._sweep_clicks: tuple | None = None      # (positive, negative) the sweep below belongs to
@@ -556,8 +557,8 @@ class Controller:
         return self.faces_from_points(self.state.labels)
 
     def base_colors(self) -> np.ndarray:
-        """(M, 3) float32 colours of the displayed elements (faces or points) from the accepted parts.
-        Cached until the parts change."""
+        """(M, 3) float32 colours of the displayed elements (faces or points) from the accepted parts
+        (and, with them, :meth:`part_shares`). Cached until the parts change."""
         if self._base_key != self.state.revision or self._base_colors is None:
             palette = self._palette()
             if self.shape.is_mesh:
@@ -568,17 +569,17 @@ class Controller:
             self._base_index = index  # palette row of every displayed element
             self._base_palette = np.concatenate([palette, highlight])  # then the rows blended towards the mask
             self._base_colors = palette[index]
+            total = np.bincount(index, weights=self.face_areas if self.shape.is_mesh else None, minlength=len(palette))
+            share = total / max(float(total.sum()), 1e-300)
+            self._base_shares = {p.label: float(share[p.label + 1]) for p in self.state.parts}
             self._base_key = self.state.revision
         return self._base_colors
 
     def part_shares(self) -> dict[int, float]:
         """{label: share of the shape} of every accepted part, as the scale counts it: of the
         surface area on a mesh (the part's faces, as exported), of the file's points on a cloud."""
-        self.base_colors()  # the displayed elements' palette rows (label + 1), cached per revision
-        weights = self.face_areas if self.shape.is_mesh else None
-        total = np.bincount(self._base_index, weights=weights)
-        share = total / max(float(total.sum()), 1e-300)
-        return {p.label: float(share[p.label + 1]) if p.label + 1 < len(share) else 0.0 for p in self.state.parts}
+        self.base_colors()  # computes them when the parts changed, not on every frame
+        return self._base_shares
 
     def display_probs(self) -> np.ndarray | None:
         """(M,) mask probability of each displayed element, or None without a mask."""
