@@ -270,6 +270,20 @@ def test_selection_respects_the_budget_and_negative_atoms():
         assert select_without_scale(small, np.array([0]), none, score).tolist() == [True, True, True, False, False]
 
 
+def test_atoms_without_points_take_a_touching_atoms_label(predictor):
+    """Point labels back to atoms: an atom without sampled points takes the label of an atom it
+    touches (its piece's), not of the sampled point nearest its centre, which may lie on another
+    piece across a gap; a piece without any points takes that nearest point's label."""
+    at = toy_atoms([0.2, 0.1, 0.2, 0.4, 0.1], [0, 0, 0, 1, 2])  # atoms 0-1-2 touch in a chain
+    at.point_atom = np.array([0, 0, 2, 3, 3])                   # atoms 1 and 4 hold no point
+    seg = ShapeSegmenter(predictor)
+    seg.atoms, seg._representative = at, np.array([0, 3, 2, 3, 2])  # atom 1's nearest point: on piece 1
+    assert seg.atom_labels(np.array([1, 1, 1, 0, 0])).tolist() == [1, 1, 1, 0, 1]
+    labels = np.array([5, -1, 7, -1, -1])
+    assert at.spread_labels(labels, labels >= 0).tolist() == [True, True, True, False, False]
+    assert labels[:3].tolist() in ([5, 5, 7], [5, 7, 7])
+
+
 def test_inside_the_clicked_piece_compact_regions_come_before_long_ones():
     # one piece: the clicked atom, a long strip starting next to the click, a compact flap a little
     # further away, and the far rest of the piece

@@ -156,6 +156,20 @@ class Atoms:
         bounds = np.searchsorted(self.point_atom[order], np.arange(self.num_atoms + 1))
         return [order[bounds[a]:bounds[a + 1]] for a in range(self.num_atoms)]
 
+    def spread_labels(self, labels: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """In place: atoms not ``known`` take the label of a touching known atom, wave after wave
+        through the atoms that touch (so inside a piece, never across a gap). Returns the (A,) bool
+        atoms labelled now; those of a piece without any known atom stay unknown."""
+        known = np.asarray(known, dtype=bool).copy()
+        nb = self.neighbors.tocoo()
+        for _ in range(256):
+            grab = ~known[nb.row] & known[nb.col]
+            if not grab.any():
+                break
+            labels[nb.row[grab]] = labels[nb.col[grab]]
+            known[nb.row[grab]] = True
+        return known
+
 
 # --------------------------------------------------------------------------- union-find helpers
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

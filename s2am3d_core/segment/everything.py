@@ -240,13 +240,7 @@ def _fill_leftovers(atoms, labels: np.ndarray) -> None:
     if (labels < 0).all():
         labels[:] = 0
         return
-    nb = atoms.neighbors.tocoo()
-    for _ in range(256):
-        grab = (labels[nb.row] < 0) & (labels[nb.col] >= 0)
-        if not grab.any():
-            break
-        labels[nb.row[grab]] = labels[nb.col[grab]]
-    free = labels < 0
+    free = ~atoms.spread_labels(labels, labels >= 0)
     if free.any():
         _, nn = cKDTree(atoms.centroid[~free]).query(atoms.centroid[free])
         labels[free] = labels[~free][nn]

@@ -353,7 +353,12 @@ class ShapeSegmenter:
         return self._faces_by_nearest_point(point_labels)
 
     def atom_labels(self, point_labels: np.ndarray) -> np.ndarray:
-        """(A,) majority label of each atom's points (atoms without points: their representative's)."""
+        """(A,) majority label of each atom's points; an atom without points takes a touching atom's
+        label (:meth:`.Atoms.spread_labels`), and one of a piece without points its representative's
+        (the sampled point nearest its centroid). So a mask of whole pieces, kept as point labels,
+        gives back its faces (``scripts/accept_fidelity.py``: on the engine an accepted mask changed
+        245 of its 6820 faces, mean of 30 clicks, when every atom without points took its
+        representative's label; now 37)."""
         lab = np.asarray(point_labels, dtype=np.int64)
         a = self.atoms
         base = lab.min() if len(lab) else 0
@@ -361,8 +366,8 @@ class ShapeSegmenter:
         counts = np.zeros((a.num_atoms, k))
         np.add.at(counts, (a.point_atom, lab - base), 1.0)
         out = counts.argmax(1) + base
-        empty = counts.sum(1) == 0
-        out[empty] = lab[self._representative[empty]]
+        alone = ~a.spread_labels(out, counts.sum(1) > 0)
+        out[alone] = lab[self._representative[alone]]
         return out.astype(np.int64)
 
 
