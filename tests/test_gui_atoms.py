@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from s2am3d_core.checkpoint import default_weights_path
+from s2am3d_core.examples import example_path
 from s2am3d_core.io import load_shape
 from s2am3d_core.io.sample import DEFAULT_POINTS
 from s2am3d_core.predictor import PartPredictor
@@ -81,3 +82,20 @@ def test_parts_list_shows_each_parts_share_of_the_surface(chair):
     share = ctl.part_shares()[part.label]
     assert share == pytest.approx(covered, abs=0.005)
     assert share == pytest.approx(ctl.face_areas[ctl.face_labels() == part.label].sum() / ctl.face_areas.sum())
+
+
+def test_accept_keeps_exactly_the_faces_of_the_mask():
+    """The viewer keeps parts as labels of its sampled points; masks follow the same rule for atoms
+    without points (the bundled car has 45 of 243), so accepting changes none of the mask's faces."""
+    ctl = Controller(PartPredictor.from_pretrained(cache=False), load_shape(example_path("car")), DEFAULT_POINTS)
+    atoms = ctl.segmenter.atoms
+    assert (np.bincount(atoms.point_atom, minlength=atoms.num_atoms) == 0).sum() > 10
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(ctl.points), 30, replace=False):
+        ctl.clear()
+        ctl.click(int(i), decode=False)
+        ctl.set_scale(float(rng.choice([0.01, 0.05, 0.1])))
+        shown = ctl.display_mask().copy()
+        part = ctl.accept_part("x")
+        assert np.array_equal(ctl.face_labels() == part.label, shown)
+        ctl.undo()

@@ -273,14 +273,18 @@ def test_selection_respects_the_budget_and_negative_atoms():
 def test_atoms_without_points_take_a_touching_atoms_label(predictor):
     """Point labels back to atoms: an atom without sampled points takes the label of an atom it
     touches (its piece's), not of the sampled point nearest its centre, which may lie on another
-    piece across a gap; a piece without any points takes that nearest point's label."""
-    at = toy_atoms([0.2, 0.1, 0.2, 0.4, 0.1], [0, 0, 0, 1, 2])  # atoms 0-1-2 touch in a chain
-    at.point_atom = np.array([0, 0, 2, 3, 3])                   # atoms 1 and 4 hold no point
+    piece across a gap; a piece without any points takes the label of the point nearest to it."""
+    at = toy_atoms([0.2, 0.1, 0.2, 0.3, 0.1, 0.1], [0, 0, 0, 1, 2, 2])  # atoms 0-1-2 and 4-5 touch
+    at.point_atom = np.array([0, 0, 2, 3, 3])                   # atoms 1, 4 and 5 hold no point
+    representative = np.array([0, 3, 2, 3, 3, 2])              # atom 1's nearest point: on piece 1
+    source = at.label_sources(np.array([0, 0, 0, 0, 0.5, 0.1]), representative)
+    assert source[[0, 2, 3]].tolist() == [0, 2, 3] and source[1] in (0, 2)
+    assert source[4] == source[5] == 2                          # piece 2 follows its atom nearest a point
     seg = ShapeSegmenter(predictor)
-    seg.atoms, seg._representative = at, np.array([0, 3, 2, 3, 2])  # atom 1's nearest point: on piece 1
-    assert seg.atom_labels(np.array([1, 1, 1, 0, 0])).tolist() == [1, 1, 1, 0, 1]
-    labels = np.array([5, -1, 7, -1, -1])
-    assert at.spread_labels(labels, labels >= 0).tolist() == [True, True, True, False, False]
+    seg.atoms, seg._source = at, source
+    assert seg.atom_labels(np.array([1, 1, 1, 0, 0])).tolist() == [1, 1, 1, 0, 1, 1]
+    labels = np.array([5, -1, 7, -1, -1, -1])
+    assert at.spread_labels(labels, labels >= 0).tolist() == [True, True, True, False, False, False]
     assert labels[:3].tolist() in ([5, 5, 7], [5, 7, 7])
 
 
@@ -447,6 +451,7 @@ def test_segment_all_gives_pieces_too_small_to_be_sampled_to_a_sampled_part(pred
     parts = np.unique(result.faces)
     assert np.array_equal(parts, np.unique(result.points)) and np.array_equal(parts, np.arange(len(parts)))
     assert result.num_parts == len(parts)
+    assert np.array_equal(seg.face_labels(result.points), result.faces)  # the points say it all
     for screw in range(2, 6):
         assert len(np.unique(result.faces[owner == screw])) == 1
         assert result.faces[owner == screw][0] in set(result.faces[owner == 0])  # the slab they sit on

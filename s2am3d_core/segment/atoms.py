@@ -170,6 +170,25 @@ class Atoms:
             known[nb.row[grab]] = True
         return known
 
+    def label_sources(self, gap: np.ndarray, representative: np.ndarray) -> np.ndarray:
+        """(A,) int64 the atom whose label each atom takes when labels come from the sampled points
+        (masks, point labels back to faces, segment everything): an atom with sampled points itself;
+        one without, the source of an atom it touches (:meth:`spread_labels`); every atom of a piece
+        without sampled points, the atom of the sampled point nearest to that piece
+        (``representative`` (A,): each atom's sampled point nearest its centroid, ``gap`` (A,) how
+        far). So a labelling of the sampled points says everything about the faces."""
+        sampled = np.bincount(self.point_atom, minlength=self.num_atoms) > 0
+        source = np.arange(self.num_atoms, dtype=np.int64)
+        lost = np.flatnonzero(~self.spread_labels(source, sampled))
+        if len(lost):
+            piece = self.piece[lost]
+            order = np.lexsort((gap[lost], piece))  # by piece, its atom nearest a sampled point first
+            first = order[np.r_[True, piece[order][1:] != piece[order][:-1]]]
+            nearest = np.zeros(self.num_pieces, dtype=np.int64)
+            nearest[piece[first]] = self.point_atom[representative[lost[first]]]
+            source[lost] = nearest[piece]
+        return source
+
 
 # --------------------------------------------------------------------------- union-find helpers
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -24,11 +24,12 @@ fraction of the shape):
    smaller than ``MIN_PART * s`` and together they stay within ``MAX_MERGE * s`` (joining every
    pair that fits within ``s`` instead scored worse on the CAD GLBs: saw 64.7 -> 52.2 mIoU);
 4. atoms left without a label (no sampled point) join a touching part, isolated specks the part of
-   the nearest atom; then a part that no sampled point falls on (a piece too small to be sampled:
-   on VC at ``s`` = 0.02, 111 of 159 parts, 0.09 % of the surface together, which the point graph
-   of step 3 never saw) joins, as a whole, the part of the sampled point nearest to it, so every
-   part holds sampled points (the viewer's labels are per point; before, ``s2am3d-segment`` said
-   "53 parts" there and wrote 159 part files);
+   the nearest atom; then every atom without sampled points takes the label of its source
+   (:attr:`~s2am3d_core.segment.segmenter.ShapeSegmenter.label_source`: an atom it touches, or for
+   a piece too small to be sampled the atom of the sampled point nearest to it), as the viewer's
+   point labels will give it back: every part holds sampled points (before, on VC at ``s`` = 0.02,
+   111 of 159 parts, 0.09 % of the surface together, were pieces that the point graph of step 3
+   never saw, and ``s2am3d-segment`` said "53 parts" there and wrote 159 part files);
 5. neighbouring parts the decoder puts together merge: each part smaller than ``s`` is clicked at
    its point nearest its centroid, with scale ``s``; two touching parts whose clicks each give the
    other's points a mean probability above ``AGREE`` join, most agreeing pairs first, while the
@@ -124,7 +125,7 @@ def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_promp
     graph = _point_graph(segmenter.points)
     _merge_small_parts(segmenter, graph, labels, min_part, max_merge)
     _fill_leftovers(a, labels)
-    _join_unsampled_parts(a, segmenter.points, labels)
+    labels[:] = labels[segmenter.label_source]
     if scale is not None:
         report(0.9, "merging parts the decoder puts together")
         _merge_agreeing_parts(segmenter, graph, labels, scale)
@@ -244,23 +245,6 @@ def _fill_leftovers(atoms, labels: np.ndarray) -> None:
     if free.any():
         _, nn = cKDTree(atoms.centroid[~free]).query(atoms.centroid[free])
         labels[free] = labels[~free][nn]
-
-
-def _join_unsampled_parts(atoms, points: np.ndarray, labels: np.ndarray) -> None:
-    """In place (every atom labelled): each part without a sampled point takes, whole, the label of
-    the sampled point nearest to one of its atoms' centroids."""
-    k = int(labels.max()) + 1
-    unsampled = np.bincount(labels[atoms.point_atom], minlength=k)[labels] == 0
-    if not unsampled.any():
-        return
-    idx = np.flatnonzero(unsampled)
-    gap, nearest = cKDTree(points).query(atoms.centroid[idx])
-    part = labels[idx]
-    order = np.lexsort((gap, part))  # by part, its atom nearest a sampled point first
-    first = order[np.r_[True, part[order][1:] != part[order][:-1]]]
-    lut = np.arange(k)
-    lut[part[first]] = labels[atoms.point_atom[nearest[first]]]
-    labels[:] = lut[labels]
 
 
 def _relabel_by_area(labels: np.ndarray, area: np.ndarray) -> np.ndarray:

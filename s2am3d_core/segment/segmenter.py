@@ -109,6 +109,7 @@ class ShapeSegmenter:
         self.distance: SurfaceDistance | None = None
         self._tree: cKDTree | None = None
         self._representative: np.ndarray | None = None
+        self._source: np.ndarray | None = None  # Atoms.label_sources of the current shape
         self._distance_cache: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
         self._face_centers: np.ndarray | None = None
 
@@ -162,8 +163,9 @@ class ShapeSegmenter:
         if self.mesh_aware:
             report(0.7, "computing atoms and surface distance")
             self.atoms, self.distance = self._atoms_for(verts, faces, points, self.face_index)
-            _, self._representative = self._tree.query(self.atoms.centroid)
-            self._representative = np.asarray(self._representative, dtype=np.int64)
+            gap, representative = self._tree.query(self.atoms.centroid)
+            self._representative = np.asarray(representative, dtype=np.int64)
+            self._source = self.atoms.label_sources(gap, self._representative)
         report(1.0, "ready")
 
     def _atoms_for(self, verts, faces, points, face_index) -> tuple[Atoms, SurfaceDistance]:
@@ -277,6 +279,7 @@ class ShapeSegmenter:
 
     def _mask_from_atoms(self, sel: np.ndarray, probs: np.ndarray) -> Mask:
         a = self.atoms
+        sel = sel[self._source]  # atoms without points follow their source, as accepted labels will
         faces = None if a.face_atom is None else sel[a.face_atom]
         return Mask(points=sel[a.point_atom], faces=faces, probs=probs, atoms=sel,
                     fraction=float(a.area[sel].sum()))
@@ -352,13 +355,22 @@ class ShapeSegmenter:
             return self.atom_labels(point_labels)[self.atoms.face_atom]
         return self._faces_by_nearest_point(point_labels)
 
+    @property
+    def label_source(self) -> np.ndarray:
+        """(A,) the atom whose label each atom takes (:meth:`.Atoms.label_sources`): itself when it
+        holds sampled points. Masks and segmentations obey it, so point labels give back their faces."""
+        self._require_shape()
+        if self._source is None:
+            raise PromptError("label_source: this segmenter is points-only (mesh_aware=False): it has no atoms")
+        return self._source
+
     def atom_labels(self, point_labels: np.ndarray) -> np.ndarray:
-        """(A,) majority label of each atom's points; an atom without points takes a touching atom's
-        label (:meth:`.Atoms.spread_labels`), and one of a piece without points its representative's
-        (the sampled point nearest its centroid). So a mask of whole pieces, kept as point labels,
-        gives back its faces (``scripts/accept_fidelity.py``: on the engine an accepted mask changed
-        245 of its 6820 faces, mean of 30 clicks, when every atom without points took its
-        representative's label; now 37)."""
+        """(A,) majority label of each atom's points; an atom without points takes the label of its
+        :attr:`label_source` (a touching atom's, or for a piece without points the atom of the
+        sampled point nearest to it). A mask or segmentation, kept as point labels, gives back
+        exactly its faces (``scripts/accept_fidelity.py``: on the engine an accepted mask changed 245
+        of its 6820 faces, mean of 30 clicks, when every atom without points took the label of the
+        sampled point nearest its centroid; 0 now)."""
         lab = np.asarray(point_labels, dtype=np.int64)
         a = self.atoms
         base = lab.min() if len(lab) else 0
@@ -366,9 +378,7 @@ class ShapeSegmenter:
         counts = np.zeros((a.num_atoms, k))
         np.add.at(counts, (a.point_atom, lab - base), 1.0)
         out = counts.argmax(1) + base
-        alone = ~a.spread_labels(out, counts.sum(1) > 0)
-        out[alone] = lab[self._representative[alone]]
-        return out.astype(np.int64)
+        return out[self._source].astype(np.int64)
 
 
 def negative_atoms(atoms: Atoms, clicked: np.ndarray, negative: np.ndarray) -> np.ndarray:
