@@ -288,6 +288,22 @@ def test_atoms_without_points_take_a_touching_atoms_label(predictor):
     assert labels[:3].tolist() in ([5, 5, 7], [5, 7, 7])
 
 
+def test_every_clicked_piece_joins_whole_when_it_fits():
+    """Two positive clicks on two pieces: the growth starts from the first click's piece (not the
+    lower atom number) and the second clicked piece comes next, whole, before nearer pieces; a
+    clicked piece that does not fit is skipped without ending the growth (its clicked atom stays)."""
+    at = toy_atoms([0.05, 0.05, 0.1, 0.1, 0.3, 0.4], [0, 0, 1, 2, 2, 3])
+    dist = np.array([2.0, 2.0, 1.5, 0.0, 0.0, 9.0])  # distances from the first click, on atom 3
+    score = np.full(6, 0.5)
+    none = np.zeros(6, dtype=bool)
+    sel = select_with_scale(at, np.array([3, 0]), none, score, dist, 0.5)  # atoms 3-4, then piece 0
+    assert sel.tolist() == [True, True, False, True, True, False]     # before the nearer piece 1
+    big = toy_atoms([0.1, 0.05, 0.5, 0.1, 0.25], [0, 1, 1, 2, 3])  # the second click on a large piece
+    dist = np.array([0.0, 0.2, 0.2, 0.3, 2.0])
+    sel = select_with_scale(big, np.array([0, 1]), np.zeros(5, bool), np.full(5, 0.5), dist, 0.3)
+    assert sel.tolist() == [True, True, False, True, False]  # its rest skipped, the growth goes on
+
+
 def test_inside_the_clicked_piece_compact_regions_come_before_long_ones():
     # one piece: the clicked atom, a long strip starting next to the click, a compact flap a little
     # further away, and the far rest of the piece
@@ -390,6 +406,23 @@ def test_negative_clicks_remove_their_legs(predictor):
     assert set(np.unique(owner[mask.faces])) == {0}
     assert mask.faces[owner == 0].all()
     assert mask.fraction == pytest.approx(seg.atoms.area[mask.atoms].sum())
+
+
+def test_clicks_reach_the_selection_in_click_order(predictor, monkeypatch):
+    """The growth starts from the first click's piece, whatever the atoms' numbering."""
+    from s2am3d_core.segment import segmenter as segmenter_module
+
+    v, f, _ = table_with_legs()
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=3000)
+    slab, leg = seg.nearest_point([10, 2, 0.5]), seg.nearest_point([0.1, 0.1, 0.5])
+    seen = []
+    real = segmenter_module.select_with_scale
+    monkeypatch.setattr(segmenter_module, "select_with_scale", lambda a, clicked, *rest, **kw: (
+        seen.append(clicked.tolist()), real(a, clicked, *rest, **kw))[1])
+    for clicks in ([slab, leg], [leg, slab]):
+        seg.predict(clicks, scale=0.2)
+        assert seen[-1] == seg.atoms.point_atom[clicks].tolist()
 
 
 def test_faces_follow_atoms_and_segment_all_labels_every_face(predictor):

@@ -244,7 +244,8 @@ class ShapeSegmenter:
             return Mask(points=pts, faces=self._faces_from_points(pts), probs=probs, atoms=None,
                         fraction=float(pts.mean()))
         a = self.atoms
-        clicked = np.unique(a.point_atom[np.asarray(positive, dtype=np.int64)])
+        clicked = np.asarray(list(dict.fromkeys(a.point_atom[np.asarray(positive, dtype=np.int64)].tolist())),
+                             dtype=np.int64)  # in click order: the growth starts from the first click
         blocked = negative_atoms(a, clicked, a.point_atom[np.asarray(negative, dtype=np.int64)])
         clicked = clicked[~blocked[clicked]]
         score = self.atom_scores(probs)

@@ -10,10 +10,12 @@ unit that does not ends the growth (:func:`select_with_scale`). In order:
    times ``CLOUD_SCORE_WEIGHT - score``). On a mesh a split piece grows body by body
    (``Atoms.body``: faces stitched edge to edge): the clicked body first, then the piece's other
    bodies as whole units, ordered as other pieces are;
-3. the copies of the clicked piece (its moved, rotated or mirrored instances), together, only when
+3. the other pieces the user clicked, each whole, in click order, each only when it brings the
+   area closer (else it is skipped, without ending the growth);
+4. the copies of the clicked piece (its moved, rotated or mirrored instances), together, only when
    the selection then holds ``COPIES_FIT`` to ``1 / COPIES_FIT`` times ``s``; otherwise they are
    skipped as a group, without ending the growth, and come again one by one below;
-4. every other piece as a whole unit, by ``distance * (weight - score)``: its nearest atom's
+5. every other piece as a whole unit, by ``distance * (weight - score)``: its nearest atom's
    distance from the click and its area-weighted decoder score, ``SCORE_WEIGHT`` on meshes (the
    score decides, distance breaks ties), ``CLOUD_SCORE_WEIGHT`` on point clouds. A piece too large
    to join whole ends the growth, after its closed bodies (solids welded into it) had their turn
@@ -57,24 +59,25 @@ def atom_scores(atoms: Atoms, probs: np.ndarray, representative: np.ndarray) -> 
 
 def growth_units(atoms: Atoms, clicked: np.ndarray, allowed: np.ndarray, score: np.ndarray,
                  distance: np.ndarray, whole_piece_up_to: float | None = None,
-                 reach: np.ndarray | None = None) -> list[tuple[np.ndarray, bool]]:
-    """The order in which a scaled selection grows, as (atoms, optional) units: atoms of the clicked
-    piece one by one by ``reach`` (by ``distance`` without it; on a point cloud times
-    ``CLOUD_SCORE_WEIGHT - score``), then the clicked piece's copies together (``optional``: skipped, not stopping
-    the growth, when they overshoot), then every other piece (its allowed atoms
+                 reach: np.ndarray | None = None) -> list[tuple[np.ndarray, str]]:
+    """The order in which a scaled selection grows, as (atoms, kind) units: atoms of the first
+    clicked piece one by one by ``reach`` (by ``distance`` without it; on a point cloud times
+    ``CLOUD_SCORE_WEIGHT - score``), then the other clicked pieces (``CLICKED``: skipped, not
+    stopping the growth, when they overshoot), then the clicked piece's copies together
+    (``OPTIONAL``: skipped unless they fit), then every other piece (its allowed atoms
     together) by ``distance * (weight - score)`` (``SCORE_WEIGHT`` on meshes, ``CLOUD_SCORE_WEIGHT`` on clouds; piece distance = its nearest atom's, piece score =
     area-weighted mean). A clicked piece no larger than ``whole_piece_up_to`` is one unit: it is split
     only when it is clearly larger than the part."""
     units = []
     for atoms_, kind in iter_growth_runs(atoms, clicked, allowed, score, distance, whole_piece_up_to, reach):
         if kind == EACH:
-            units += [(np.array([i]), False) for i in atoms_]
+            units += [(np.array([i]), WHOLE) for i in atoms_]
         else:
-            units.append((atoms_, kind == OPTIONAL))
+            units.append((atoms_, kind))
     return units
 
 
-EACH, WHOLE, OPTIONAL = "each", "whole", "optional"  # kinds of a growth run
+EACH, WHOLE, OPTIONAL, CLICKED = "each", "whole", "optional", "clicked"  # kinds of a growth run
 
 
 def iter_growth_runs(atoms: Atoms, clicked: np.ndarray, allowed: np.ndarray, score: np.ndarray,
@@ -83,7 +86,8 @@ def iter_growth_runs(atoms: Atoms, clicked: np.ndarray, allowed: np.ndarray, sco
     """:func:`growth_units`, made lazily (a selection stops early; a slider move makes only the
     units it takes) and in runs: ``(atoms, EACH)`` is one unit per atom in that order (the clicked
     piece's atoms, consumed by :func:`select_with_scale` in one vectorised step), ``(atoms, WHOLE)``
-    one unit, ``(atoms, OPTIONAL)`` one optional unit. Per-piece sums run over all atoms with zero
+    one unit, ``(atoms, OPTIONAL)`` / ``(atoms, CLICKED)`` one unit that may be skipped. ``clicked``
+    is in click order: the growth starts from the first click's piece. Per-piece sums run over all atoms with zero
     weight outside ``allowed``, which gives the same sums, bit for bit, as summing the allowed atoms
     alone."""
     piece0 = atoms.piece[clicked[0]] if len(clicked) else -1
@@ -113,14 +117,20 @@ def iter_growth_runs(atoms: Atoms, clicked: np.ndarray, allowed: np.ndarray, sco
     pdist = np.minimum.reduceat(np.where(other, distance, np.inf)[order], bounds[:-1])[pieces]
     weight = SCORE_WEIGHT if atoms.face_atom is not None else CLOUD_SCORE_WEIGHT
     key = pdist * (weight - np.clip(pscore, 0.0, 1.0))
+    for p in dict.fromkeys(atoms.piece[clicked].tolist()):  # the other clicked pieces, in click order
+        members = order[bounds[p]:bounds[p + 1]]
+        if p != piece0 and other[members].any():
+            yield members[other[members]], CLICKED
+    rest = ~np.isin(pieces, atoms.piece[clicked])
     copy = np.zeros(len(pieces), dtype=bool)
     if atoms.piece_copy is not None and piece0 >= 0:
-        copy = atoms.piece_copy[pieces] == atoms.piece_copy[piece0]
+        copy = rest & (atoms.piece_copy[pieces] == atoms.piece_copy[piece0])
     if copy.any():
         yield np.flatnonzero(other & np.isin(atoms.piece, pieces[copy])), OPTIONAL
     for k in np.argsort(key, kind="stable"):  # copies too: one by one, when they did not join together
-        members = order[bounds[pieces[k]]:bounds[pieces[k] + 1]]
-        yield members[other[members]], WHOLE
+        if rest[k]:
+            members = order[bounds[pieces[k]]:bounds[pieces[k] + 1]]
+            yield members[other[members]], WHOLE
 
 
 def _body_runs(atoms: Atoms, clicked: np.ndarray, inside: np.ndarray, key: np.ndarray, score: np.ndarray,
@@ -185,6 +195,8 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
         new = current + float(atoms.area[unit].sum())
         closer = abs(new - target) < abs(current - target)
         if kind == OPTIONAL and not (closer and COPIES_FIT <= new / target <= 1.0 / COPIES_FIT):
+            continue
+        if kind == CLICKED and not closer:  # a clicked piece that does not fit: its clicked atom stays
             continue
         if not closer:  # too large to join whole: its solids may still join, then the growth ends
             for solid in _solids_of(atoms, unit, score, distance):
