@@ -103,6 +103,7 @@ class Controller:
         self._base_palette: np.ndarray | None = None  # (2K, 3): the part colours, then blended towards the mask
         self._sweep_clicks: tuple | None = None      # (positive, negative) the sweep below belongs to
         self._sweep: dict[float, np.ndarray] = {}    # grid scale -> (N,) float32 logits
+        self._imported: tuple[np.ndarray, np.ndarray] | None = None  # opened labels: (elements, points)
 
     def _encode(self, progress: ProgressFn | None = None) -> None:
         """Encode the model points (or read their features from the cache) and find the atoms."""
@@ -218,6 +219,7 @@ class Controller:
         names = [str(info.get(k, {}).get("name") or f"part_{k}") for k in ids]
         colors = [tuple(info[k]["color"]) if "color" in info.get(k, {}) else part_color(i) for i, k in enumerate(ids)]
         self.state.set_all(lut[point_labels + 1], names, colors)
+        self._imported = (lut[lab + 1], self.state.labels.copy())  # the file's own labels, in part ids
         if not undoable:
             self.state.forget_history()
         self.state.probs = None
@@ -553,8 +555,33 @@ class Controller:
         return vertices_from_point_labels(cloud, self.points, np.asarray(point_labels, np.int64) + 1) - 1
 
     def face_labels(self) -> np.ndarray:
-        """(F,) labels of the mesh faces from the accepted point labels."""
-        return self.faces_from_points(self.state.labels)
+        """(F,) labels of the mesh faces from the accepted parts (:meth:`element_labels`)."""
+        if not self.shape.is_mesh:
+            raise PromptError("face labels need a mesh; this shape is a point cloud")
+        return self.element_labels()
+
+    def element_labels(self) -> np.ndarray:
+        """Part label of every face (mesh) or of every point of the file (point cloud), -1 =
+        unlabelled, from the model points' labels. An opened labelled file keeps its own labels
+        where the user's edits do not reach: an element of a part left untouched (no point changed
+        to or from it) keeps its label; one of a changed part follows the point labels where they
+        now give another part than when the file was opened, and else keeps its label (unlabelled
+        when its part was deleted). The points alone cannot say exactly which faces a part made by
+        another tool, or by points-only masks, holds: opening such a file and exporting it again
+        moved a quarter of the saw's faces to another part."""
+        derived = self._shape_labels(self.state.labels)
+        if self._imported is None:
+            return derived
+        elements, opened = self._imported
+        now = self.state.labels
+        if elements.shape != derived.shape or opened.shape != now.shape:
+            return derived
+        moved = now != opened
+        touched = np.union1d(now[moved], opened[moved])
+        alive = np.r_[-1, [p.label for p in self.state.parts]]
+        kept = np.where(np.isin(elements, alive), elements, -1)
+        out = np.where(derived != self._shape_labels(opened), derived, kept)
+        return np.where(np.isin(elements, alive) & ~np.isin(elements, touched), elements, out)
 
     def base_colors(self) -> np.ndarray:
         """(M, 3) float32 colours of the displayed elements (faces or points) from the accepted parts
@@ -616,12 +643,12 @@ class Controller:
 
     # ------------------------------------------------------------------ files
     def export_labels(self) -> tuple[np.ndarray, list[Part]]:
-        """Model point labels renumbered 0..K-1 in part-list order (-1 = unlabelled), and the parts."""
+        """:meth:`element_labels` renumbered 0..K-1 in part-list order (-1 = unlabelled), and the parts."""
         parts = self.state.parts
         lut = np.full(max((p.label for p in parts), default=-1) + 2, -1, np.int64)
         for i, p in enumerate(parts):
             lut[p.label + 1] = i
-        return lut[self.state.labels + 1], parts
+        return lut[self.element_labels() + 1], parts
 
     def _parts_index(self, labels: np.ndarray, parts: list[Part], what: str) -> list[dict]:
         counts = np.bincount(labels[labels >= 0], minlength=len(parts))
@@ -661,9 +688,8 @@ class Controller:
         input (InputError). Returns the absolute PLY path."""
         out = self.check_output(out_path)
         self.check_output(out.with_suffix(".parts.json"))
-        labels, parts = self.export_labels()
+        shape_labels, parts = self.export_labels()
         up = self.shape.up
-        shape_labels = self._shape_labels(labels)
         write_labelled(out, self.shape.vertices, self.shape.faces, shape_labels, up=up)
         index = self._parts_index(shape_labels, parts, "faces" if self.shape.is_mesh else "points")
         self._write_json(out.with_suffix(".parts.json"), {"source": str(self.shape.path), "file": out.name,
@@ -680,7 +706,7 @@ class Controller:
             raise PromptError("no parts to export yet: accept a part (A) or segment all (S) first")
         # a re-export replaces the folder as a whole (only if it holds nothing but our part files)
         check_outputs({"shape": self.shape.path}, dirs=[OutDir("export parts", out)], overwrite=True)
-        return write_parts(out, self.shape.vertices, self.shape.faces, self._shape_labels(labels), fmt=fmt,
+        return write_parts(out, self.shape.vertices, self.shape.faces, labels, fmt=fmt,
                            up=self.shape.up, names=[(p.name, p.color) for p in parts], overwrite=True)
 
     def _shape_labels(self, labels: np.ndarray) -> np.ndarray:

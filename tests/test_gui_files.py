@@ -78,6 +78,29 @@ def test_labelled_ply_reopens_with_editable_parts(model, chair_file):
         again.export(out)                                    # never over the input
 
 
+def test_a_labelled_file_keeps_its_own_face_labels_where_no_edit_reaches(model, chair_file, tmp_path):
+    """Labels of another tool cut through atoms (one face in seven of its own part): reopened and
+    exported unchanged they come back face for face; deleting a part unlabels exactly its faces."""
+    from s2am3d_core.io import load_shape, write_labelled
+
+    shape = load_shape(chair_file)
+    centres = shape.vertices[shape.faces].mean(axis=1)
+    labels = (centres[:, 0] > np.median(centres[:, 0])).astype(np.int64)
+    labels[::7] = 2
+    path = tmp_path / "other_tool.ply"
+    write_labelled(path, shape.vertices, shape.faces, labels, up="z")
+    for mesh_aware in (True, False):
+        ctl = _ctl(model, path)
+        ctl.set_mesh_aware(mesh_aware)
+        out = read_labelled_ply(ctl.export(tmp_path / f"again_{mesh_aware}.ply"))[2]
+        assert np.array_equal(out, labels)
+        ctl.delete_part(ctl.state.parts[[p.name for p in ctl.state.parts].index("part_2")].label)
+        kept = ctl.export_labels()[0]
+        assert np.array_equal(kept < 0, labels == 2) and np.array_equal(kept[labels != 2] > 0, labels[labels != 2] > 0)
+        ctl.undo()
+        assert np.array_equal(read_labelled_ply(ctl.export(tmp_path / f"undo_{mesh_aware}.ply"))[2], labels)
+
+
 def test_part_folder_reopens_as_parts(model, chair_file, tmp_path):
     ctl = _ctl(model, chair_file)
     _two_parts(ctl)
