@@ -369,7 +369,7 @@ class ShapeSegmenter:
         """(A,) majority label of each atom's points; an atom without points takes the label of its
         :attr:`label_source` (a touching atom's, or for a piece without points the atom of the
         sampled point nearest to it). A mask or segmentation, kept as point labels, gives back
-        exactly its faces (``scripts/accept_fidelity.py``: on the engine an accepted mask changed 245
+        exactly its faces (``scripts/viewer_fidelity.py``: on the engine an accepted mask changed 245
         of its 6820 faces, mean of 30 clicks, when every atom without points took the label of the
         sampled point nearest its centroid; 0 now)."""
         lab = np.asarray(point_labels, dtype=np.int64)
