@@ -578,10 +578,9 @@ class Controller:
             return derived
         moved = now != opened
         touched = np.union1d(now[moved], opened[moved])
-        alive = np.r_[-1, [p.label for p in self.state.parts]]
-        kept = np.where(np.isin(elements, alive), elements, -1)
-        out = np.where(derived != self._shape_labels(opened), derived, kept)
-        return np.where(np.isin(elements, alive) & ~np.isin(elements, touched), elements, out)
+        alive = np.isin(elements, np.r_[-1, [p.label for p in self.state.parts]])  # its part still exists
+        out = np.where(derived != self._shape_labels(opened), derived, np.where(alive, elements, -1))
+        return np.where(alive & ~np.isin(elements, touched), elements, out)
 
     def base_colors(self) -> np.ndarray:
         """(M, 3) float32 colours of the displayed elements (faces or points) from the accepted parts
