@@ -28,8 +28,7 @@ from scipy.spatial import cKDTree
 from scipy.special import expit
 
 from s2am3d_core.errors import InputError, PromptError
-from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, vertices_from_point_labels,
-                            write_labelled, write_parts)
+from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, write_labelled, write_parts)
 from s2am3d_core.io.atomic import atomic_path
 from s2am3d_core.io.outputs import OutDir, OutFile, check_outputs
 from s2am3d_core.io.load import LoadedShape
@@ -159,17 +158,16 @@ class Controller:
             self.face_to_point = self.tree.query(self.face_centers)[1].astype(np.int64)  # (F,) nearest model point
             self.face_counts = np.bincount(point_face, minlength=len(faces)).astype(np.float32)  # samples per face
             self.face_areas = triangle_areas(self.shape.vertices[faces])
-            self.display_points = None
-            self.display_to_point = None
+            self.display_points = self.display_index = self.display_to_point = self.file_to_point = None
         else:
             cloud = self.shape.vertices
-            if len(cloud) > DISPLAY_LIMIT:
-                keep = np.sort(np.random.default_rng(0).choice(len(cloud), DISPLAY_LIMIT, replace=False))
-                cloud = cloud[keep]
-            self.display_points = cloud
             same = len(cloud) == len(points) and np.array_equal(cloud, points)
-            self.display_to_point = (np.arange(len(points)) if same
-                                     else self.tree.query(cloud)[1].astype(np.int64))  # (M,) nearest model point
+            self.file_to_point = (np.arange(len(points)) if same
+                                  else self.tree.query(cloud)[1].astype(np.int64))  # nearest model point of each
+            self.display_index = (np.arange(len(cloud)) if len(cloud) <= DISPLAY_LIMIT else  # the points drawn
+                                  np.sort(np.random.default_rng(0).choice(len(cloud), DISPLAY_LIMIT, replace=False)))
+            self.display_points = cloud[self.display_index]
+            self.display_to_point = self.file_to_point[self.display_index]
 
     def reorient(self, up: str, progress: ProgressFn | None = None) -> bool:
         """Treat ``up`` as the file's up axis: rotate the shape, re-encode (the model sees the new
@@ -549,10 +547,7 @@ class Controller:
     def cloud_from_points(self, point_labels: np.ndarray) -> np.ndarray:
         """(M,) labels of every point of a point-cloud file: those of the nearest model point
         (unlabelled included, so a partial labelling stays partial)."""
-        cloud = self.shape.vertices
-        if len(cloud) == len(self.points) and np.array_equal(cloud, self.points):
-            return np.asarray(point_labels, np.int64).copy()
-        return vertices_from_point_labels(cloud, self.points, np.asarray(point_labels, np.int64) + 1) - 1
+        return np.asarray(point_labels, np.int64)[self.file_to_point]
 
     def face_labels(self) -> np.ndarray:
         """(F,) labels of the mesh faces from the accepted parts (:meth:`element_labels`)."""
@@ -590,7 +585,7 @@ class Controller:
             if self.shape.is_mesh:
                 index = self.face_labels() + 1
             else:
-                index = self.state.labels[self.display_to_point] + 1
+                index = self.element_labels()[self.display_index] + 1
             highlight = (1.0 - MASK_BLEND) * palette + MASK_BLEND * np.asarray(MASK_COLOR, np.float32)
             self._base_index = index  # palette row of every displayed element
             self._base_palette = np.concatenate([palette, highlight])  # then the rows blended towards the mask

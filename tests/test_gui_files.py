@@ -131,6 +131,16 @@ def test_point_cloud_labels_reopen(model, tmp_path):
     assert [p.name for p in again.state.parts] == ["right"]
     far = np.abs(again.points[:, 0]) > 0.1
     assert np.array_equal((again.state.labels == 0)[far], (again.points[:, 0] > 0)[far])
+    # a file's own per-point labels (here every third point in a part of its own, which 800 model
+    # points cannot hold) come back point for point, and on screen
+    from s2am3d_core.io import write_labelled
+
+    labels = (pts[:, 1] > 0).astype(np.int64)
+    labels[::3] = 2
+    write_labelled(tmp_path / "other.ply", pts, None, labels, up="z")
+    other = _ctl(model, tmp_path / "other.ply", n=800)
+    assert np.array_equal(read_labelled_ply(other.export(tmp_path / "other_again.ply"))[2], labels)
+    assert np.array_equal(other.base_colors(), other._palette()[labels[other.display_index] + 1])
 
 
 def test_segment_all_keeps_accepted_parts_and_undo_restores(model, chair_file):
