@@ -166,11 +166,6 @@ class SessionState:
                 return p
         raise InputError(f"no part with label {label}; parts: {[p.label for p in self.current.parts]}")
 
-    def part_sizes(self) -> dict[int, int]:
-        """{label: number of model points} of every accepted part."""
-        counts = np.bincount(self.labels[self.labels >= 0], minlength=1)
-        return {p.label: int(counts[p.label]) if p.label < len(counts) else 0 for p in self.current.parts}
-
     # ------------------------------------------------------------------ history
     def _commit(self, snap: Snapshot, merge_tag: object = None) -> None:
         """Make ``snap`` current as one undo step; consecutive commits with the same non-None
