@@ -210,7 +210,7 @@ class Controller:
             point_labels = lab[self.shape.point_face]
         else:
             point_labels = lab[cKDTree(self.shape.vertices).query(self.points)[1]]
-        ids = [int(k) for k in np.unique(point_labels) if k >= 0]
+        ids = [int(k) for k in np.unique(lab) if k >= 0]  # a part too small to be sampled stays a part too
         info = {int(p["label"]): p for p in parts if isinstance(p, dict) and "label" in p}
         lut = np.full(max(ids, default=-1) + 2, -1, np.int64)
         lut[np.asarray(ids, np.int64) + 1] = np.arange(len(ids))

@@ -228,7 +228,8 @@ class SessionState:
 
     def accept(self, mask: np.ndarray, name: str, color: Color) -> Part:
         """Label the points of ``mask`` (N,) bool as a new part (painting over earlier parts)
-        and clear the clicks. Parts left without points are dropped."""
+        and clear the clicks. Parts the mask painted over entirely are dropped (a part that never
+        held a point, such as a tiny part of an opened file, stays)."""
         mask = np.asarray(mask, bool)
         if mask.shape != (self.num_points,):
             raise InputError(f"mask has shape {mask.shape}, expected ({self.num_points},)")
@@ -236,8 +237,8 @@ class SessionState:
         part = Part(label, name or f"part_{label}", _color(color))
         labels = self.current.labels.copy()
         labels[mask] = label
-        present = set(np.unique(labels).tolist())
-        parts = tuple(p for p in self.current.parts if p.label in present) + (part,)
+        gone = set(np.unique(self.current.labels).tolist()) - set(np.unique(labels).tolist())
+        parts = tuple(p for p in self.current.parts if p.label not in gone) + (part,)
         self._commit(Snapshot(labels=labels, parts=parts, clicks=()))
         return part
 

@@ -87,13 +87,22 @@ def test_a_labelled_file_keeps_its_own_face_labels_where_no_edit_reaches(model, 
     centres = shape.vertices[shape.faces].mean(axis=1)
     labels = (centres[:, 0] > np.median(centres[:, 0])).astype(np.int64)
     labels[::7] = 2
+    unsampled = np.flatnonzero(_ctl(model, chair_file).face_counts == 0)
+    labels[unsampled[:3]] = 3                    # a part no sampled point falls on: a tiny screw
     path = tmp_path / "other_tool.ply"
     write_labelled(path, shape.vertices, shape.faces, labels, up="z")
     for mesh_aware in (True, False):
         ctl = _ctl(model, path)
         ctl.set_mesh_aware(mesh_aware)
+        assert [p.name for p in ctl.state.parts] == ["part_0", "part_1", "part_2", "part_3"]
         out = read_labelled_ply(ctl.export(tmp_path / f"again_{mesh_aware}.ply"))[2]
         assert np.array_equal(out, labels)
+        ctl.state.threshold = 0.0
+        ctl.click(int(np.argmax(ctl.points[:, 2])))   # a new part elsewhere keeps the tiny one
+        ctl.accept_part("new")
+        exported, parts = ctl.export_labels()
+        assert {parts[k].name for k in exported[labels == 3]} == {"part_3"}
+        ctl.undo()
         ctl.delete_part(ctl.state.parts[[p.name for p in ctl.state.parts].index("part_2")].label)
         kept = ctl.export_labels()[0]
         assert np.array_equal(kept < 0, labels == 2) and np.array_equal(kept[labels != 2] > 0, labels[labels != 2] > 0)
