@@ -15,7 +15,6 @@ SCALE_STEP = 1.25            # [ and ] divide / multiply the scale by this
 MIN_STEP_SCALE = 0.002       # ] from 0 jumps here
 
 
-
 def share_text(share: float) -> str:
     """A share of the shape as the panel shows it: "12.3 %", or "<0.1 %" for a speck."""
     return "<0.1 %" if 0.0 < share < 0.0005 else f"{100.0 * share:.1f} %"
