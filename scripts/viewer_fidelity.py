@@ -18,6 +18,7 @@ import argparse
 import numpy as np
 import torch
 
+from s2am3d_core.cli.util import run_main
 from s2am3d_core.io import load_shape
 from s2am3d_core.io.parts import is_labelled, load_labelled
 from s2am3d_core.predictor import PartPredictor
@@ -78,13 +79,16 @@ def reopen(predictor: PartPredictor, path: str) -> None:
               f"in another part after opening and exporting without edits")
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shapes", nargs="+", help="meshes, or labelled PLYs to reopen")
     ap.add_argument("--clicks", type=int, default=30, help="accepted clicks per mesh (default 30)")
     ap.add_argument("--tries", type=int, default=40, help="first clicks of the two-click check (default 40)")
     ap.add_argument("--seed", type=int, default=0, help="accept check's seed; the two-click check uses seed + 1")
-    args = ap.parse_args()
+    return run_main(run, ap.parse_args())
+
+
+def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     predictor = PartPredictor.from_pretrained()
     for path in args.shapes:
@@ -94,7 +98,8 @@ def main() -> None:
         ctl = Controller(predictor, load_shape(path), 20000)
         print(f"{path}: {accept(ctl, args.clicks, args.seed)}")
         print(f"{path}: {two_clicks(ctl, args.tries, args.seed + 1)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
