@@ -1,12 +1,14 @@
 """Does the viewer keep what the user sees? Headless, shipped weights, 20,000 points.
 
-For a mesh, two checks:
+For a mesh, three checks:
   * accept: click random sampled points at random scales (0.01, 0.05, 0.1), accept each mask and
     count the faces whose label then differs from the mask shown (the viewer keeps parts as labels
     of its sampled points; faces take them back through the atoms);
   * two clicks: a random click and a second one on another piece within a tenth of the shape's
     size, with the scale of both pieces together (pairs up to 20 % of the shape): how often the
-    mask holds both clicked pieces whole.
+    mask holds both clicked pieces whole;
+  * slider: random clicks, the scale dragged up over 24 steps from 0.005 to 0.6: how many clicks see
+    their mask shrink (below 0.9 of the largest it held at a smaller scale) while the slider grows.
 For a labelled PLY (a result to review): open it as the viewer does and count the faces that an
 export without any edit puts into another part than the file did.
 
@@ -66,6 +68,19 @@ def two_clicks(ctl: Controller, tries: int, seed: int) -> str:
     return f"both clicked pieces whole in {both} of {pairs} two-click masks"
 
 
+SLIDER_STEPS = np.geomspace(0.005, 0.6, 24)
+
+
+def slider(ctl: Controller, clicks: int, seed: int) -> str:
+    seg = ctl.segmenter
+    rng = np.random.default_rng(seed)
+    shrink = 0
+    for i in rng.choice(seg.num_points, clicks, replace=False):
+        sizes = np.array([seg.predict([int(i)], scale=float(s)).fraction for s in SLIDER_STEPS])
+        shrink += bool(np.any(sizes[1:] < 0.9 * np.maximum.accumulate(sizes)[:-1]))
+    return f"mask shrinks while the scale slider grows in {shrink} of {clicks} clicks"
+
+
 def reopen(predictor: PartPredictor, path: str) -> None:
     labelled = load_labelled(path)
     file_labels = np.asarray(labelled.labels)
@@ -79,12 +94,27 @@ def reopen(predictor: PartPredictor, path: str) -> None:
               f"in another part after opening and exporting without edits")
 
 
+CHECKS = ("accept", "two", "slider")
+
+
+def check_names(text: str) -> list[str]:
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in names if c not in CHECKS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{text!r}: choose among {', '.join(CHECKS)}")
+    return names
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shapes", nargs="+", help="meshes, or labelled PLYs to reopen")
     ap.add_argument("--clicks", type=int, default=30, help="accepted clicks per mesh (default 30)")
     ap.add_argument("--tries", type=int, default=40, help="first clicks of the two-click check (default 40)")
-    ap.add_argument("--seed", type=int, default=0, help="accept check's seed; the two-click check uses seed + 1")
+    ap.add_argument("--checks", default="accept,two,slider", type=check_names,
+                    help="comma-separated checks of a mesh (default accept,two,slider)")
+    ap.add_argument("--slider-clicks", type=int, default=12, help="clicks of the slider check (default 12)")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="accept check's seed; the two-click check uses seed + 1, the slider check seed + 2")
     return run_main(run, ap.parse_args())
 
 
@@ -96,8 +126,13 @@ def run(args: argparse.Namespace) -> int:
             reopen(predictor, path)
             continue
         ctl = Controller(predictor, load_shape(path), 20000)
-        print(f"{path}: {accept(ctl, args.clicks, args.seed)}")
-        print(f"{path}: {two_clicks(ctl, args.tries, args.seed + 1)}")
+        checks = args.checks
+        if "accept" in checks:
+            print(f"{path}: {accept(ctl, args.clicks, args.seed)}")
+        if "two" in checks:
+            print(f"{path}: {two_clicks(ctl, args.tries, args.seed + 1)}")
+        if "slider" in checks:
+            print(f"{path}: {slider(ctl, args.slider_clicks, args.seed + 2)}")
     return 0
 
 

@@ -335,6 +335,27 @@ def test_reach_is_between_the_nearest_and_the_farthest_point():
     assert reach[right_arm] == near[right_arm] > far[right_arm]  # round the bend is longer than straight across
 
 
+def test_a_piece_touching_the_clicked_one_comes_nearer_than_its_distance_from_the_click():
+    # a bar along x clicked at its left end; piece B sits at the bar's right end (4.0 from the click,
+    # a 0.001 gap), piece C floats 3.5 from the click and from the bar: straight from the click C is
+    # nearer, but B touches the clicked piece, so B comes first
+    bar, b, c = box([0, 0, 0], [4, 1, 1]), box([4.001, 0, 0], [4.5, 1, 1]), box([-4, 0, 0], [-3.5, 1, 1])
+    v, f, owner = merge(bar, b, c)
+    pts, fi = sample_surface(v.astype(np.float32), f, 3000, seed=0)
+    at = mesh_atoms(v, f, fi, pts)
+    assert at.num_pieces == 3
+    click = int(np.argmin(np.linalg.norm(pts - [0.0, 0.5, 0.5], axis=1)))
+    sd = SurfaceDistance(at, pts, v, f)
+    euclid = sd.euclidean(pts[click])
+    near = sd.from_point(click)
+    atom_b, atom_c = at.face_atom[np.flatnonzero(owner == 1)], at.face_atom[np.flatnonzero(owner == 2)]
+    assert euclid[atom_b].min() > euclid[atom_c].min()
+    assert near[atom_b].min() < near[atom_c].min()
+    assert np.allclose(near[atom_c], euclid[atom_c], atol=0.05)  # about 3.5 from the click and from the bar
+    bar_atoms = np.unique(at.face_atom[owner == 0])
+    assert np.all(near[bar_atoms] >= euclid[bar_atoms] - 1e-9)  # inside the clicked piece: surface distance
+
+
 def test_copies_of_a_piece_are_found_moved_rotated_or_mirrored():
     v, f = box([0, 0, 0], [1, 2, 3])
     rot = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
@@ -378,6 +399,27 @@ def test_copies_join_the_clicked_piece_as_one_unit_or_are_skipped():
     # without copy groups (point clouds) the nearest pieces come first
     at.piece_copy = None
     assert select_with_scale(at, np.array([0]), none, score, dist, 0.3).tolist() == [True, True, False, False, False]
+
+
+def test_copies_fill_a_mask_that_stops_short_so_it_does_not_shrink_while_the_scale_grows():
+    # piece 0 clicked, pieces 2 and 3 its copies (far), piece 1 a large piece nearer than them
+    at = toy_atoms([0.1, 0.7, 0.1, 0.1], [0, 1, 2, 3])
+    at.piece_copy = np.array([0, 1, 0, 0])
+    dist = np.array([0.0, 1.0, 5.0, 6.0])
+    score = np.full(4, 0.5)
+    none = np.zeros(4, dtype=bool)
+    sizes = []
+    for s in (0.1, 0.3, 0.35, 0.42):
+        sel = select_with_scale(at, np.array([0]), none, score, dist, s)
+        sizes.append(float(at.area[sel].sum()))
+    # 0.3 asks for the three instances; at 0.35 and 0.42 the large piece would overshoot, the growth
+    # stops and the copies fill it again (before: the clicked piece alone, 0.1)
+    assert np.allclose(sizes, [0.1, 0.3, 0.3, 0.3])
+    # copies that would take the mask past 1.25 x the scale do not fill it
+    assert select_with_scale(at, np.array([0]), none, score, dist, 0.2).tolist() == [True, False, False, False]
+    # nor blocked ones (a negative click on a copy)
+    blocked = np.array([False, False, True, False])
+    assert select_with_scale(at, np.array([0]), blocked, score, dist, 0.4).tolist() == [True, False, False, True]
 
 
 # ----------------------------------------------------------------------------- ShapeSegmenter

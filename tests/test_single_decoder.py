@@ -151,6 +151,13 @@ def reference_select(atoms, clicked, blocked, score, distance, reach, scale):
             break
         sel[unit] = True
         current = new
+    if atoms.piece_copy is not None and len(clicked):  # the clicked piece's copies fill a selection that stopped short
+        piece0 = atoms.piece[clicked[0]]
+        rest = [i for i in range(atoms.num_atoms) if not sel[i] and not blocked[i] and atoms.piece[i] != piece0
+                and atoms.piece_copy[atoms.piece[i]] == atoms.piece_copy[piece0]]
+        new = current + atoms.area[rest].sum()
+        if rest and abs(new - scale) < abs(current - scale) and new <= 1.25 * scale:
+            sel[rest] = True
     return sel
 
 

@@ -2,8 +2,10 @@
 
 Meshes use ``MeshHeatMethodDistanceSolver`` on the welded mesh (degenerate faces dropped); point
 clouds use ``PointCloudHeatSolver`` on the sampled points. Distance is only meaningful inside the
-connected piece of the click: elsewhere the Euclidean distance to the click is used (a gap is
-crossed in a straight line), so far pieces still come after near ones. On meshes one solver is
+connected piece of the click: elsewhere the straight-line distance is used (a gap is crossed in a
+straight line), so far pieces still come after near ones: ``1 - PIECE_GAP_WEIGHT`` of the
+distance to the click plus ``PIECE_GAP_WEIGHT`` of the gap to the clicked piece, so a piece that
+touches the clicked one comes nearer wherever on it the click fell. On meshes one solver is
 built per connected piece and kept (precompute once, query many): the large pieces' while the
 shape loads (:meth:`SurfaceDistance.prepare`), a small piece's on the first click on it, so a click
 on a bolt factorises the bolt, not the engine. A piece of more than ``MAX_MESH_SOLVER_FACES`` faces
@@ -16,12 +18,14 @@ import time
 import warnings
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from .atoms import Atoms, weld_vertices
 
 MAX_MESH_SOLVER_FACES = 200_000  # larger pieces: point-cloud heat solver on their sampled points
 PREPARE_MIN_FACES = 2_000  # pieces this large get their solver while the shape loads ...
 PREPARE_BUDGET_S = 1.0     # ... until this much time is spent (the first piece's always)
+PIECE_GAP_WEIGHT = 0.25    # meshes, other pieces: this share of the distance is the gap to the clicked piece
 
 
 class SurfaceDistance:
@@ -124,7 +128,9 @@ class SurfaceDistance:
 
     def from_point(self, index: int) -> np.ndarray:
         """(A,) distance of every atom from sampled point ``index``: geodesic inside the clicked
-        piece, Euclidean elsewhere (never smaller than the Euclidean distance)."""
+        piece (never smaller than the straight-line distance); on a mesh's other pieces partly the
+        straight-line distance to the click and partly their gap to the clicked piece
+        (``PIECE_GAP_WEIGHT``), on a cloud's the straight-line distance to the click."""
         return self.near_and_reach(index)[0]
 
     def near_and_reach(self, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +138,23 @@ class SurfaceDistance:
         point ``index`` (:func:`reach`: with the straight-line distance to its farthest point)."""
         euclid, far = self.euclidean_span(self.points[int(index)])
         near = self._surface_distance(index, euclid)
+        if self.is_mesh:
+            near = self._with_piece_gap(int(index), near)
         return near, reach(near, far)
+
+    def _with_piece_gap(self, index: int, near: np.ndarray) -> np.ndarray:
+        """``near`` with the atoms of the other pieces at ``(1 - PIECE_GAP_WEIGHT) * near +
+        PIECE_GAP_WEIGHT * gap``, the gap being their straight-line distance from the clicked
+        piece's nearest sampled point."""
+        a = self.atoms
+        piece0 = a.piece[a.point_atom[index]]
+        tree = cKDTree(self.points[a.piece[a.point_atom] == piece0])
+        gap = np.full(a.num_atoms, np.inf)
+        np.minimum.at(gap, a.point_atom, tree.query(self.points)[0])
+        if not self._has_points.all():
+            gap[~self._has_points] = tree.query(a.centroid[~self._has_points])[0]
+        w = PIECE_GAP_WEIGHT
+        return np.where(a.piece != piece0, (1.0 - w) * near + w * gap, near)
 
     def _surface_distance(self, index: int, euclid: np.ndarray) -> np.ndarray:
         a = self.atoms

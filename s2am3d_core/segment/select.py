@@ -16,10 +16,14 @@ unit that does not ends the growth (:func:`select_with_scale`). In order:
    the selection then holds ``COPIES_FIT`` to ``1 / COPIES_FIT`` times ``s``; otherwise they are
    skipped as a group, without ending the growth, and come again one by one below;
 5. every other piece as a whole unit, by ``distance * (weight - score)``: its nearest atom's
-   distance from the click and its area-weighted decoder score, ``SCORE_WEIGHT`` on meshes (the
-   score decides, distance breaks ties), ``CLOUD_SCORE_WEIGHT`` on point clouds. A piece too large
+   distance (on a mesh ``PIECE_GAP_WEIGHT`` of it is the gap to the clicked piece, the rest the
+   distance from the click: :meth:`.SurfaceDistance.near_and_reach`) and its area-weighted
+   decoder score, ``SCORE_WEIGHT`` on meshes (the score decides, distance breaks ties),
+   ``CLOUD_SCORE_WEIGHT`` on point clouds. A piece too large
    to join whole ends the growth, after its closed bodies (solids welded into it) had their turn
-   one by one.
+   one by one;
+6. when the growth ended short of ``s``, the copies of the clicked piece not yet taken, together,
+   when they bring the area closer and keep it within ``1 / COPIES_FIT`` times ``s``.
 
 Without a scale (:func:`select_without_scale`): the clicked piece when it is at most
 ``NO_SCALE_PIECE`` of the shape, plus the atoms whose score passes the threshold and that connect
@@ -167,7 +171,8 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
     skipped). ``blocked`` atoms (negative clicks) and atoms outside ``allowed`` (default all) are
     never added. ``reach`` (A,), how far each atom reaches from the click
     (:meth:`.SurfaceDistance.near_and_reach`), orders the clicked piece's atoms; without it their
-    ``distance`` does."""
+    ``distance`` does. A selection that stopped short may then take the clicked piece's remaining
+    copies (:func:`_copies_to_fill`)."""
     sel = np.zeros(atoms.num_atoms, dtype=bool)
     sel[clicked] = True
     sel[blocked] = False
@@ -208,7 +213,26 @@ def select_with_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray, sc
             break
         sel[unit] = True
         current = new
+    sel |= _copies_to_fill(atoms, clicked, ok & ~sel, current, target)
     return sel
+
+
+def _copies_to_fill(atoms: Atoms, clicked: np.ndarray, free: np.ndarray, current: float,
+                    target: float) -> np.ndarray:
+    """(A,) bool: the ``free`` atoms of the clicked piece's copies, when together they bring the
+    selected area ``current`` closer to ``target`` and keep it within ``target / COPIES_FIT``; none
+    otherwise. The growth may stop short of the scale at a piece too
+    large to join; the copies then fill the gap, so a mask does not lose instances of the clicked
+    piece while the scale grows (the four legs of a chair at 10 % and at 16 %)."""
+    none = np.zeros(atoms.num_atoms, dtype=bool)
+    if atoms.piece_copy is None or not len(clicked):
+        return none
+    piece0 = atoms.piece[clicked[0]]
+    rest = free & (atoms.piece_copy[atoms.piece] == atoms.piece_copy[piece0]) & (atoms.piece != piece0)
+    new = current + float(atoms.area[rest].sum())
+    if rest.any() and abs(new - target) < abs(current - target) and new <= target / COPIES_FIT:
+        return rest
+    return none
 
 
 def _solids_of(atoms: Atoms, unit: np.ndarray, score: np.ndarray, distance: np.ndarray) -> list[np.ndarray]:
