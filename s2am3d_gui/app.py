@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "segmentation of a 3D shape (S2AM3D).", epilog=EPILOG,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shape", nargs="?", type=Path, default=None,
-                    help="mesh (.glb .gltf .obj .ply .stl .off .urdf), point cloud (.ply .npy .xyz .txt), "
+                    help="mesh (.glb .gltf .obj .ply .stl .off .dae .urdf), point cloud (.ply .npy .xyz .txt), "
                          "a labelled PLY or part folder (opens with its parts); "
                          f"default: the session's shape, else the bundled {DEFAULT_EXAMPLE.name}")
     ap.add_argument("--up", choices=list(UP_AXES), default=None,

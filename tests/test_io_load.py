@@ -306,3 +306,21 @@ def test_area_weighted_sampling_proportional(tmp_path):
     # the same through sample_surface directly
     p2, _ = sample_surface(shape.vertices, shape.faces, n, seed=1)
     assert float((p2[:, 0] > 2.5).mean()) == pytest.approx(expected, abs=0.01)
+
+
+def test_collada_opens_with_the_up_axis_it_declares(tmp_path):
+    """A .dae (the visual meshes of most robot descriptions) opens directly, turned Z-up from the
+    axis its <up_axis> names (Y_UP when it names none, as COLLADA says)."""
+    import trimesh
+
+    text = trimesh.exchange.dae.export_collada(trimesh.creation.box(extents=(1, 3, 1))).decode()
+    assert "<up_axis>Y_UP</up_axis>" in text
+    tall_along = {}
+    for name, body in (("y_up", text), ("z_up", text.replace("Y_UP", "Z_UP")),
+                       ("none", text.replace("<up_axis>Y_UP</up_axis>", ""))):
+        path = tmp_path / f"{name}.dae"
+        path.write_text(body)
+        shape = load_shape(path)
+        assert shape.faces is not None and len(shape.faces) == 12
+        tall_along[name] = (shape.up, int(np.argmax(np.ptp(shape.vertices, axis=0))))
+    assert tall_along == {"y_up": ("y", 2), "z_up": ("z", 1), "none": ("y", 2)}

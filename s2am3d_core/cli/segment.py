@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Segment a mesh or point cloud into parts with S2AM3D (point prompt or automatic).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", metavar="INPUT", nargs="+",
-                   help="mesh (.glb .gltf .obj .ply .stl .off .urdf) or point cloud (.ply .npy .xyz .txt); "
+                   help="mesh (.glb .gltf .obj .ply .stl .off .dae .urdf) or point cloud (.ply .npy .xyz .txt); "
                         "several files or a folder segment a batch (--auto, -o names a folder)")
     p.add_argument("--up", choices=["x", "y", "z", "-x", "-y", "-z"], default=None,
                    help="the input's up axis (default: its convention, y for glTF, else z); "

@@ -1,6 +1,6 @@
 """Load meshes and point clouds from disk into one flat array representation.
 
-Meshes (``.glb .gltf .obj .ply .stl .off``) are read with trimesh; a scene is flattened into
+Meshes (``.glb .gltf .obj .ply .stl .off .dae``) are read with trimesh (COLLADA through pycollada); a scene is flattened into
 one triangle mesh with every node transform applied. URDF robots (``.urdf``) become one mesh with
 every link placed by its joint origins (geometry only: link ids never reach the model). Point
 clouds are ``.ply`` files without faces, ``.npy`` arrays and ``.xyz``/``.txt`` text files.
@@ -24,7 +24,7 @@ from .sample import check_surface, sample_surface, subset_indices
 from .mesh_file import check_faces, read_mesh_file
 from .up import check_up, file_up, to_z_up
 
-MESH_EXTENSIONS: tuple[str, ...] = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off", ".urdf")
+MESH_EXTENSIONS: tuple[str, ...] = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off", ".dae", ".urdf")
 POINT_EXTENSIONS: tuple[str, ...] = (".npy", ".xyz", ".txt")
 SUPPORTED_EXTENSIONS: tuple[str, ...] = MESH_EXTENSIONS + POINT_EXTENSIONS
 

@@ -1,7 +1,7 @@
 """Up-axis conventions: every shape is turned Z-up at load, and back when written.
 
-glTF files are Y-up by specification; most CAD/robotics formats (STL, OBJ from CAD, URDF, our
-own PLYs) are Z-up. :func:`load_shape` applies :func:`to_z_up` so the viewer and the model always
+glTF files are Y-up by specification, COLLADA files name their axis (``<up_axis>``); most
+CAD/robotics formats (STL, OBJ from CAD, URDF, our own PLYs) are Z-up. :func:`load_shape` applies :func:`to_z_up` so the viewer and the model always
 see Z-up; exports apply :func:`from_z_up` so written files keep the input's own coordinates (and
 face order), and our labelled PLYs record the axis in a header comment (:func:`up_comment`) so
 they reopen upright.
@@ -11,6 +11,7 @@ The rotations are signed axis permutations (exact in floating point, determinant
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,13 +70,25 @@ def up_comment(up: str) -> str:
     return f"{PLY_UP_COMMENT} {check_up(up)}"
 
 
+COLLADA_UP = {"X_UP": "x", "Y_UP": "y", "Z_UP": "z"}
+
+
 def file_up(path: str | os.PathLike) -> str:
-    """The up axis a file declares by convention: "y" for glTF, the ``comment s2am3d up`` line of a
-    PLY written by s2am3d, else "z"."""
+    """The up axis a file declares by convention: "y" for glTF, the ``<up_axis>`` of a COLLADA
+    file (Y_UP when it has none, as the format says), the ``comment s2am3d up`` line of a PLY
+    written by s2am3d, else "z"."""
     p = Path(path)
     ext = p.suffix.lower()
     if ext in Y_UP_EXTENSIONS:
         return "y"
+    if ext == ".dae":
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(65536).decode("utf-8", "replace")
+        except OSError:
+            return "y"
+        found = re.search(r"<up_axis>\s*([XYZ]_UP)\s*</up_axis>", head)
+        return COLLADA_UP[found.group(1)] if found else "y"
     if ext == ".ply":
         try:
             with open(p, "rb") as fh:
