@@ -102,7 +102,6 @@ class Controller:
         self._base_palette: np.ndarray | None = None  # (2K, 3): the part colours, then blended towards the mask
         self._sweep_clicks: tuple | None = None      # (positive, negative) the sweep below belongs to
         self._sweep: dict[float, np.ndarray] = {}    # grid scale -> (N,) float32 logits
-        self._imported: tuple[np.ndarray, np.ndarray] | None = None  # opened labels: (elements, points)
 
     def _encode(self, progress: ProgressFn | None = None) -> None:
         """Encode the model points (or read their features from the cache) and find the atoms."""
@@ -216,8 +215,7 @@ class Controller:
         lut[np.asarray(ids, np.int64) + 1] = np.arange(len(ids))
         names = [str(info.get(k, {}).get("name") or f"part_{k}") for k in ids]
         colors = [tuple(info[k]["color"]) if "color" in info.get(k, {}) else part_color(i) for i, k in enumerate(ids)]
-        self.state.set_all(lut[point_labels + 1], names, colors)
-        self._imported = (lut[lab + 1], self.state.labels.copy())  # the file's own labels, in part ids
+        self.state.set_all(lut[point_labels + 1], names, colors, imported=lut[lab + 1])  # the file's own labels
         if not undoable:
             self.state.forget_history()
         self.state.probs = None
@@ -565,9 +563,9 @@ class Controller:
         another tool, or by points-only masks, holds: opening such a file and exporting it again
         moved a quarter of the saw's faces to another part."""
         derived = self._shape_labels(self.state.labels)
-        if self._imported is None:
+        if self.state.current.imported is None:
             return derived
-        elements, opened = self._imported
+        elements, opened = self.state.current.imported
         now = self.state.labels
         if elements.shape != derived.shape or opened.shape != now.shape:
             return derived

@@ -44,6 +44,9 @@ class Snapshot:
     labels: np.ndarray                              # (N,) int32 part label per model point, -1 = none
     parts: tuple[Part, ...] = ()
     clicks: tuple[tuple[int, bool], ...] = ()       # (model point index, positive?) in click order
+    # an opened labelled file's own labels, kept where edits do not reach (Controller.element_labels):
+    # (per face or file point, per model point at opening), in part ids; None = none
+    imported: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -239,7 +242,7 @@ class SessionState:
         labels[mask] = label
         gone = set(np.unique(self.current.labels).tolist()) - set(np.unique(labels).tolist())
         parts = tuple(p for p in self.current.parts if p.label not in gone) + (part,)
-        self._commit(Snapshot(labels=labels, parts=parts, clicks=()))
+        self._commit(Snapshot(labels=labels, parts=parts, clicks=(), imported=self.current.imported))
         return part
 
     def _check_new_labels(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> np.ndarray:
@@ -253,11 +256,18 @@ class SessionState:
             raise InputError(f"labels must lie in [-1, {len(names)}), got [{labels.min()}, {labels.max()}]")
         return labels
 
-    def set_all(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> None:
-        """Replace every part at once (segment all): ``labels`` (N,) in 0..K-1, K names and colours."""
-        labels = self._check_new_labels(labels, names, colors)
+    def set_all(self, labels: np.ndarray, names: list[str], colors: list[Color],
+                imported: np.ndarray | None = None) -> None:
+        """Replace every part at once (segment all, an opened file): ``labels`` (N,) in 0..K-1, K
+        names and colours; ``imported`` (per face or file point) the opened file's own labels in
+        the same part ids (:attr:`Snapshot.imported`), else the earlier file's are dropped."""
+        labels = self._check_new_labels(labels, names, colors).astype(np.int32)
         parts = tuple(Part(i, str(n), _color(c)) for i, (n, c) in enumerate(zip(names, colors)))
-        self._commit(Snapshot(labels=labels.astype(np.int32), parts=parts, clicks=()))
+        if imported is not None:
+            imported = (np.asarray(imported, np.int64), labels.copy())
+            for a in imported:
+                a.setflags(write=False)
+        self._commit(Snapshot(labels=labels, parts=parts, clicks=(), imported=imported))
 
     def add_parts(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> list[Part]:
         """Add K new parts on the still-unlabelled points (segment all keeping accepted parts):
@@ -271,7 +281,8 @@ class SessionState:
         out = self.current.labels.copy()
         sel = labels >= 0
         out[sel] = labels[sel] + first
-        self._commit(Snapshot(labels=out.astype(np.int32), parts=self.current.parts + new, clicks=()))
+        self._commit(Snapshot(labels=out.astype(np.int32), parts=self.current.parts + new, clicks=(),
+                              imported=self.current.imported))
         return list(new)
 
     def forget_history(self) -> None:

@@ -108,6 +108,15 @@ def test_a_labelled_file_keeps_its_own_face_labels_where_no_edit_reaches(model, 
         assert np.array_equal(kept < 0, labels == 2) and np.array_equal(kept[labels != 2] > 0, labels[labels != 2] > 0)
         ctl.undo()
         assert np.array_equal(read_labelled_ply(ctl.export(tmp_path / f"undo_{mesh_aware}.ply"))[2], labels)
+        # labels put on top as one undo step (as "Links as parts" does): undo and redo swap them whole
+        other = np.where(labels == 2, 0, labels + 1)
+        other[::5] = 4
+        ctl.import_labels(other, undoable=True)
+        assert np.array_equal(ctl.export_labels()[0], np.unique(other, return_inverse=True)[1])
+        ctl.undo()
+        assert np.array_equal(ctl.export_labels()[0], labels)
+        ctl.redo()
+        assert np.array_equal(ctl.export_labels()[0], np.unique(other, return_inverse=True)[1])
 
 
 def test_part_folder_reopens_as_parts(model, chair_file, tmp_path):
