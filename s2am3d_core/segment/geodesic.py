@@ -67,7 +67,7 @@ class SurfaceDistance:
         a = self.atoms
         if not self.is_mesh:
             if len(self.points):
-                self.from_point(0)
+                self._warm(0)
             return
         faces = np.bincount(self._face_piece_ok, minlength=a.num_pieces)
         area = np.bincount(a.piece, weights=a.area, minlength=a.num_pieces)
@@ -78,7 +78,12 @@ class SurfaceDistance:
             if rank and (faces[piece] < PREPARE_MIN_FACES or time.perf_counter() - start > PREPARE_BUDGET_S):
                 break
             if first_point[piece] >= 0:
-                self.from_point(int(first_point[piece]))
+                self._warm(int(first_point[piece]))
+
+    def _warm(self, index: int) -> None:
+        """One surface-distance query from sampled point ``index``: builds and factorises the
+        solver of its piece (or of the cloud), nothing else."""
+        self._surface_distance(index, self.euclidean(self.points[index]))
 
     def _solver_for(self, piece: int):
         """The heat-method solver of one piece (meshes) or of the cloud (piece -1), built once."""

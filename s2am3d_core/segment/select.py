@@ -221,9 +221,9 @@ def _copies_to_fill(atoms: Atoms, clicked: np.ndarray, free: np.ndarray, current
                     target: float) -> np.ndarray:
     """(A,) bool: the ``free`` atoms of the clicked piece's copies, when together they bring the
     selected area ``current`` closer to ``target`` and keep it within ``target / COPIES_FIT``; none
-    otherwise. The growth may stop short of the scale at a piece too
-    large to join; the copies then fill the gap, so a mask does not lose instances of the clicked
-    piece while the scale grows (the four legs of a chair at 10 % and at 16 %)."""
+    otherwise. The growth may stop short of the scale at a piece too large to join; the copies
+    then fill the gap, so a mask does not lose instances of the clicked piece while the scale
+    grows (the four legs of a chair at 10 % and at 16 %)."""
     none = np.zeros(atoms.num_atoms, dtype=bool)
     if atoms.piece_copy is None or not len(clicked):
         return none
