@@ -85,7 +85,8 @@ class Controller:
         self._mask_key: tuple | None = None
         self._mask_obj: Mask | None = None
         points, point_face = shape_points(shape, int(num_points), seed=0)
-        self.shape = ShapeData(Path(shape.path), points, point_face, shape.vertices, shape.faces, up=shape.up)
+        self.shape = ShapeData(Path(shape.path), points, point_face, shape.vertices, shape.faces, up=shape.up,
+                               colors=shape.colors)
         # the file's own face grouping (URDF links): offered as parts on request, never used to segment
         self.face_groups, self.group_names = shape.face_groups, tuple(shape.group_names)
         self.state = SessionState(self.shape)
@@ -99,7 +100,7 @@ class Controller:
         self._base_colors: np.ndarray | None = None
         self._base_shares: dict[int, float] = {}  # part_shares(), made with the base colours
         self._base_index: np.ndarray | None = None    # palette row of each displayed element
-        self._base_palette: np.ndarray | None = None  # (2K, 3): the part colours, then blended towards the mask
+        self._base_palette: np.ndarray | None = None  # (2R, 3): the part colours (and a scan's unlabelled points'), then blended towards the mask
         self._sweep_clicks: tuple | None = None      # (positive, negative) the sweep below belongs to
         self._sweep: dict[float, np.ndarray] = {}    # grid scale -> (N,) float32 logits
 
@@ -158,6 +159,7 @@ class Controller:
             self.face_counts = np.bincount(point_face, minlength=len(faces)).astype(np.float32)  # samples per face
             self.face_areas = triangle_areas(self.shape.vertices[faces])
             self.display_points = self.display_index = self.display_to_point = self.file_to_point = None
+            self.display_file_colors = None
         else:
             cloud = self.shape.vertices
             same = len(cloud) == len(points) and np.array_equal(cloud, points)
@@ -167,6 +169,8 @@ class Controller:
                                   np.sort(np.random.default_rng(0).choice(len(cloud), DISPLAY_LIMIT, replace=False)))
             self.display_points = cloud[self.display_index]
             self.display_to_point = self.file_to_point[self.display_index]
+            colors = self.shape.colors  # a coloured scan: its unlabelled points keep the file's colours
+            self.display_file_colors = None if colors is None else np.asarray(colors, np.float32)[self.display_index]
 
     def reorient(self, up: str, progress: ProgressFn | None = None) -> bool:
         """Treat ``up`` as the file's up axis: rotate the shape, re-encode (the model sees the new
@@ -179,7 +183,8 @@ class Controller:
         if up == old.up:
             return False
         rot = (rotation_to_z_up(up) @ rotation_to_z_up(old.up).T).T.astype(np.float32)  # row vectors: v @ rot
-        self.shape = ShapeData(old.path, old.points @ rot, old.point_face, old.vertices @ rot, old.faces, up=up)
+        self.shape = ShapeData(old.path, old.points @ rot, old.point_face, old.vertices @ rot, old.faces, up=up,
+                               colors=old.colors)
         self.state.shape = self.shape
         self._encode(progress)
         self._index_display()
@@ -216,6 +221,7 @@ class Controller:
         names = [str(info.get(k, {}).get("name") or f"part_{k}") for k in ids]
         colors = [tuple(info[k]["color"]) if "color" in info.get(k, {}) else part_color(i) for i, k in enumerate(ids)]
         self.state.set_all(lut[point_labels + 1], names, colors, imported=lut[lab + 1])  # the file's own labels
+        self.display_file_colors = None  # a labelled file's colours are its parts': a deleted part's would stay
         if not undoable:
             self.state.forget_history()
         self.state.probs = None
@@ -584,10 +590,14 @@ class Controller:
                 index = self.face_labels() + 1
             else:
                 index = self.element_labels()[self.display_index] + 1
-            highlight = (1.0 - MASK_BLEND) * palette + MASK_BLEND * np.asarray(MASK_COLOR, np.float32)
-            self._base_index = index  # palette row of every displayed element
-            self._base_palette = np.concatenate([palette, highlight])  # then the rows blended towards the mask
-            self._base_colors = palette[index]
+            rows, table = index, palette
+            if self.display_file_colors is not None:  # unlabelled points: a row of their own, their colour
+                rows = np.where(index == 0, len(palette) + np.arange(len(index)), index)
+                table = np.concatenate([palette, self.display_file_colors])
+            highlight = (1.0 - MASK_BLEND) * table + MASK_BLEND * np.asarray(MASK_COLOR, np.float32)
+            self._base_index = rows  # palette row of every displayed element
+            self._base_palette = np.concatenate([table, highlight])  # then the rows blended towards the mask
+            self._base_colors = table[rows]
             total = np.bincount(index, weights=self.face_areas if self.shape.is_mesh else None, minlength=len(palette))
             share = total / max(float(total.sum()), 1e-300)
             self._base_shares = {p.label: float(share[p.label + 1]) for p in self.state.parts}

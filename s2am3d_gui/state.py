@@ -61,6 +61,7 @@ class ShapeData:
         vertices: (V, 3) float32 mesh vertices, or all the points of a point cloud.
         faces: (F, 3) int64 triangles, or None for a point cloud.
         up: the file's up axis (coordinates here are Z-up; exports rotate back).
+        colors: (V, 3) float32 in [0, 1], the file's own colours of a point cloud's points, or None.
     """
 
     path: Path
@@ -69,6 +70,7 @@ class ShapeData:
     vertices: np.ndarray
     faces: np.ndarray | None
     up: str = "z"
+    colors: np.ndarray | None = None
     _fingerprint: str | None = field(default=None, repr=False)
 
     @property

@@ -17,7 +17,7 @@ from s2am3d_core.io.up import from_z_up
 from s2am3d_core.modeling import S2AM3D
 from s2am3d_core.predictor import PartPredictor
 from s2am3d_gui import app
-from s2am3d_gui.controller import Controller
+from s2am3d_gui.controller import MASK_BLEND, MASK_COLOR, UNLABELLED_COLOR, Controller
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +159,31 @@ def test_point_cloud_labels_reopen(model, tmp_path):
     other = _ctl(model, tmp_path / "other.ply", n=800)
     assert np.array_equal(read_labelled_ply(other.export(tmp_path / "other_again.ply"))[2], labels)
     assert np.array_equal(other.base_colors(), other._palette()[labels[other.display_index] + 1])
+
+
+def test_a_coloured_scan_shows_its_own_colours_where_no_part_is(model, tmp_path):
+    pts = np.random.default_rng(1).uniform(-1, 1, size=(1500, 3))
+    rgba = np.random.default_rng(2).integers(0, 256, size=(1500, 4)).astype(np.uint8)
+    rgba[:, 3] = 255
+    trimesh.PointCloud(pts, colors=rgba).export(tmp_path / "scan.ply")
+    ctl = _ctl(model, tmp_path / "scan.ply", n=600)
+    file_rgb = rgba[ctl.display_index, :3] / 255.0
+    assert np.allclose(ctl.base_colors(), file_rgb, atol=1e-6)
+    ctl.state.set_all(np.where(ctl.points[:, 0] > 0, 0, -1), ["right"], [(0.0, 1.0, 0.0)])
+    part = ctl.element_labels()[ctl.display_index] == 0
+    colors = ctl.base_colors()
+    assert np.allclose(colors[part], [0.0, 1.0, 0.0]) and np.allclose(colors[~part], file_rgb[~part], atol=1e-6)
+    ctl.click(int(np.argmin(ctl.points[:, 0])), decode=True)  # a mask on file-coloured points blends their colour
+    shown = ctl.display_mask() & ~part
+    assert shown.any()
+    assert np.allclose(ctl.display_colors()[shown], (1 - MASK_BLEND) * file_rgb[shown] + MASK_BLEND * np.asarray(MASK_COLOR),
+                       atol=1e-5)
+    # an uncoloured cloud, and a labelled result reopened (its colours are its parts'), stay grey where unlabelled
+    np.save(tmp_path / "plain.npy", pts.astype(np.float32))
+    assert np.allclose(_ctl(model, tmp_path / "plain.npy", n=600).base_colors(), UNLABELLED_COLOR)
+    again = _ctl(model, ctl.export(tmp_path / "scan_labelled.ply"), n=600)
+    again.delete_part(again.state.parts[0].label)
+    assert np.allclose(again.base_colors(), UNLABELLED_COLOR)
 
 
 def test_segment_all_keeps_accepted_parts_and_undo_restores(model, chair_file):

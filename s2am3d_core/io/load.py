@@ -42,6 +42,8 @@ class LoadedShape:
             owning each face. A hint a user may turn into parts (the viewer's *Links as parts*);
             segmentation never reads it.
         group_names: a name per group (a URDF link's chain of link names from the root, joined by "/").
+        colors: (V, 3) float32 colours in [0, 1] of a point cloud's points (a PLY scan with vertex
+            colours), or None (meshes, uncoloured clouds). Shown by the viewer; never segmented.
     """
 
     path: Path
@@ -50,6 +52,7 @@ class LoadedShape:
     up: str = "z"
     face_groups: np.ndarray | None = None
     group_names: tuple[str, ...] = ()
+    colors: np.ndarray | None = None
 
     @property
     def is_mesh(self) -> bool:
@@ -89,7 +92,7 @@ def load_shape(path: str | os.PathLike, up: str | None = None) -> LoadedShape:
         )
     if up is None:
         up = file_up(p)
-    groups, group_names = None, ()
+    groups, group_names, colors = None, (), None
     if ext == ".urdf":
         from .urdf import load_urdf_geometry  # link ids travel only as a user-facing hint
         geo = load_urdf_geometry(p)
@@ -100,13 +103,13 @@ def load_shape(path: str | os.PathLike, up: str | None = None) -> LoadedShape:
     elif ext in (".xyz", ".txt"):
         vertices, faces = _load_text_points(p), None
     else:
-        vertices, faces = read_mesh_file(p)
+        vertices, faces, colors = read_mesh_file(p)
     vertices = check_points(vertices, name=str(p))
     if faces is not None:
         faces = check_faces(faces, len(vertices), p)
         check_surface(vertices, faces, p)
     return LoadedShape(path=p, vertices=to_z_up(vertices, up), faces=faces, up=up, face_groups=groups,
-                       group_names=group_names)
+                       group_names=group_names, colors=colors)
 
 
 def shape_points(shape: LoadedShape, n: int, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray | None]:

@@ -38,10 +38,11 @@ def check_faces(faces: np.ndarray, num_vertices: int, path: Path) -> np.ndarray:
 # ----------------------------------------------------------------------------- internals
 
 
-def read_mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def read_mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Read a mesh/scene/point-cloud file with trimesh and flatten it.
 
-    Returns (vertices (V, 3), faces (F, 3) or None when the file holds only points).
+    Returns (vertices (V, 3), faces (F, 3) or None when the file holds only points, colours (V, 3)
+    float32 in [0, 1] of a point cloud whose points all carry one (a coloured scan), else None).
     """
     ext = path.suffix.lower()
     if ext == ".gltf":
@@ -66,15 +67,20 @@ def read_mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         offsets = np.cumsum([0] + [len(m.vertices) for m in meshes[:-1]])
         vertices = np.concatenate([np.asarray(m.vertices, dtype=np.float64) for m in meshes])
         faces = np.concatenate([np.asarray(m.faces, dtype=np.int64) + o for m, o in zip(meshes, offsets)])
-        return vertices, faces
-    clouds = [
-        np.asarray(g.vertices, dtype=np.float64)
-        for g in parts
-        if isinstance(g, (trimesh.PointCloud, trimesh.Trimesh)) and len(g.vertices)
-    ]
+        return vertices, faces, None
+    clouds = [g for g in parts if isinstance(g, (trimesh.PointCloud, trimesh.Trimesh)) and len(g.vertices)]
     if clouds:
-        return np.concatenate(clouds), None
+        vertices = np.concatenate([np.asarray(g.vertices, dtype=np.float64) for g in clouds])
+        return vertices, None, _cloud_colors(clouds)
     raise InputError(f"{path}: the file contains no triangles and no points")
+
+
+def _cloud_colors(clouds: list) -> np.ndarray | None:
+    """(V, 3) float32 colours in [0, 1] of the clouds' points when every point has one, else None."""
+    colors = [np.asarray(getattr(g, "colors", ()), dtype=np.float64) for g in clouds]
+    if any(c.ndim != 2 or c.shape[0] != len(g.vertices) or c.shape[1] < 3 for c, g in zip(colors, clouds)):
+        return None
+    return (np.concatenate([c[:, :3] for c in colors]) / 255.0).astype(np.float32)
 
 
 def check_gltf_json(path: Path) -> None:

@@ -306,7 +306,7 @@ def _geometry(el: ET.Element, path: Path, link: str, cache: dict) -> tuple[np.nd
             raise _Broken(f"{path}: {what}: mesh file {filename!r} not found beside the URDF")
         if mesh_path not in cache:
             try:
-                verts, faces = read_mesh_file(mesh_path)  # InputError names the mesh file
+                verts, faces, _ = read_mesh_file(mesh_path)  # InputError names the mesh file
                 verts = check_points(verts, name=str(mesh_path))
                 if faces is not None:
                     faces = check_faces(faces, len(verts), mesh_path)
