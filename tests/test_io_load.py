@@ -324,3 +324,10 @@ def test_collada_opens_with_the_up_axis_it_declares(tmp_path):
         assert shape.faces is not None and len(shape.faces) == 12
         tall_along[name] = (shape.up, int(np.argmax(np.ptp(shape.vertices, axis=0))))
     assert tall_along == {"y_up": ("y", 2), "z_up": ("z", 1), "none": ("y", 2)}
+
+
+def test_malformed_collada_is_a_clear_error(tmp_path):
+    path = tmp_path / "broken.dae"
+    path.write_text('<?xml version="1.0"?><COLLADA><asset><up_axis>Z_UP</up_axis></asset><library_geometries>')
+    with pytest.raises(InputError, match=r"broken\.dae: could not read \.dae file"):
+        load_shape(path)
