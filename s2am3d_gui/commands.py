@@ -87,7 +87,11 @@ class CommandsMixin:
         got = f"mask {100.0 * ctl.mask_fraction:.1f} %" if st.probs is not None else "no mask yet"
         if not st.use_scale:
             return f"auto scale (model's choice): {got}"
-        return f"asked {100.0 * st.scale:.1f} % of the shape, {got}"
+        text = f"asked {100.0 * st.scale:.1f} % of the shape, {got}"
+        floor = ctl.clicked_region_fraction if st.probs is not None else None
+        if floor is not None and floor > 1.5 * st.scale:  # the slider cannot go below the clicked region
+            text += f"\nclicked region alone: {100.0 * floor:.1f} % (less: points only)"
+        return text
 
     def set_threshold(self, t: float) -> None:
         self._do("threshold", lambda: self.ctl.set_threshold(t))

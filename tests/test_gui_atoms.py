@@ -99,3 +99,26 @@ def test_accept_keeps_exactly_the_faces_of_the_mask():
         part = ctl.accept_part("x")
         assert np.array_equal(ctl.face_labels() == part.label, shown)
         ctl.undo()
+
+
+def test_the_scale_line_says_when_the_clicked_region_is_the_smallest_mask(chair):
+    from types import SimpleNamespace
+
+    from s2am3d_gui.commands import CommandsMixin
+
+    ctl, _, _ = chair
+    atoms = ctl.segmenter.atoms
+    big = int(np.argmax(np.where(np.bincount(atoms.point_atom, minlength=atoms.num_atoms) > 0, atoms.area, 0)))
+    ctl.clear()
+    ctl.click(int(np.flatnonzero(atoms.point_atom == big)[0]), decode=False)
+    assert ctl.clicked_region_fraction == pytest.approx(atoms.area[big])
+    line = lambda: CommandsMixin.scale_text(SimpleNamespace(ctl=ctl))  # noqa: E731
+    ctl.set_scale(atoms.area[big] / 4)
+    assert ctl.mask_fraction >= atoms.area[big] and "clicked region alone: " in line()
+    ctl.set_scale(min(1.0, atoms.area[big] * 1.2))
+    assert "\n" not in line()
+    ctl.set_mesh_aware(False)                          # points only: no region, no such line
+    ctl.set_scale(atoms.area[big] / 4)
+    assert ctl.clicked_region_fraction is None and "\n" not in line()
+    ctl.set_mesh_aware(True)
+    ctl.clear()
