@@ -32,6 +32,7 @@ from s2am3d_core.io import (faces_from_point_labels, load_shape, shape_points, w
 from s2am3d_core.io.atomic import atomic_path
 from s2am3d_core.io.outputs import OutDir, OutFile, check_outputs
 from s2am3d_core.io.load import LoadedShape
+from s2am3d_core.io.parts import scan_colors
 from s2am3d_core.io.sample import DEFAULT_POINTS, triangle_areas
 from s2am3d_core.predictor import PartPredictor
 from s2am3d_core.scale import check_scale
@@ -86,7 +87,7 @@ class Controller:
         self._mask_obj: Mask | None = None
         points, point_face = shape_points(shape, int(num_points), seed=0)
         self.shape = ShapeData(Path(shape.path), points, point_face, shape.vertices, shape.faces, up=shape.up,
-                               colors=shape.colors)
+                               colors=scan_colors(shape.path, shape))  # not a labelled file's: its parts'
         # the file's own face grouping (URDF links): offered as parts on request, never used to segment
         self.face_groups, self.group_names = shape.face_groups, tuple(shape.group_names)
         self.state = SessionState(self.shape)
@@ -221,7 +222,6 @@ class Controller:
         names = [str(info.get(k, {}).get("name") or f"part_{k}") for k in ids]
         colors = [tuple(info[k]["color"]) if "color" in info.get(k, {}) else part_color(i) for i, k in enumerate(ids)]
         self.state.set_all(lut[point_labels + 1], names, colors, imported=lut[lab + 1])  # the file's own labels
-        self.display_file_colors = None  # a labelled file's colours are its parts': a deleted part's would stay
         if not undoable:
             self.state.forget_history()
         self.state.probs = None
@@ -719,7 +719,8 @@ class Controller:
         # a re-export replaces the folder as a whole (only if it holds nothing but our part files)
         check_outputs({"shape": self.shape.path}, dirs=[OutDir("export parts", out)], overwrite=True)
         return write_parts(out, self.shape.vertices, self.shape.faces, labels, fmt=fmt,
-                           up=self.shape.up, names=[(p.name, p.color) for p in parts], overwrite=True)
+                           up=self.shape.up, names=[(p.name, p.color) for p in parts], overwrite=True,
+                           colors=self.shape.colors)
 
     def _shape_labels(self, labels: np.ndarray) -> np.ndarray:
         """Model point labels -> the exported labels: per face of a mesh, per point of a cloud."""

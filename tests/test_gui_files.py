@@ -181,9 +181,16 @@ def test_a_coloured_scan_shows_its_own_colours_where_no_part_is(model, tmp_path)
     # an uncoloured cloud, and a labelled result reopened (its colours are its parts'), stay grey where unlabelled
     np.save(tmp_path / "plain.npy", pts.astype(np.float32))
     assert np.allclose(_ctl(model, tmp_path / "plain.npy", n=600).base_colors(), UNLABELLED_COLOR)
+    # part files keep the scan's own colours (their labels in the label property)
+    files = ctl.export_parts(tmp_path / "scan_parts")
+    cloud = trimesh.load(files[0], process=False)
+    inside = ctl.element_labels() == 0
+    assert len(cloud.vertices) == inside.sum()
+    assert np.array_equal(np.asarray(cloud.colors)[:, :3], rgba[inside, :3])
     again = _ctl(model, ctl.export(tmp_path / "scan_labelled.ply"), n=600)
     again.delete_part(again.state.parts[0].label)
     assert np.allclose(again.base_colors(), UNLABELLED_COLOR)
+    assert again.shape.colors is None                 # nor do they go into its part files
 
 
 def test_segment_all_keeps_accepted_parts_and_undo_restores(model, chair_file):

@@ -81,6 +81,24 @@ def test_point_cloud_per_point_labels(files, tmp_path):
     assert (tmp_path / "cp" / "parts.json").is_file()
 
 
+
+def test_a_coloured_scan_keeps_its_colours_in_its_part_files(files, tmp_path):
+    pts = np.random.default_rng(3).random((800, 3))
+    rgba = np.random.default_rng(4).integers(0, 256, size=(800, 4)).astype(np.uint8)
+    rgba[:, 3] = 255
+    trimesh.PointCloud(pts, colors=rgba).export(tmp_path / "scan.ply")
+    assert run(files, tmp_path / "scan.ply", "-o", tmp_path / "out.ply", "--auto", "--num-prompts", 8,
+               "--parts-dir", tmp_path / "sp") == 0
+    _, _, labels = read_labelled_ply(tmp_path / "out.ply")
+    part = trimesh.load(tmp_path / "sp" / "part_000.ply", process=False)
+    assert np.array_equal(np.asarray(part.colors)[:, :3], rgba[labels == 0, :3])
+    # a labelled result as input: its colours show its parts, so part files take the new parts' own
+    assert run(files, tmp_path / "out.ply", "-o", tmp_path / "again.ply", "--auto", "--num-prompts", 8,
+               "--parts-dir", tmp_path / "sp2") == 0
+    again = trimesh.load(tmp_path / "sp2" / "part_000.ply", process=False)
+    assert len(np.unique(np.asarray(again.colors)[:, :3], axis=0)) == 1
+
+
 ERRORS = [
     (["{d}/missing.obj", "--auto"], "missing.obj: file not found"),
     (["{d}/corrupt.glb", "--auto"], "corrupt.glb"),

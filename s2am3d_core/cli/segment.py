@@ -238,6 +238,7 @@ def _run(args) -> int:
     t0 = time.perf_counter()
     from ..io import load_shape, vertices_from_point_labels, write_labelled, write_parts
     from ..io.atomic import atomic_dir, atomic_path
+    from ..io.parts import scan_colors
     from ..io.up import from_z_up, to_z_up
     from ..predictor import PartPredictor
     from ..segment import ShapeSegmenter
@@ -322,7 +323,8 @@ def _run(args) -> int:
                 with _naming(args.parts_dir):
                     names = [p.name for p in write_parts(parts_tmp, shape.vertices, shape.faces,
                                                          face_labels if shape.is_mesh else all_labels,
-                                                         fmt=args.parts_format, up=shape.up, atomic=False)]
+                                                         fmt=args.parts_format, up=shape.up, atomic=False,
+                                                         colors=scan_colors(args.input, shape))]
                 written += [Path(args.parts_dir) / n for n in names]
             if tree_tmp is not None:
                 part_tree_dict["input"] = str(args.input)

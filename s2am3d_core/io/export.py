@@ -58,7 +58,7 @@ def label_colors(labels: np.ndarray) -> np.ndarray:
 
 
 def write_labelled_points(path: str | os.PathLike, points: np.ndarray, labels: np.ndarray,
-                          up: str = "z") -> Path:
+                          up: str = "z", colors: np.ndarray | None = None) -> Path:
     """Write a labelled point cloud as binary PLY (vertex x y z float, label int, red green blue uchar).
 
     Args:
@@ -66,12 +66,19 @@ def write_labelled_points(path: str | os.PathLike, points: np.ndarray, labels: n
         points: (N, 3) coordinates, Z-up.
         labels: (N,) int labels, -1 = unlabelled.
         up: up axis of the written file (the input's; points are rotated back from Z-up).
+        colors: (N, 3) colours in [0, 1] to write (a scan's own); default each label's colour.
     """
     p = Path(path)
     up = check_up(up)
     pts = from_z_up(check_points(points, name=f"{p}: points"), up)
     lab = _check_labels(labels, len(pts), "points", p)
-    rgb = label_colors(lab)
+    if colors is None:
+        rgb = label_colors(lab)
+    else:
+        c = np.asarray(colors, dtype=np.float64)
+        if c.shape != (len(pts), 3) or not np.isfinite(c).all():
+            raise InputError(f"{p}: colors must be finite ({len(pts)}, 3), got shape {c.shape}")
+        rgb = np.round(np.clip(c, 0.0, 1.0) * 255.0).astype(np.uint8)
     vdtype = [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("label", "<i4"),
               ("red", "u1"), ("green", "u1"), ("blue", "u1")]
     vert = np.empty(len(pts), dtype=vdtype)
@@ -139,6 +146,7 @@ def write_parts(
     names: Sequence[tuple[str, Sequence[float]]] | None = None,
     overwrite: bool = False,
     atomic: bool = True,
+    colors: np.ndarray | None = None,
 ) -> list[Path]:
     """The parts export of a shape (s2am3d-segment ``--parts-dir`` and the viewer's *Export parts*):
     one file per label plus one ``parts.json`` index, written once.
@@ -159,6 +167,8 @@ def write_parts(
             files and ``parts.json``); False refuses it with an OutputError.
         atomic: False writes straight into ``out_dir`` (for a caller that already holds a
             temporary folder from ``atomic_dir``).
+        colors: (V, 3) in [0, 1], a point cloud's own colours (a scan's): each part file keeps
+            its points' colours instead of the part's.
 
     Returns:
         Paths of the part files, in increasing label order (unlabelled last).
@@ -175,11 +185,13 @@ def write_parts(
     if f is not None:
         verts = from_z_up(verts, up)
     lab = _check_labels(labels, len(verts) if f is None else len(f), "points" if f is None else "faces", out)
+    if colors is not None and (f is not None or np.shape(colors) != (len(verts), 3)):
+        raise InputError(f"{out}: colors must be ({len(verts)}, 3) for a point cloud, got shape {np.shape(colors)}")
     if not atomic:
-        return _write_parts_into(out, out, verts, f, lab, fmt, up, names)
+        return _write_parts_into(out, out, verts, f, lab, fmt, up, names, colors)
     check_output_dir(OutDir("parts folder", out), overwrite=overwrite)
     with atomic_dir(out, replace=True) as tmp:
-        return _write_parts_into(tmp, out, verts, f, lab, fmt, up, names)
+        return _write_parts_into(tmp, out, verts, f, lab, fmt, up, names, colors)
 
 
 def write_part_meshes(
@@ -201,7 +213,7 @@ def write_part_meshes(
 
 
 def _write_parts_into(folder: Path, final: Path, verts: np.ndarray, f: np.ndarray | None, lab: np.ndarray,
-                      fmt: str, up: str, names) -> list[Path]:
+                      fmt: str, up: str, names, colors: np.ndarray | None = None) -> list[Path]:
     """Write the part files and parts.json into ``folder``; return their paths under ``final``."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -210,7 +222,8 @@ def _write_parts_into(folder: Path, final: Path, verts: np.ndarray, f: np.ndarra
         mask = lab == k if k >= 0 else lab < 0
         name = f"part_{k:03d}.{fmt}" if k >= 0 else f"unlabelled.{fmt}"
         if f is None:  # a point cloud: the part's points, with their label
-            write_labelled_points(folder / name, verts[mask], lab[mask], up=up)
+            write_labelled_points(folder / name, verts[mask], lab[mask], up=up,
+                                  colors=None if colors is None else np.asarray(colors)[mask])
             entry = {"label": k, "file": name, "n_points": int(mask.sum())}
         else:
             part = trimesh.Trimesh(verts, f[mask], process=False)

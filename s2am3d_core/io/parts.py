@@ -57,6 +57,12 @@ def is_labelled(path: str | os.PathLike) -> bool:
     return any(line.split()[-1:] == ["label"] and line.startswith("property") for line in header.splitlines())
 
 
+def scan_colors(path: str | os.PathLike, shape: LoadedShape) -> np.ndarray | None:
+    """The shape's own point colours (:attr:`LoadedShape.colors`, a coloured scan), or None, also
+    for a labelled file, whose colours show its parts."""
+    return None if shape.colors is None or is_labelled(path) else shape.colors
+
+
 def load_labelled(path: str | os.PathLike, up: str | None = None) -> LabelledShape:
     """Read a labelled PLY or a part folder (see the module docstring).
 
