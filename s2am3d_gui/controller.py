@@ -272,11 +272,7 @@ class Controller:
     def clicked_region_fraction(self) -> float | None:
         """Share of the shape of the atoms under the positive clicks, which every mask holds (the
         smallest mask a scale can give), or None (points-only, no positive click)."""
-        positive = [i for i, pos in self.state.clicks if pos]
-        if not positive or not self.segmenter.mesh_aware or self.segmenter.atoms is None:
-            return None
-        atoms = self.segmenter.atoms
-        return float(atoms.area[np.unique(atoms.point_atom[np.asarray(positive, np.int64)])].sum())
+        return self.segmenter.clicked_fraction([i for i, pos in self.state.clicks if pos])
 
     def nearest_point(self, xyz: Sequence[float]) -> int:
         """Index of the model point nearest a 3D position."""

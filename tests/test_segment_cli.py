@@ -99,6 +99,17 @@ def test_a_coloured_scan_keeps_its_colours_in_its_part_files(files, tmp_path):
     assert len(np.unique(np.asarray(again.colors)[:, :3], axis=0)) == 1
 
 
+
+def test_the_summary_says_when_the_clicked_region_is_more_than_the_scale(files, tmp_path, capsys):
+    args = (files / "mesh.obj", "--point-index", 0, "-o", tmp_path / "m.ply")
+    assert run(files, *args, "--scale", 0.001) == 0
+    assert "the clicked region alone is" in capsys.readouterr().out
+    assert run(files, *args, "--scale", 0.9) == 0
+    assert "clicked region alone" not in capsys.readouterr().out
+    assert run(files, *args, "--scale", 0.001, "--points-only") == 0
+    assert "clicked region alone" not in capsys.readouterr().out
+
+
 ERRORS = [
     (["{d}/missing.obj", "--auto"], "missing.obj: file not found"),
     (["{d}/corrupt.glb", "--auto"], "corrupt.glb"),

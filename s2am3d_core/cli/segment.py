@@ -300,6 +300,9 @@ def _run(args) -> int:
             summary = (f"selected {100.0 * mask.fraction:.1f}% of the shape ({mode}), "
                        f"{len(positive)} positive/{len(negative)} negative click(s), "
                        f"scale {'none' if scale is None else f'{scale:g}'}")
+            floor = seg.clicked_fraction(positive) if scale is not None else None
+            if floor is not None and floor > 1.5 * scale:  # the same note as the viewer's scale line
+                summary += f" (the clicked region alone is {100.0 * floor:.1f}%; --points-only goes smaller)"
         part_tree_dict = None
         if args.tree:
             part_tree_dict = seg.part_tree(args.tree_scales, threshold=args.threshold, num_prompts=args.num_prompts,

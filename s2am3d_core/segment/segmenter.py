@@ -259,6 +259,16 @@ class ShapeSegmenter:
             sel = select_with_scale(a, clicked, blocked, score, dist, scale, reach=reach)
         return self._mask_from_atoms(sel, probs)
 
+    def clicked_fraction(self, positive: Sequence[int]) -> float | None:
+        """Share of the shape of the atoms under the ``positive`` clicks, which every mask with a
+        scale holds: the smallest mask the scale slider can give there. None in points-only mode
+        or without a click."""
+        self._require_shape()
+        if not self.mesh_aware or self.atoms is None or not len(positive):
+            return None
+        a = self.atoms
+        return float(a.area[np.unique(a.point_atom[np.asarray(list(positive), dtype=np.int64)])].sum())
+
     def atom_scores(self, probs: np.ndarray) -> np.ndarray:
         """(A,) decoder score of every atom: the mean probability of its sampled points (an atom
         without points takes its representative point's, the sampled point nearest its centroid)."""
