@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 import polyscope as ps
+from s2am3d_core.segment.segmenter import CLICKED_REGION_NOTE
 
 from .scene import SHAPE
 
@@ -89,7 +90,7 @@ class CommandsMixin:
             return f"auto scale (model's choice): {got}"
         text = f"asked {100.0 * st.scale:.1f} % of the shape, {got}"
         floor = ctl.clicked_region_fraction if st.probs is not None else None
-        if floor is not None and floor > 1.5 * st.scale:  # the slider cannot go below the clicked region
+        if floor is not None and floor > CLICKED_REGION_NOTE * st.scale:  # the slider cannot go below it
             text += f"\nclicked region alone: {100.0 * floor:.1f} % (less: points only)"
         return text
 

@@ -34,6 +34,8 @@ from .geodesic import SurfaceDistance
 from ..scale import check_scale
 from .select import atom_scores, select_with_scale, select_without_scale
 
+CLICKED_REGION_NOTE = 1.5  # tools say so when the clicked region alone is this many times the scale
+
 ProgressFn = Callable[[float, str], None]
 
 
@@ -261,8 +263,9 @@ class ShapeSegmenter:
 
     def clicked_fraction(self, positive: Sequence[int]) -> float | None:
         """Share of the shape of the atoms under the ``positive`` clicks, which every mask with a
-        scale holds: the smallest mask the scale slider can give there. None in points-only mode
-        or without a click."""
+        scale holds: the smallest mask the scale slider can give there (the viewer and
+        ``s2am3d-segment`` say so above ``CLICKED_REGION_NOTE`` times the scale). None in
+        points-only mode or without a click."""
         self._require_shape()
         if not self.mesh_aware or self.atoms is None or not len(positive):
             return None
