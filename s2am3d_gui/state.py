@@ -265,10 +265,9 @@ class SessionState:
         the same part ids (:attr:`Snapshot.imported`), else the earlier file's are dropped."""
         labels = self._check_new_labels(labels, names, colors).astype(np.int32)
         parts = tuple(Part(i, str(n), _color(c)) for i, (n, c) in enumerate(zip(names, colors)))
-        if imported is not None:
-            imported = (np.asarray(imported, np.int64), labels.copy())
-            for a in imported:
-                a.setflags(write=False)
+        if imported is not None:  # the point labels at opening are this snapshot's own (frozen) labels
+            imported = (np.asarray(imported, np.int64), labels)
+            imported[0].setflags(write=False)
         self._commit(Snapshot(labels=labels, parts=parts, clicks=(), imported=imported))
 
     def add_parts(self, labels: np.ndarray, names: list[str], colors: list[Color]) -> list[Part]:
