@@ -1,4 +1,5 @@
 """Fine-tuning a user can trust: visible splits, held-out clicks, a before/after report, the best checkpoint."""
+import dataclasses
 import json
 import warnings
 
@@ -143,3 +144,37 @@ def test_encoder_run_points_to_the_decoder_stage(tmp_path, capsys):
     cfg = cli.parse_config(["encoder", "--procedural", "2", "--init", str(init), "--out", str(tmp_path / "r")])
     build_model(cfg.resolved())
     assert "decoder stage" in capsys.readouterr().err
+
+
+def test_replay_mixes_procedural_objects_into_the_users_files(tmp_path, init, capsys, monkeypatch):
+    from s2am3d_core.train import trainer
+    from s2am3d_core.train.trainer import draw_items, replay_weights
+
+    monkeypatch.setenv("S2AM3D_TRAIN_CACHE", str(tmp_path / "cache"))
+    drawn = []
+    real = trainer.decoder_batch
+
+    def spy(items, feats, rng, cfg, weights=None):
+        drawn.append((len(items), weights))
+        return real(items, feats, rng, cfg, weights)
+    monkeypatch.setattr(trainer, "decoder_batch", spy)
+    user, out = _user(tmp_path / "mine", 2), tmp_path / "ft"
+    args = ["decoder", "--user-dir", str(user), "--init", str(init), "--steps", "2", "--replay", "6",
+            "--replay-fraction", "0.25", "--out", str(out)] + TINY
+    assert cli.main(args) == 0
+    splits = json.loads((out / "splits.json").read_text())
+    k = splits["replay"]
+    assert 1 <= k <= 6 and splits["train"] == ["obj0", "obj1"]  # the user's files are still named
+    assert f"+ {k} procedural objects (--replay)" in capsys.readouterr().out
+    n, w = drawn[0]
+    assert n == 2 + k and np.isclose(w[2:].sum(), 0.25) and np.allclose(w[:2], 0.375)
+    # the draws follow the weights; without replay they stay uniform
+    cfg = cli.parse_config(args).resolved()
+    idx = draw_items(n, np.random.default_rng(0), dataclasses.replace(cfg, batch_size=4000), w)
+    assert abs((idx >= 2).mean() - 0.25) < 0.03
+    assert replay_weights(3, 0, 0.5) is None
+
+
+def test_replay_needs_user_files(tmp_path, capsys):
+    assert cli.main(["decoder", "--procedural", "2", "--replay", "3", "--out", str(tmp_path / "r")] + TINY) == 2
+    assert "--replay: goes with --user-dir" in capsys.readouterr().err

@@ -55,11 +55,11 @@ DECODER_ONLY = ("encoder", "scale_dropout", "max_pos", "max_neg", "size_power", 
                 "calibrate")
 GROUPS = {
     "model and run": ("config", "init", "out", "resume", "device", "seed", "threads", "quiet"),
-    "data": ("val_dir", "val_fraction", "points", "realism", "data_workers"),
+    "data": ("val_dir", "val_fraction", "replay", "replay_fraction", "points", "realism", "data_workers"),
     "optimisation": ("steps", "max_minutes", "batch_size", "lr", "weight_decay", "warmup", "min_lr_frac",
                      "grad_clip", "eval_every", "save_every", "log_every"),
 }
-METAVARS = {"val_dir": "DIR", "val_fraction": "F", "init": "WEIGHTS", "out": "RUN_DIR", "encoder": "RUN_or_WEIGHTS", "sam_checkpoint": "PATH"}
+METAVARS = {"val_dir": "DIR", "val_fraction": "F", "replay": "N", "replay_fraction": "F", "init": "WEIGHTS", "out": "RUN_DIR", "encoder": "RUN_or_WEIGHTS", "sam_checkpoint": "PATH"}
 
 
 def _add(group, name: str, helps: dict[str, str]) -> None:

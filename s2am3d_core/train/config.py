@@ -30,6 +30,12 @@ class TrainConfig:
     val_fraction: float = 0.2          # --user-dir without --val-dir: this fraction of the files validates;
                                        # with fewer than 4 files every file trains and this fraction of each
                                        # shape's points is kept for validation clicks (never clicked in training)
+    replay: int = 0                    # --user-dir: also train on the training-split objects among this many
+                                       # procedural ones (the generator and seeds of the shipped model's
+                                       # training data), so a few labelled shapes do not make the model
+                                       # forget the rest (0 = none)
+    replay_fraction: float = 0.5       # --replay: this share of the training objects drawn for each batch
+                                       # comes from the replayed ones
     points: int = 2048                 # points per training object
     realism: float = 0.5               # procedural: fraction of objects given scan-like noise, uneven
                                        # density and a random orientation (incl. Y-up); 0 = clean z-up
@@ -106,6 +112,12 @@ class TrainConfig:
             raise ValueError(f"--threads: must be >= 1 (or 0 for torch's default), got {c.threads}")
         if c.procedural is not None and c.procedural < 1:
             raise ValueError(f"--procedural: must be >= 1, got {c.procedural}")
+        if c.replay < 0:
+            raise ValueError(f"--replay: must be >= 0, got {c.replay}")
+        if c.replay and c.user_dir is None:
+            raise ValueError("--replay: goes with --user-dir (it mixes procedural objects into the user's files)")
+        if not 0.0 < c.replay_fraction < 1.0:
+            raise ValueError(f"--replay-fraction: must be in (0, 1), got {c.replay_fraction}")
         if c.val_dir is not None and c.user_dir is None:
             raise ValueError("--val-dir: goes with --user-dir (shards and procedural objects have their own split)")
         if not 0.0 < c.val_fraction < 1.0:

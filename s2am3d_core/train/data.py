@@ -210,7 +210,15 @@ def load_datasets(cfg) -> tuple[list[PartPoints], list[PartPoints], str, dict]:
     description, splits record for RUN_DIR/splits.json)."""
     if cfg.user_dir:
         train, held, rec = user_splits(cfg)
-        return train, held, f"user:{cfg.user_dir} ({len(rec['train'])} train / {len(rec['validate'])} validate)", rec
+        desc = f"user:{cfg.user_dir} ({len(rec['train'])} train / {len(rec['validate'])} validate)"
+        if cfg.replay:
+            replay = [it for it in procedural_points(cfg.replay, cfg.points, seed=cfg.seed, realism=cfg.realism,
+                                                     workers=cfg.data_workers, progress=not cfg.quiet)
+                      if split_of(it.name) == "train"]
+            train = train + replay
+            rec["replay"] = len(replay)
+            desc += f" + {len(replay)} procedural objects replayed"
+        return train, held, desc, rec
     if cfg.data:
         root = Path(cfg.data)
         if not root.is_dir():

@@ -114,10 +114,27 @@ def progress_of(step: int, elapsed_s: float, cfg: TrainConfig) -> float:
 
 
 # ----------------------------------------------------------------------------- batches
-def encoder_batch(items, rng, cfg: TrainConfig):
+def draw_items(n: int, rng, cfg: TrainConfig, weights: np.ndarray | None = None) -> np.ndarray:
+    """``cfg.batch_size`` item indices: uniform, or by ``weights`` (see :func:`replay_weights`)."""
+    if weights is None:
+        return rng.integers(n, size=cfg.batch_size)
+    return rng.choice(n, size=cfg.batch_size, p=weights)
+
+
+def replay_weights(num_items: int, num_replay: int, fraction: float) -> np.ndarray | None:
+    """Draw probabilities of the training items when the last ``num_replay`` are replayed procedural
+    objects (``--replay``): together they get ``fraction``, the user's items the rest; None without."""
+    own = num_items - num_replay
+    if num_replay <= 0 or own <= 0:
+        return None
+    w = np.r_[np.full(own, (1.0 - fraction) / own), np.full(num_replay, fraction / num_replay)]
+    return w / w.sum()
+
+
+def encoder_batch(items, rng, cfg: TrainConfig, weights: np.ndarray | None = None):
     """-> points (B, N, 3), labels (L, B, N)."""
     pts, labs = [], []
-    for i in rng.integers(len(items), size=cfg.batch_size):
+    for i in draw_items(len(items), rng, cfg, weights):
         p, lab = fit_points(items[i], cfg.points, rng)
         pts.append(augment(p, rng) if cfg.augment else p)
         labs.append(lab[rng.integers(len(lab))][None] if cfg.level_mode == "random" else lab)
@@ -154,8 +171,8 @@ def item_prompt(item, rng, tries: int = 50, **kw) -> Prompt:
                      "(raise --val-fraction or add files)")
 
 
-def decoder_batch(items, feats, rng, cfg: TrainConfig):
-    which = rng.integers(len(items), size=cfg.batch_size)
+def decoder_batch(items, feats, rng, cfg: TrainConfig, weights: np.ndarray | None = None):
+    which = draw_items(len(items), rng, cfg, weights)
     b = collate_prompts([item_prompt(items[i], rng, **prompt_kwargs(cfg)) for i in which],
                         cfg.max_pos + cfg.max_neg)
     drop = torch.from_numpy(rng.random(len(which)) < cfg.scale_dropout)
@@ -304,6 +321,7 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
     if cfg.stage == "encoder" and cfg.sam_checkpoint:
         from .sam_distill import load_sam
         train = with_sam_levels(train, load_sam(cfg.sam_checkpoint, cfg.sam_model, str(device)), cfg)
+    weights = replay_weights(len(train), splits.get("replay", 0), cfg.replay_fraction)
     torch.manual_seed(cfg.seed + rank)                 # different point subsets per rank
     rng = np.random.default_rng([cfg.seed, rank])
     log_f = None
@@ -373,7 +391,7 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
         net.train()
         with amp:
             if cfg.stage == "encoder":
-                pts, labels = encoder_batch(train, rng, cfg)
+                pts, labels = encoder_batch(train, rng, cfg, weights)
                 pts = pts.to(device)
                 f = net(pts).float()
                 loss = torch.stack([contrastive_loss(f, lab.to(device), tau=cfg.tau, max_points=cfg.contrast_points,
@@ -381,7 +399,7 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
                                                      hard_radius=cfg.hard_negative_radius)
                                     for lab in labels]).mean()
             else:
-                f, pts, idx, lab, scale, target = (x.to(device) for x in decoder_batch(train, feats, rng, cfg))
+                f, pts, idx, lab, scale, target = (x.to(device) for x in decoder_batch(train, feats, rng, cfg, weights))
                 loss = mask_loss(net(f, pts, idx, lab, scale).float(), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -473,7 +491,8 @@ def write_splits(out: Path, splits: dict) -> None:
 def print_splits(splits: dict) -> None:
     def names(x):
         return ", ".join(x) if isinstance(x, list) else f"{x} objects"
-    print(f"splits: {splits['rule']}\n  train:    {names(splits['train'])}\n  validate: {names(splits['validate'])}")
+    replay = f" + {splits['replay']} procedural objects (--replay)" if splits.get("replay") else ""
+    print(f"splits: {splits['rule']}\n  train:    {names(splits['train'])}{replay}\n  validate: {names(splits['validate'])}")
 
 
 def _shared_elapsed(seconds: float, world: int, device: torch.device) -> float:
