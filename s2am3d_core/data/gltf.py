@@ -23,7 +23,7 @@ import numpy as np
 import trimesh
 
 from ..errors import InputError
-from ..io.mesh_file import check_faces, check_gltf_json
+from ..io.mesh_file import check_faces, check_gltf
 from .hierarchy import DEFAULT_MAX_LEVELS, levels_from_paths
 from .types import PartMesh
 
@@ -51,8 +51,7 @@ def load_gltf_parts(path: str | os.PathLike, max_levels: int = DEFAULT_MAX_LEVEL
         raise InputError(f"{p}: file not found")
     if p.suffix.lower() not in GLTF_EXTENSIONS:
         raise InputError(f"{p}: not a glTF file (expected .glb or .gltf)")
-    if p.suffix.lower() == ".gltf":
-        check_gltf_json(p)
+    check_gltf(p)
     try:
         scene = trimesh.load_scene(str(p), process=False)
     except Exception as e:  # trimesh raises many exception types on bad input

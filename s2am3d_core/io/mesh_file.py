@@ -5,7 +5,9 @@ reader (:mod:`.urdf`, for the meshes a robot's links refer to) both read files t
 """
 from __future__ import annotations
 
+import importlib.util
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +47,8 @@ def read_mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarra
     float32 in [0, 1] of a point cloud whose points all carry one (a coloured scan), else None).
     """
     ext = path.suffix.lower()
-    if ext == ".gltf":
-        check_gltf_json(path)
+    if ext in (".gltf", ".glb"):
+        check_gltf(path)
     try:
         scene = trimesh.load_scene(str(path), process=False)
     except Exception as e:  # trimesh raises many exception types on bad input
@@ -83,11 +85,46 @@ def _cloud_colors(clouds: list) -> np.ndarray | None:
     return (np.concatenate([c[:, :3] for c in colors]) / 255.0).astype(np.float32)
 
 
-def check_gltf_json(path: Path) -> None:
-    """Fail early with a clear message when a .gltf file is not JSON (trimesh's error is cryptic)."""
+#: glTF extensions that compress mesh data, and the package that decodes each (None: no decoder).
+#: Without its decoder trimesh fills the geometry with zeros and only logs a warning.
+MESH_COMPRESSION = {"KHR_draco_mesh_compression": "DracoPy", "EXT_meshopt_compression": None}
+
+
+def check_gltf(path: Path) -> None:
+    """Fail early with a clear message on a .gltf that is not JSON (trimesh's error is cryptic) and on
+    a .gltf / .glb whose meshes need a decoder that is not there (:data:`MESH_COMPRESSION`)."""
+    if path.suffix.lower() == ".gltf":
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+            raise InputError(f"{path}: not a valid glTF file (the .gltf must be JSON: {type(e).__name__}: {e})") from None
+        if not isinstance(doc, dict) or "asset" not in doc:
+            raise InputError(f"{path}: not a valid glTF file (no 'asset' object)")
+    else:
+        doc = _glb_json(path)  # None: not a GLB header; trimesh says what is wrong
+    required = doc.get("extensionsRequired") if isinstance(doc, dict) else None
+    for ext in required if isinstance(required, list) else ():
+        if ext not in MESH_COMPRESSION:
+            continue
+        decoder = MESH_COMPRESSION[ext]
+        if decoder is None:
+            raise InputError(f"{path}: its meshes are compressed with {ext}, which s2am3d cannot decode; "
+                             "export the file again without mesh compression")
+        if importlib.util.find_spec(decoder) is None:
+            raise InputError(f"{path}: its meshes are compressed with {ext}; reading them needs the "
+                             f"{decoder} package, a dependency of s2am3d: pip install {decoder}")
+
+
+def _glb_json(path: Path) -> dict | None:
+    """The JSON chunk of a binary glTF (header: magic, version, length; then the JSON chunk's
+    length and type), or None when the file does not start like one."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise InputError(f"{path}: not a valid glTF file (the .gltf must be JSON: {type(e).__name__}: {e})") from None
-    if not isinstance(doc, dict) or "asset" not in doc:
-        raise InputError(f"{path}: not a valid glTF file (no 'asset' object)")
+        with open(path, "rb") as f:
+            head = f.read(20)
+            if len(head) < 20 or head[:4] != b"glTF" or head[16:20] != b"JSON":
+                return None
+            size = struct.unpack("<I", head[12:16])[0]
+            doc = json.loads(f.read(size).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, MemoryError, OverflowError):
+        return None
+    return doc if isinstance(doc, dict) else None
