@@ -52,6 +52,7 @@ def test_small_set_trains_on_every_file_and_validates_on_held_out_clicks(tmp_pat
     assert [r["step"] for r in evals] == [0, 2, 4]  # before, during, after
     assert all("iou_ball" in r["eval"] for r in evals)
     assert "ball" in err and "after vs before" in err  # the table at the end
+    assert "note: with a handful of labelled shapes, --replay 400" in err  # fine-tuning without replay
     best_step = max(evals, key=lambda r: r["eval"]["iou_scale"])["step"]
     assert read_metadata(out / "best.safetensors")["steps"] == str(best_step)
     assert log[-1]["best"]["step"] == best_step
@@ -165,7 +166,8 @@ def test_replay_mixes_procedural_objects_into_the_users_files(tmp_path, init, ca
     splits = json.loads((out / "splits.json").read_text())
     k = splits["replay"]
     assert 1 <= k <= 6 and splits["train"] == ["obj0", "obj1"]  # the user's files are still named
-    assert f"+ {k} procedural objects (--replay)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"+ {k} procedural objects (--replay)" in printed and "note: with a handful" not in printed
     n, w = drawn[0]
     assert n == 2 + k and np.isclose(w[2:].sum(), 0.25) and np.allclose(w[:2], 0.375)
     # the draws follow the weights; without replay they stay uniform

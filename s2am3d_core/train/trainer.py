@@ -114,6 +114,9 @@ def progress_of(step: int, elapsed_s: float, cfg: TrainConfig) -> float:
 
 
 # ----------------------------------------------------------------------------- batches
+FEW_SHAPES = 20  # fine-tuning on fewer user files than this without --replay: the run suggests it
+
+
 def draw_items(n: int, rng, cfg: TrainConfig, weights: np.ndarray | None = None) -> np.ndarray:
     """``cfg.batch_size`` item indices: uniform, or by ``weights`` (see :func:`replay_weights`)."""
     if weights is None:
@@ -370,6 +373,9 @@ def run(cfg: TrainConfig) -> tuple[S2AM3D, dict]:
              "device": str(device), "config": model.config.to_json(), "train_config": cfg.to_dict(),
              "splits": splits})
         print_splits(splits)
+        if cfg.user_dir and not cfg.replay and cfg.stage == "decoder" and len(splits["train"]) < FEW_SHAPES:
+            print("note: with a handful of labelled shapes, --replay 400 mixes procedural objects in so the decoder "
+                  "does not forget what it knew (docs/FINE_TUNING.md, \"Replay\")")
         if cfg.resume and (out / "log.jsonl").is_file():
             history.extend(_eval_history(out / "log.jsonl", step))
             if history:
