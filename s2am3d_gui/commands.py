@@ -8,7 +8,6 @@ from typing import Any, Callable
 
 import numpy as np
 import polyscope as ps
-from s2am3d_core.segment.segmenter import CLICKED_REGION_NOTE
 
 from .scene import SHAPE
 
@@ -89,8 +88,8 @@ class CommandsMixin:
         if not st.use_scale:
             return f"auto scale (model's choice): {got}"
         text = f"asked {100.0 * st.scale:.1f} % of the shape, {got}"
-        floor = ctl.clicked_region_fraction if st.probs is not None else None
-        if floor is not None and floor > CLICKED_REGION_NOTE * st.scale:  # the slider cannot go below it
+        floor = ctl.clicked_region_note if st.probs is not None else None
+        if floor is not None:  # the slider cannot go below it
             text += f"\nclicked region alone: {100.0 * floor:.1f} % (less: points only)"
         return text
 

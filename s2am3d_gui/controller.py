@@ -272,7 +272,13 @@ class Controller:
     def clicked_region_fraction(self) -> float | None:
         """Share of the shape of the atoms under the positive clicks, which every mask holds (the
         smallest mask a scale can give), or None (points-only, no positive click)."""
-        return self.segmenter.clicked_fraction([i for i, pos in self.state.clicks if pos])
+        return self.segmenter.clicked_fraction(self.state.positive)
+
+    @property
+    def clicked_region_note(self) -> float | None:
+        """:attr:`clicked_region_fraction` when a mask at the current scale cannot be as small as
+        asked (:meth:`~s2am3d_core.segment.ShapeSegmenter.clicked_region_note`), else None."""
+        return self.segmenter.clicked_region_note(self.state.positive, self.state.effective_scale)
 
     def nearest_point(self, xyz: Sequence[float]) -> int:
         """Index of the model point nearest a 3D position."""

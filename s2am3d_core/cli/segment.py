@@ -242,7 +242,6 @@ def _run(args) -> int:
     from ..io.up import from_z_up, to_z_up
     from ..predictor import PartPredictor
     from ..segment import ShapeSegmenter
-    from ..segment.segmenter import CLICKED_REGION_NOTE
 
     set_threads(args.threads)
     device = device_arg(args.device)
@@ -301,8 +300,8 @@ def _run(args) -> int:
             summary = (f"selected {100.0 * mask.fraction:.1f}% of the shape ({mode}), "
                        f"{len(positive)} positive/{len(negative)} negative click(s), "
                        f"scale {'none' if scale is None else f'{scale:g}'}")
-            floor = seg.clicked_fraction(positive) if scale is not None else None
-            if floor is not None and floor > CLICKED_REGION_NOTE * scale:  # as the viewer's scale line
+            floor = seg.clicked_region_note(positive, scale)  # as the viewer's scale line
+            if floor is not None:
                 summary += f" (the clicked region alone is {100.0 * floor:.1f}%; --points-only goes smaller)"
         part_tree_dict = None
         if args.tree:

@@ -272,6 +272,13 @@ class ShapeSegmenter:
         a = self.atoms
         return float(a.area[np.unique(a.point_atom[np.asarray(list(positive), dtype=np.int64)])].sum())
 
+    def clicked_region_note(self, positive: Sequence[int], scale: float | None) -> float | None:
+        """:meth:`clicked_fraction` when it is more than ``CLICKED_REGION_NOTE`` times ``scale`` (a
+        mask at this scale cannot be as small as asked: the viewer's scale line and
+        ``s2am3d-segment``'s summary say so), else None (also without a scale)."""
+        floor = None if scale is None else self.clicked_fraction(positive)
+        return floor if floor is not None and floor > CLICKED_REGION_NOTE * scale else None
+
     def atom_scores(self, probs: np.ndarray) -> np.ndarray:
         """(A,) decoder score of every atom: the mean probability of its sampled points (an atom
         without points takes its representative point's, the sampled point nearest its centroid)."""
