@@ -35,6 +35,7 @@ EVAL_POINTS=${EVAL_POINTS:-10000}  # points per object in that eval
 INIT=${INIT:-}                     # continue from these weights (empty: a fresh $CONFIG model)
 ENC_SHARE=${ENC_SHARE:-0.55}       # share of the time left that goes to the encoder (0: skip that stage)
 SEED=${SEED:-0}                    # procedural objects SEED .. SEED+OBJECTS-1
+BENCH=${BENCH:-1}                  # 0: skip the 1-thread CPU benchmark at the end (run it on the target CPU instead)
 mkdir -p "$OUT"
 export S2AM3D_TRAIN_CACHE="$OUT/cache"
 exec > >(tee -a "$OUT/log.txt") 2>&1
@@ -74,6 +75,8 @@ if [ "$EVAL_OBJECTS" -gt 0 ]; then
         || echo "eval failed"
 fi
 # CPU speed of the weights on 1 thread (the shipped-weights limits: encode 20k points <= 1 s, a click <= 30 ms)
-python3 -m s2am3d_core.eval.benchmark --weights "$OUT/s2am3d-base.safetensors" --sizes 20000 --repeats 20 \
-    --threads 1 --json "$OUT/bench.json" || echo "benchmark failed"
+if [ "$BENCH" = 1 ]; then
+    python3 -m s2am3d_core.eval.benchmark --weights "$OUT/s2am3d-base.safetensors" --sizes 20000 --repeats 20 \
+        --threads 1 --json "$OUT/bench.json" || echo "benchmark failed"
+fi
 echo "== done in $(( $(date +%s) - T0 )) s"
