@@ -42,7 +42,8 @@ exec > >(tee -a "$OUT/log.txt") 2>&1
 T0=$(date +%s)
 RESERVE=90  # seconds kept for the decoder stage's start-up (data, features) and the calibration
 left() { python3 -c "print(max(0.2, round(($TOTAL * 60 - ($(date +%s) - $T0) - $RESERVE) / 60 * $1, 2)))"; }
-echo "== $(date -u) config $CONFIG${INIT:+ (from $INIT)}, encoder share $ENC_SHARE, seed $SEED, $OBJECTS objects x $POINTS points, device $DEVICE, $WORKERS data workers, budget $TOTAL min"
+if [ -n "$INIT" ]; then MODEL="weights $INIT"; else MODEL="config $CONFIG"; fi  # INIT carries its own config
+echo "== $(date -u) $MODEL, encoder share $ENC_SHARE, seed $SEED, $OBJECTS objects x $POINTS points, device $DEVICE, $WORKERS data workers, budget $TOTAL min"
 COMMON=(--procedural "$OBJECTS" --points "$POINTS" --realism 0.5 --device "$DEVICE" --data-workers "$WORKERS"
         --seed "$SEED" --steps 1000000 --eval-every 0 --save-every 500 --log-every 50 --quiet)
 python3 -c "
