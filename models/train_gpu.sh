@@ -12,7 +12,7 @@
 # Writes OUT_DIR/s2am3d-base.safetensors (the weights to ship), OUT_DIR/enc and OUT_DIR/dec (run
 # folders: log.jsonl, checkpoint.pt, model.safetensors), OUT_DIR/eval.json (s2am3d-eval),
 # OUT_DIR/bench.json (1-thread CPU speed), OUT_DIR/log.txt (everything printed), OUT_DIR/cache (data).
-# A larger model that still fits the CPU limits: CONFIG=cpu-large (models/MODEL_CARD.md, "The next GPU run").
+# A larger model that still fits the CPU limits: CONFIG=cpu-large (trained 2026-11-28, not shipped: models/MODEL_CARD.md, "A larger model trained on the GPU").
 # Continue from trained weights instead of a fresh model: INIT=WEIGHTS (both stages start from them),
 # ENC_SHARE=0 skips the encoder stage (the decoder trains on INIT's encoder), SEED picks other objects.
 # Test it on a CPU with a tiny budget:
