@@ -23,7 +23,7 @@ import numpy as np
 import trimesh
 
 from ..errors import InputError
-from ..io.mesh_file import check_faces, check_gltf
+from ..io.mesh_file import check_faces, load_gltf_scene
 from .hierarchy import DEFAULT_MAX_LEVELS, levels_from_paths
 from .types import PartMesh
 
@@ -51,9 +51,10 @@ def load_gltf_parts(path: str | os.PathLike, max_levels: int = DEFAULT_MAX_LEVEL
         raise InputError(f"{p}: file not found")
     if p.suffix.lower() not in GLTF_EXTENSIONS:
         raise InputError(f"{p}: not a glTF file (expected .glb or .gltf)")
-    check_gltf(p)
     try:
-        scene = trimesh.load_scene(str(p), process=False)
+        scene = load_gltf_scene(p)
+    except InputError:
+        raise
     except Exception as e:  # trimesh raises many exception types on bad input
         raise InputError(f"{p}: could not read glTF scene ({type(e).__name__}: {e})") from e
 

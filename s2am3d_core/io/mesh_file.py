@@ -6,6 +6,7 @@ reader (:mod:`.urdf`, for the meshes a robot's links refer to) both read files t
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import struct
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 import trimesh
 
 from ..errors import InputError
+from .gltf_instances import expand_instancing, uses_instancing
 
 
 def check_faces(faces: np.ndarray, num_vertices: int, path: Path) -> np.ndarray:
@@ -47,10 +49,10 @@ def read_mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarra
     float32 in [0, 1] of a point cloud whose points all carry one (a coloured scan), else None).
     """
     ext = path.suffix.lower()
-    if ext in (".gltf", ".glb"):
-        check_gltf(path)
     try:
-        scene = trimesh.load_scene(str(path), process=False)
+        scene = load_gltf_scene(path) if ext in (".gltf", ".glb") else trimesh.load_scene(str(path), process=False)
+    except InputError:
+        raise
     except Exception as e:  # trimesh raises many exception types on bad input
         hint = " - does a face refer to a vertex that does not exist?" if isinstance(e, IndexError) else ""
         raise InputError(f"{path}: could not read {ext} file ({type(e).__name__}: {e}){hint}") from e
@@ -90,9 +92,37 @@ def _cloud_colors(clouds: list) -> np.ndarray | None:
 MESH_COMPRESSION = {"KHR_draco_mesh_compression": "DracoPy", "EXT_meshopt_compression": None}
 
 
-def check_gltf(path: Path) -> None:
+def load_gltf_scene(path: Path) -> trimesh.Scene:
+    """trimesh's scene of a .gltf / .glb after :func:`check_gltf`, with GPU-instanced meshes drawn at
+    every instance (:mod:`.gltf_instances`; trimesh alone would draw each once, at its node).
+
+    Raises:
+        InputError: from the checks; trimesh's own exceptions on a file it cannot read.
+    """
+    doc = check_gltf(path)
+    if doc is None or not uses_instancing(doc):
+        return trimesh.load_scene(str(path), process=False)
+    binary = _glb_chunks(path, binary=True)[1] if path.suffix.lower() == ".glb" else None
+    doc = expand_instancing(doc, path, binary)
+    text = json.dumps(doc).encode("utf-8")
+    if path.suffix.lower() == ".glb":
+        text += b" " * (-len(text) % 4)
+        body = struct.pack("<I", len(text)) + b"JSON" + text
+        if binary is not None:
+            body += struct.pack("<I", len(binary)) + b"BIN\0" + binary
+        text = b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
+    return trimesh.load_scene(io.BytesIO(text), file_type=path.suffix.lower()[1:], process=False,
+                              resolver=trimesh.resolvers.FilePathResolver(str(path.parent)))
+
+
+def check_gltf(path: Path) -> dict | None:
     """Fail early with a clear message on a .gltf that is not JSON (trimesh's error is cryptic) and on
-    a .gltf / .glb whose meshes need a decoder that is not there (:data:`MESH_COMPRESSION`)."""
+    a .gltf / .glb whose meshes need a decoder that is not there (:data:`MESH_COMPRESSION`).
+
+    Returns:
+        the glTF JSON document; None for a .glb whose header is not a GLB's (trimesh then says what
+        is wrong).
+    """
     if path.suffix.lower() == ".gltf":
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -101,7 +131,7 @@ def check_gltf(path: Path) -> None:
         if not isinstance(doc, dict) or "asset" not in doc:
             raise InputError(f"{path}: not a valid glTF file (no 'asset' object)")
     else:
-        doc = _glb_json(path)  # None: not a GLB header; trimesh says what is wrong
+        doc = _glb_chunks(path)[0]
     required = doc.get("extensionsRequired") if isinstance(doc, dict) else None
     for ext in required if isinstance(required, list) else ():
         if ext not in MESH_COMPRESSION:
@@ -113,18 +143,22 @@ def check_gltf(path: Path) -> None:
         if importlib.util.find_spec(decoder) is None:
             raise InputError(f"{path}: its meshes are compressed with {ext}; reading them needs the "
                              f"{decoder} package, a dependency of s2am3d: pip install {decoder}")
+    return doc
 
 
-def _glb_json(path: Path) -> dict | None:
-    """The JSON chunk of a binary glTF (header: magic, version, length; then the JSON chunk's
-    length and type), or None when the file does not start like one."""
+def _glb_chunks(path: Path, binary: bool = False) -> tuple[dict | None, bytes | None]:
+    """The JSON chunk of a binary glTF (header: magic, version, length; then the JSON chunk's length
+    and type) and, with ``binary``, its BIN chunk (else or without one None); (None, None) when the
+    file does not start like one."""
     try:
         with open(path, "rb") as f:
             head = f.read(20)
             if len(head) < 20 or head[:4] != b"glTF" or head[16:20] != b"JSON":
-                return None
+                return None, None
             size = struct.unpack("<I", head[12:16])[0]
             doc = json.loads(f.read(size).decode("utf-8"))
+            chunk = f.read(8) if binary else b""
+            data = f.read(struct.unpack("<I", chunk[:4])[0]) if len(chunk) == 8 and chunk[4:] == b"BIN\0" else None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, MemoryError, OverflowError):
-        return None
-    return doc if isinstance(doc, dict) else None
+        return None, None
+    return (doc, data) if isinstance(doc, dict) else (None, None)

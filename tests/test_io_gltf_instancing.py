@@ -1,0 +1,128 @@
+"""GPU-instanced glTF meshes (EXT_mesh_gpu_instancing) load at every instance: trimesh alone drew
+one copy at the instanced node's origin, so eight bolts became one bolt in the wrong place."""
+import json
+import struct
+
+import numpy as np
+import pytest
+import trimesh
+
+from s2am3d_core.cli import segment as segment_cli
+from s2am3d_core.data.gltf import load_gltf_parts
+from s2am3d_core.errors import InputError
+from s2am3d_core.io import load_shape
+
+SHIFTS = np.array([[0.3, 0.1, 0.3], [-0.3, 0.1, 0.3], [0.3, 0.1, -0.3]])
+# a quarter turn about y for the second instance, none for the others (x, y, z, w)
+TURNS = np.array([[0, 0, 0, 1], [0, np.sqrt(0.5), 0, np.sqrt(0.5)], [0, 0, 0, 1]])
+SIZES = np.array([[1.0, 1.0, 1.0], [1.0, 2.0, 1.0], [0.5, 0.5, 0.5]])
+BOLT = (0.1, 0.1, 0.2)
+
+
+def _scene(instances: bool, turns: np.ndarray = TURNS, sizes: np.ndarray = SIZES) -> trimesh.Scene:
+    """A plate and a bolt; with ``instances`` False the bolt is placed three times as plain nodes
+    (at SHIFTS, turned and scaled by ``turns`` and ``sizes``)."""
+    s = trimesh.Scene()
+    s.add_geometry(trimesh.creation.box((1.0, 0.05, 1.0)), node_name="plate", geom_name="plate")
+    bolt = trimesh.creation.box(BOLT)
+    if instances:
+        s.add_geometry(bolt, node_name="bolt", geom_name="bolt")
+        return s
+    for k, (t, q, z) in enumerate(zip(SHIFTS, turns, sizes)):
+        m = trimesh.transformations.quaternion_matrix([q[3], q[0], q[1], q[2]])
+        m[:3, :3] = m[:3, :3] @ np.diag(z)
+        m[:3, 3] = t
+        s.add_geometry(bolt, node_name=f"bolt{k}", geom_name="bolt", transform=m)
+    return s
+
+
+def _instanced(doc: dict, data: bytes, attributes: dict[str, tuple[np.ndarray, int, bool]]) -> tuple[dict, bytes]:
+    """Add the instance attributes {name: (values, componentType, normalized)} to node "bolt"."""
+    ext = {}
+    for name, (values, ctype, normalized) in attributes.items():
+        raw = values.astype({5126: np.float32, 5122: np.int16}[ctype]).tobytes()
+        raw += b"\0" * (-len(raw) % 4)
+        doc["bufferViews"].append({"buffer": 0, "byteOffset": len(data), "byteLength": len(raw)})
+        acc = {"bufferView": len(doc["bufferViews"]) - 1, "componentType": ctype, "count": len(values),
+               "type": "VEC4" if values.shape[1] == 4 else "VEC3"}
+        if normalized:
+            acc["normalized"] = True
+        doc["accessors"].append(acc)
+        ext[name] = len(doc["accessors"]) - 1
+        data += raw
+    doc["buffers"][0]["byteLength"] = len(data)
+    node = next(n for n in doc["nodes"] if n.get("name") == "bolt")
+    node["extensions"] = {"EXT_mesh_gpu_instancing": {"attributes": ext}}
+    doc["extensionsUsed"] = doc.get("extensionsUsed", []) + ["EXT_mesh_gpu_instancing"]
+    return doc, data
+
+
+def _glb(path, doc: dict, data: bytes):
+    text = json.dumps(doc).encode()
+    text += b" " * (-len(text) % 4)
+    body = struct.pack("<I", len(text)) + b"JSON" + text + struct.pack("<I", len(data)) + b"BIN\0" + data
+    path.write_bytes(b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body)
+    return path
+
+
+def _split_glb(glb: bytes) -> tuple[dict, bytes]:
+    size = struct.unpack("<I", glb[12:16])[0]
+    return json.loads(glb[20:20 + size]), glb[20 + size + 8:]
+
+
+def _rows(v: np.ndarray) -> np.ndarray:
+    v = np.round(np.asarray(v, dtype=np.float64), 5)
+    return v[np.lexsort(v.T[::-1])]
+
+
+def test_instances_are_drawn_where_the_file_puts_them(tmp_path):
+    doc, data = _split_glb(_scene(instances=True).export(file_type="glb"))
+    path = _glb(tmp_path / "bolts.glb", *_instanced(doc, data, {"TRANSLATION": (SHIFTS, 5126, False)}))
+    shape = load_shape(path)
+    assert len(shape.faces) == 12 * 4  # the plate and three bolts, not one bolt at the origin
+    plain = tmp_path / "plain.glb"
+    plain.write_bytes(_scene(instances=False, turns=np.tile([0, 0, 0, 1], (3, 1)), sizes=np.ones((3, 3))).export(
+        file_type="glb"))
+    assert np.allclose(_rows(shape.vertices), _rows(load_shape(plain).vertices), atol=1e-6)
+    parts = load_gltf_parts(path)
+    # finest level: each bolt and the plate; above it the instanced node groups its bolts
+    assert [len(np.unique(level)) for level in parts.face_labels] == [4, 2]
+    assert sorted(parts.part_names[0].values()) == ["bolt/bolt#0", "bolt/bolt#1", "bolt/bolt#2", "plate"]
+
+
+def test_gltf_with_rotation_and_scale_matches_plain_nodes(tmp_path):
+    files = _scene(instances=True).export(file_type="gltf")
+    doc = json.loads(files["model.gltf"])
+    data = files[doc["buffers"][0]["uri"]]
+    quantised = np.round(TURNS * 32767)  # KHR_mesh_quantization: normalized int16 rotations
+    doc, data = _instanced(doc, data, {"TRANSLATION": (SHIFTS, 5126, False), "ROTATION": (quantised, 5122, True),
+                                       "SCALE": (SIZES, 5126, False)})
+    doc["buffers"][0]["uri"] = "instances.bin"
+    (tmp_path / "instances.bin").write_bytes(data)
+    for name, blob in files.items():  # the export's other buffers
+        if name != "model.gltf":
+            (tmp_path / name).write_bytes(blob)
+    gltf = tmp_path / "bolts.gltf"
+    gltf.write_text(json.dumps(doc))
+    plain = tmp_path / "plain.glb"
+    plain.write_bytes(_scene(instances=False).export(file_type="glb"))
+    a, b = load_shape(gltf), load_shape(plain)
+    assert np.allclose(_rows(a.vertices), _rows(b.vertices), atol=1e-4)
+    assert len(np.unique(load_gltf_parts(gltf).face_labels[0])) == 4
+
+
+def test_unreadable_instances_are_a_clear_error(tmp_path, capsys):
+    doc, data = _split_glb(_scene(instances=True).export(file_type="glb"))
+    doc, data = _instanced(doc, data, {"TRANSLATION": (SHIFTS, 5126, False), "SCALE": (SIZES[:2], 5126, False)})
+    bad = _glb(tmp_path / "bad.glb", doc, data)
+    for load in (load_shape, load_gltf_parts):
+        with pytest.raises(InputError, match=r"bad\.glb: node \d+ \(EXT_mesh_gpu_instancing\): .*different counts"):
+            load(bad)
+    doc["accessors"][-1]["bufferView"] = 99
+    missing = _glb(tmp_path / "missing.glb", doc, data)
+    with pytest.raises(InputError, match=r"missing\.glb: node \d+ .*cannot read its instance accessor"):
+        load_shape(missing)
+    assert segment_cli.main([str(bad), "-o", str(tmp_path / "out.ply"), "--auto", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad}: node") and "Traceback" not in err
+    assert not (tmp_path / "out.ply").exists()
