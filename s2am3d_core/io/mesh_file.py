@@ -15,7 +15,7 @@ import numpy as np
 import trimesh
 
 from ..errors import InputError
-from .gltf_instances import expand_instancing, uses_instancing
+from .gltf_rewrite import needs_rewrite, rewrite_gltf
 
 
 def check_faces(faces: np.ndarray, num_vertices: int, path: Path) -> np.ndarray:
@@ -93,17 +93,17 @@ MESH_COMPRESSION = {"KHR_draco_mesh_compression": "DracoPy", "EXT_meshopt_compre
 
 
 def load_gltf_scene(path: Path) -> trimesh.Scene:
-    """trimesh's scene of a .gltf / .glb after :func:`check_gltf`, with GPU-instanced meshes drawn at
-    every instance (:mod:`.gltf_instances`; trimesh alone would draw each once, at its node).
+    """trimesh's scene of a .gltf / .glb after :func:`check_gltf`, with what trimesh alone reads wrongly
+    (GPU instancing, quantized or sparse positions) rewritten first by :mod:`.gltf_rewrite`.
 
     Raises:
         InputError: from the checks; trimesh's own exceptions on a file it cannot read.
     """
     doc = check_gltf(path)
-    if doc is None or not uses_instancing(doc):
+    if doc is None or not needs_rewrite(doc):
         return trimesh.load_scene(str(path), process=False)
     binary = _glb_chunks(path, binary=True)[1] if path.suffix.lower() == ".glb" else None
-    doc = expand_instancing(doc, path, binary)
+    doc = rewrite_gltf(doc, path, binary)
     text = json.dumps(doc).encode("utf-8")
     if path.suffix.lower() == ".glb":
         text += b" " * (-len(text) % 4)

@@ -1,5 +1,7 @@
-"""GPU-instanced glTF meshes (EXT_mesh_gpu_instancing) load at every instance: trimesh alone drew
-one copy at the instanced node's origin, so eight bolts became one bolt in the wrong place."""
+"""glTF that trimesh alone reads into wrong geometry: GPU-instanced meshes (EXT_mesh_gpu_instancing)
+load at every instance (trimesh drew one copy at the instanced node's origin, so eight bolts became one
+bolt in the wrong place); quantized (normalized int16) and sparse positions load where the file puts
+them (trimesh read the first 32767 times too large, and ignored the second's substitutions)."""
 import json
 import struct
 
@@ -120,9 +122,65 @@ def test_unreadable_instances_are_a_clear_error(tmp_path, capsys):
             load(bad)
     doc["accessors"][-1]["bufferView"] = 99
     missing = _glb(tmp_path / "missing.glb", doc, data)
-    with pytest.raises(InputError, match=r"missing\.glb: node \d+ .*cannot read its instance accessor"):
+    with pytest.raises(InputError, match=r"missing\.glb: node \d+ .*cannot read accessor"):
         load_shape(missing)
     assert segment_cli.main([str(bad), "-o", str(tmp_path / "out.ply"), "--auto", "-q"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad}: node") and "Traceback" not in err
     assert not (tmp_path / "out.ply").exists()
+
+
+def _positions(doc: dict, node_name: str) -> dict:
+    node = next(n for n in doc["nodes"] if n.get("name") == node_name)
+    return doc["meshes"][node["mesh"]]["primitives"][0]["attributes"]
+
+
+def _add_view(doc: dict, data: bytes, raw: bytes, **extra) -> tuple[int, bytes]:
+    raw += b"\0" * (-len(raw) % 4)
+    doc["bufferViews"].append({"buffer": 0, "byteOffset": len(data), "byteLength": len(raw), **extra})
+    doc["buffers"][0]["byteLength"] = len(data) + len(raw)
+    return len(doc["bufferViews"]) - 1, data + raw
+
+
+def test_quantized_and_sparse_positions_load_where_the_file_puts_them(tmp_path):
+    """A bolt quantized as gltf-transform does (normalized int16, the node's scale undoes it) and a
+    plate whose positions are a sparse accessor over a moved copy: both as in the plain file."""
+    plain = trimesh.Scene()
+    plain.add_geometry(trimesh.creation.box((1.0, 0.05, 1.0)), node_name="plate", geom_name="plate")
+    plain.add_geometry(trimesh.creation.box(BOLT), node_name="bolt", geom_name="bolt",
+                       transform=trimesh.transformations.translation_matrix(SHIFTS[0]))
+    doc, data = _split_glb(plain.export(file_type="glb"))
+    bolt = _positions(doc, "bolt")
+    acc = doc["accessors"][bolt["POSITION"]]
+    view = doc["bufferViews"][acc["bufferView"]]
+    v = np.frombuffer(data, np.float32, acc["count"] * 3, view.get("byteOffset", 0)).reshape(-1, 3)
+    half = np.abs(v).max()
+    q = np.round(v / half * 32767).astype(np.int16)
+    rows = np.concatenate([q, np.zeros((len(q), 1), np.int16)], 1).tobytes()  # 8-byte rows
+    index, data = _add_view(doc, data, rows, byteStride=8)
+    doc["accessors"].append({"bufferView": index, "componentType": 5122, "normalized": True, "count": len(q),
+                             "type": "VEC3", "min": q.min(0).tolist(), "max": q.max(0).tolist()})
+    bolt["POSITION"] = len(doc["accessors"]) - 1
+    node = next(n for n in doc["nodes"] if n.get("name") == "bolt")
+    node["scale"] = [float(half)] * 3
+    plate = _positions(doc, "plate")
+    acc = doc["accessors"][plate["POSITION"]]
+    view = doc["bufferViews"][acc["bufferView"]]
+    true = np.frombuffer(data, np.float32, acc["count"] * 3, view.get("byteOffset", 0)).reshape(-1, 3)
+    moved = true.copy()
+    moved[::2] += 5.0  # every other vertex wrong in the base data; the sparse values put them back
+    base, data = _add_view(doc, data, moved.tobytes())
+    rows = np.arange(0, len(true), 2, dtype=np.uint16)
+    at, data = _add_view(doc, data, rows.tobytes())
+    new, data = _add_view(doc, data, true[::2].tobytes())
+    doc["accessors"].append({"bufferView": base, "componentType": 5126, "count": len(true), "type": "VEC3",
+                             "sparse": {"count": len(rows), "indices": {"bufferView": at, "componentType": 5123},
+                                        "values": {"bufferView": new}}})
+    plate["POSITION"] = len(doc["accessors"]) - 1
+    doc["extensionsUsed"] = doc["extensionsRequired"] = ["KHR_mesh_quantization"]
+    packed = _glb(tmp_path / "packed.glb", doc, data)
+    reference = tmp_path / "plain.glb"
+    reference.write_bytes(plain.export(file_type="glb"))
+    a, b = load_shape(packed), load_shape(reference)
+    assert np.allclose(_rows(a.vertices), _rows(b.vertices), atol=1e-4)
+    assert np.array_equal(load_gltf_parts(packed).face_labels, load_gltf_parts(reference).face_labels)
