@@ -184,3 +184,21 @@ def test_quantized_and_sparse_positions_load_where_the_file_puts_them(tmp_path):
     a, b = load_shape(packed), load_shape(reference)
     assert np.allclose(_rows(a.vertices), _rows(b.vertices), atol=1e-4)
     assert np.array_equal(load_gltf_parts(packed).face_labels, load_gltf_parts(reference).face_labels)
+
+
+def test_percent_encoded_buffer_uri(tmp_path):
+    """A .gltf named with a space, as Blender writes it: "my%20part.bin" for the file my part.bin."""
+    files = _scene(instances=False).export(file_type="gltf")
+    doc = json.loads(files["model.gltf"])
+    for k, buffer in enumerate(doc["buffers"]):
+        (tmp_path / f"my part {k}.bin").write_bytes(files[buffer["uri"]])
+        buffer["uri"] = f"my%20part%20{k}.bin"
+    gltf = tmp_path / "my part.gltf"
+    gltf.write_text(json.dumps(doc))
+    plain = tmp_path / "plain.glb"
+    plain.write_bytes(_scene(instances=False).export(file_type="glb"))
+    assert np.allclose(_rows(load_shape(gltf).vertices), _rows(load_shape(plain).vertices))
+    assert len(np.unique(load_gltf_parts(gltf).face_labels[0])) == 4
+    (tmp_path / "my part 0.bin").unlink()  # a buffer that is not there is still named in the error
+    with pytest.raises(InputError, match=r"my part\.gltf: could not read .* my%20part%200\.bin"):
+        load_shape(gltf)

@@ -14,6 +14,9 @@ files (``gltf-transform optimize``, gltfpack) use all three:
   quantisation assume the normalized values, so the meshes land far apart, each blown up.
 * **Sparse position accessors**: trimesh ignores the sparse substitutions (and reads zeros where an
   accessor has no buffer view).
+* **Percent-encoded buffer URIs** (``"my%20part.bin"`` for ``my part.bin``, as the spec asks and
+  Blender writes): trimesh looks for the file under the encoded name and fails. Such a URI is
+  decoded when the decoded file exists.
 
 Such positions are decoded here to float32 in a new buffer (a base64 data URI) that the accessor
 then points to. The rest of the document, and every file it refers to, stays as it is.
@@ -39,8 +42,9 @@ _INSTANCE_ATTRIBUTES = {"TRANSLATION": ("translation", "VEC3"), "ROTATION": ("ro
 
 
 def needs_rewrite(doc: dict) -> bool:
-    """Whether ``doc`` (a glTF JSON document) uses GPU instancing or positions trimesh misreads."""
-    return bool(_instanced_nodes(doc) or _misread_positions(doc))
+    """Whether ``doc`` (a glTF JSON document) uses GPU instancing, positions trimesh misreads or
+    percent-encoded buffer URIs."""
+    return bool(_instanced_nodes(doc) or _misread_positions(doc) or _escaped_buffers(doc))
 
 
 def rewrite_gltf(doc: dict, path: Path, glb_binary: bytes | None) -> dict:
@@ -55,6 +59,9 @@ def rewrite_gltf(doc: dict, path: Path, glb_binary: bytes | None) -> dict:
         InputError: naming ``path``, for accessor data that cannot be read.
     """
     out = copy.deepcopy(doc)
+    for buffer in _escaped_buffers(out):
+        if (path.parent / unquote(buffer["uri"])).is_file():
+            buffer["uri"] = unquote(buffer["uri"])
     reader = _Accessors(out, path, glb_binary)
     added = bytearray()
     for index in _misread_positions(out):
@@ -82,6 +89,13 @@ def _instanced_nodes(doc: dict) -> list[int]:
     nodes = doc.get("nodes")
     return [i for i, n in enumerate(nodes if isinstance(nodes, list) else ())
             if isinstance(n, dict) and isinstance(n.get("extensions"), dict) and INSTANCING in n["extensions"]]
+
+
+def _escaped_buffers(doc: dict) -> list[dict]:
+    """The buffers whose URI names a file with percent-escapes."""
+    buffers = doc.get("buffers")
+    return [b for b in buffers if isinstance(b, dict) and isinstance(b.get("uri"), str)
+            and not b["uri"].startswith("data:") and "%" in b["uri"]] if isinstance(buffers, list) else []
 
 
 def _misread_positions(doc: dict) -> list[int]:
@@ -188,7 +202,7 @@ class _Accessors:
                 self.buffers[index] = base64.b64decode(uri.split(",", 1)[1])
             else:
                 try:
-                    self.buffers[index] = (self.path.parent / unquote(uri)).read_bytes()
+                    self.buffers[index] = (self.path.parent / uri).read_bytes()
                 except OSError as e:
                     raise InputError(f"{self.path}: cannot read its buffer {uri!r} ({e.strerror or e})") from None
         return self.buffers[index]
