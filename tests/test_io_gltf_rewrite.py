@@ -202,3 +202,26 @@ def test_percent_encoded_buffer_uri(tmp_path):
     (tmp_path / "my part 0.bin").unlink()  # a buffer that is not there is still named in the error
     with pytest.raises(InputError, match=r"my part\.gltf: could not read .* my%20part%200\.bin"):
         load_shape(gltf)
+
+
+def test_triangle_fans_are_read(tmp_path):
+    """A plate whose two faces are triangle fans (mode 6), with and without an index accessor."""
+    plain = trimesh.Scene()
+    plain.add_geometry(trimesh.creation.box((1.0, 0.05, 1.0)), node_name="plate", geom_name="plate")
+    doc, data = _split_glb(plain.export(file_type="glb"))
+    corners = np.array([[0, 0, 0], [1, 0, 0], [1, 0, 1], [0, 0, 1]], np.float32)
+    doc["meshes"][0]["primitives"] = []
+    bottom, data = _add_view(doc, data, corners.tobytes())
+    both, data = _add_view(doc, data, np.concatenate([corners, corners + [0, 1, 0]]).astype(np.float32).tobytes())
+    fan, data = _add_view(doc, data, np.array([4, 5, 6, 7], np.uint16).tobytes())
+    doc["accessors"] += [
+        {"bufferView": bottom, "componentType": 5126, "count": 4, "type": "VEC3", "min": [0, 0, 0], "max": [1, 0, 1]},
+        {"bufferView": both, "componentType": 5126, "count": 8, "type": "VEC3", "min": [0, 0, 0], "max": [1, 1, 1]},
+        {"bufferView": fan, "componentType": 5123, "count": 4, "type": "SCALAR"}]
+    n = len(doc["accessors"])
+    doc["meshes"][0]["primitives"] = [
+        {"attributes": {"POSITION": n - 3}, "mode": 6},  # the four corners in order, no indices
+        {"attributes": {"POSITION": n - 2}, "indices": n - 1, "mode": 6}]  # the top square by index
+    shape = load_shape(_glb(tmp_path / "fans.glb", doc, data))
+    assert len(shape.faces) == 4
+    assert np.isclose(trimesh.Trimesh(shape.vertices, shape.faces, process=False).area, 2.0)  # two unit squares

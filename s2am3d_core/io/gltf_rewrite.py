@@ -14,12 +14,15 @@ files (``gltf-transform optimize``, gltfpack) use all three:
   quantisation assume the normalized values, so the meshes land far apart, each blown up.
 * **Sparse position accessors**: trimesh ignores the sparse substitutions (and reads zeros where an
   accessor has no buffer view).
+* **Triangle fans** (primitive mode 6): trimesh skips such a primitive with a debug message, so the
+  mesh is missing. Its triangles are written out as a plain triangle list (mode 4).
 * **Percent-encoded buffer URIs** (``"my%20part.bin"`` for ``my part.bin``, as the spec asks and
   Blender writes): trimesh looks for the file under the encoded name and fails. Such a URI is
   decoded when the decoded file exists.
 
-Such positions are decoded here to float32 in a new buffer (a base64 data URI) that the accessor
-then points to. The rest of the document, and every file it refers to, stays as it is.
+Such positions (decoded to float32) and the fans' triangles go to a new buffer (a base64 data URI)
+that new or rewritten accessors point to. The rest of the document, and every file it refers to,
+stays as it is.
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ _INSTANCE_ATTRIBUTES = {"TRANSLATION": ("translation", "VEC3"), "ROTATION": ("ro
 def needs_rewrite(doc: dict) -> bool:
     """Whether ``doc`` (a glTF JSON document) uses GPU instancing, positions trimesh misreads or
     percent-encoded buffer URIs."""
-    return bool(_instanced_nodes(doc) or _misread_positions(doc) or _escaped_buffers(doc))
+    return bool(_instanced_nodes(doc) or _misread_positions(doc) or _fans(doc) or _escaped_buffers(doc))
 
 
 def rewrite_gltf(doc: dict, path: Path, glb_binary: bytes | None) -> dict:
@@ -64,16 +67,31 @@ def rewrite_gltf(doc: dict, path: Path, glb_binary: bytes | None) -> dict:
             buffer["uri"] = unquote(buffer["uri"])
     reader = _Accessors(out, path, glb_binary)
     added = bytearray()
+
+    def add_view(values: np.ndarray) -> int:
+        out["bufferViews"].append({"buffer": len(out["buffers"]), "byteOffset": len(added), "byteLength": values.nbytes})
+        added.extend(values.tobytes())
+        return len(out["bufferViews"]) - 1
+
     for index in _misread_positions(out):
         values = reader.read(index, "VEC3", f"{path}: POSITION accessor {index}").astype(np.float32)
         acc = out["accessors"][index]
         for key in ("normalized", "sparse", "byteOffset"):
             acc.pop(key, None)
-        acc.update(bufferView=len(out["bufferViews"]), componentType=5126)
+        acc.update(bufferView=add_view(values), componentType=5126)
         if len(values):
             acc.update(min=values.min(0).tolist(), max=values.max(0).tolist())
-        out["bufferViews"].append({"buffer": len(out["buffers"]), "byteOffset": len(added), "byteLength": values.nbytes})
-        added += values.tobytes()
+    for prim in _fans(out):
+        where = f"{path}: a triangle-fan primitive"
+        if "indices" in prim:
+            order = reader.read(prim["indices"], "SCALAR", where)[:, 0].astype(np.uint32)
+        else:
+            order = np.arange(int(out["accessors"][prim["attributes"]["POSITION"]]["count"]), dtype=np.uint32)
+        k = np.arange(1, max(len(order) - 1, 1))  # triangle k: the first vertex, vertex k, vertex k + 1
+        tris = np.stack([np.full(len(k), order[0]), order[k], order[k + 1]], 1) if len(order) >= 3 else np.zeros((0, 3))
+        out["accessors"].append({"bufferView": add_view(tris.astype(np.uint32).reshape(-1)), "componentType": 5125,
+                                 "count": int(tris.size), "type": "SCALAR"})
+        prim.update(indices=len(out["accessors"]) - 1, mode=4)
     if added:
         out["buffers"].append({"byteLength": len(added),
                                "uri": "data:application/octet-stream;base64," + base64.b64encode(bytes(added)).decode()})
@@ -98,19 +116,30 @@ def _escaped_buffers(doc: dict) -> list[dict]:
             and not b["uri"].startswith("data:") and "%" in b["uri"]] if isinstance(buffers, list) else []
 
 
+def _primitives(doc: dict) -> list[dict]:
+    meshes = doc.get("meshes")
+    return [p for m in (meshes if isinstance(meshes, list) else ()) if isinstance(m, dict)
+            for p in (m.get("primitives") or []) if isinstance(p, dict)]
+
+
+def _fans(doc: dict) -> list[dict]:
+    """The triangle-fan primitives (mode 6) that have positions."""
+    return [p for p in _primitives(doc) if p.get("mode") == 6 and isinstance(p.get("attributes"), dict)
+            and isinstance(p["attributes"].get("POSITION"), int)]
+
+
 def _misread_positions(doc: dict) -> list[int]:
     """Indices of the POSITION accessors that are sparse or normalized integers."""
-    accessors, meshes = doc.get("accessors"), doc.get("meshes")
-    if not isinstance(accessors, list) or not isinstance(meshes, list):
+    accessors = doc.get("accessors")
+    if not isinstance(accessors, list):
         return []
     found = set()
-    for mesh in meshes:
-        for prim in (mesh.get("primitives") or []) if isinstance(mesh, dict) else ():
-            a = prim.get("attributes", {}).get("POSITION") if isinstance(prim, dict) else None
-            if isinstance(a, int) and 0 <= a < len(accessors) and isinstance(accessors[a], dict):
-                acc = accessors[a]
-                if "sparse" in acc or (acc.get("normalized") and acc.get("componentType") != 5126):
-                    found.add(a)
+    for prim in _primitives(doc):
+        a = prim.get("attributes", {}).get("POSITION") if isinstance(prim.get("attributes"), dict) else None
+        if isinstance(a, int) and 0 <= a < len(accessors) and isinstance(accessors[a], dict):
+            acc = accessors[a]
+            if "sparse" in acc or (acc.get("normalized") and acc.get("componentType") != 5126):
+                found.add(a)
     return sorted(found)
 
 
