@@ -45,8 +45,7 @@ _INSTANCE_ATTRIBUTES = {"TRANSLATION": ("translation", "VEC3"), "ROTATION": ("ro
 
 
 def needs_rewrite(doc: dict) -> bool:
-    """Whether ``doc`` (a glTF JSON document) uses GPU instancing, positions trimesh misreads or
-    percent-encoded buffer URIs."""
+    """Whether ``doc`` (a glTF JSON document) holds anything of the module docstring's list."""
     return bool(_instanced_nodes(doc) or _misread_positions(doc) or _fans(doc) or _escaped_buffers(doc))
 
 
