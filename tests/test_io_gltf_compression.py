@@ -1,7 +1,6 @@
 """Compressed glTF meshes: Draco is decoded (DracoPy), a compression without a decoder is a clear
 error, never a mesh of zeros (trimesh only logs a warning and fills the geometry with zeros)."""
 import json
-import struct
 
 import numpy as np
 import pytest
@@ -30,21 +29,9 @@ def glbs(tmp_path):
     return plain, draco
 
 
-def _glb_doc(data: bytes) -> tuple[dict, bytes]:
-    size = struct.unpack("<I", data[12:16])[0]
-    return json.loads(data[20:20 + size]), data[20 + size:]
-
-
-def _glb_with(doc: dict, rest: bytes) -> bytes:
-    text = json.dumps(doc).encode()
-    text += b" " * (-len(text) % 4)
-    body = struct.pack("<I", len(text)) + b"JSON" + text + rest
-    return b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
-
-
 def test_draco_meshes_read_as_the_uncompressed_file(glbs):
     plain, draco = glbs
-    assert "KHR_draco_mesh_compression" in _glb_doc(draco.read_bytes())[0]["extensionsRequired"]
+    assert "KHR_draco_mesh_compression" in mesh_file.unpack_glb(draco.read_bytes())[0]["extensionsRequired"]
     a, b = load_shape(plain), load_shape(draco)
     assert a.faces.shape == b.faces.shape and a.vertices.shape == b.vertices.shape
     span = float(np.ptp(a.vertices, axis=0).max())
@@ -69,10 +56,10 @@ def test_draco_without_its_decoder_is_a_clear_error(glbs, monkeypatch, tmp_path,
 
 def test_meshopt_is_refused_in_glb_and_gltf(glbs, tmp_path):
     plain, _ = glbs
-    doc, rest = _glb_doc(plain.read_bytes())
+    doc, binary = mesh_file.unpack_glb(plain.read_bytes())
     doc["extensionsUsed"] = doc["extensionsRequired"] = ["EXT_meshopt_compression"]
     glb = tmp_path / "meshopt.glb"
-    glb.write_bytes(_glb_with(doc, rest))
+    glb.write_bytes(mesh_file.pack_glb(doc, binary))
     gltf = tmp_path / "meshopt.gltf"
     gltf.write_text(json.dumps({"asset": {"version": "2.0"}, "extensionsRequired": ["EXT_meshopt_compression"]}))
     for path in (glb, gltf):
@@ -81,5 +68,5 @@ def test_meshopt_is_refused_in_glb_and_gltf(glbs, tmp_path):
                 load(path)
     # an extension that is only used (the file has a fallback) or is not about compression passes
     doc["extensionsRequired"] = ["KHR_materials_unlit"]
-    glb.write_bytes(_glb_with(doc, rest))
+    glb.write_bytes(mesh_file.pack_glb(doc, binary))
     assert len(load_shape(glb).faces) == len(load_shape(plain).faces)

@@ -3,7 +3,6 @@ load at every instance (trimesh drew one copy at the instanced node's origin, so
 bolt in the wrong place); quantized (normalized int16) and sparse positions load where the file puts
 them (trimesh read the first 32767 times too large, and ignored the second's substitutions)."""
 import json
-import struct
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from s2am3d_core.cli import segment as segment_cli
 from s2am3d_core.data.gltf import load_gltf_parts
 from s2am3d_core.errors import InputError
 from s2am3d_core.io import load_shape
+from s2am3d_core.io.mesh_file import pack_glb, unpack_glb
 
 SHIFTS = np.array([[0.3, 0.1, 0.3], [-0.3, 0.1, 0.3], [0.3, 0.1, -0.3]])
 # a quarter turn about y for the second instance, none for the others (x, y, z, w)
@@ -60,16 +60,8 @@ def _instanced(doc: dict, data: bytes, attributes: dict[str, tuple[np.ndarray, i
 
 
 def _glb(path, doc: dict, data: bytes):
-    text = json.dumps(doc).encode()
-    text += b" " * (-len(text) % 4)
-    body = struct.pack("<I", len(text)) + b"JSON" + text + struct.pack("<I", len(data)) + b"BIN\0" + data
-    path.write_bytes(b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body)
+    path.write_bytes(pack_glb(doc, data))
     return path
-
-
-def _split_glb(glb: bytes) -> tuple[dict, bytes]:
-    size = struct.unpack("<I", glb[12:16])[0]
-    return json.loads(glb[20:20 + size]), glb[20 + size + 8:]
 
 
 def _rows(v: np.ndarray) -> np.ndarray:
@@ -78,7 +70,7 @@ def _rows(v: np.ndarray) -> np.ndarray:
 
 
 def test_instances_are_drawn_where_the_file_puts_them(tmp_path):
-    doc, data = _split_glb(_scene(instances=True).export(file_type="glb"))
+    doc, data = unpack_glb(_scene(instances=True).export(file_type="glb"))
     path = _glb(tmp_path / "bolts.glb", *_instanced(doc, data, {"TRANSLATION": (SHIFTS, 5126, False)}))
     shape = load_shape(path)
     assert len(shape.faces) == 12 * 4  # the plate and three bolts, not one bolt at the origin
@@ -114,7 +106,7 @@ def test_gltf_with_rotation_and_scale_matches_plain_nodes(tmp_path):
 
 
 def test_unreadable_instances_are_a_clear_error(tmp_path, capsys):
-    doc, data = _split_glb(_scene(instances=True).export(file_type="glb"))
+    doc, data = unpack_glb(_scene(instances=True).export(file_type="glb"))
     doc, data = _instanced(doc, data, {"TRANSLATION": (SHIFTS, 5126, False), "SCALE": (SIZES[:2], 5126, False)})
     bad = _glb(tmp_path / "bad.glb", doc, data)
     for load in (load_shape, load_gltf_parts):
@@ -149,7 +141,7 @@ def test_quantized_and_sparse_positions_load_where_the_file_puts_them(tmp_path):
     plain.add_geometry(trimesh.creation.box((1.0, 0.05, 1.0)), node_name="plate", geom_name="plate")
     plain.add_geometry(trimesh.creation.box(BOLT), node_name="bolt", geom_name="bolt",
                        transform=trimesh.transformations.translation_matrix(SHIFTS[0]))
-    doc, data = _split_glb(plain.export(file_type="glb"))
+    doc, data = unpack_glb(plain.export(file_type="glb"))
     bolt = _positions(doc, "bolt")
     acc = doc["accessors"][bolt["POSITION"]]
     view = doc["bufferViews"][acc["bufferView"]]
@@ -208,7 +200,7 @@ def test_triangle_fans_are_read(tmp_path):
     """A plate whose two faces are triangle fans (mode 6), with and without an index accessor."""
     plain = trimesh.Scene()
     plain.add_geometry(trimesh.creation.box((1.0, 0.05, 1.0)), node_name="plate", geom_name="plate")
-    doc, data = _split_glb(plain.export(file_type="glb"))
+    doc, data = unpack_glb(plain.export(file_type="glb"))
     corners = np.array([[0, 0, 0], [1, 0, 0], [1, 0, 1], [0, 0, 1]], np.float32)
     doc["meshes"][0]["primitives"] = []
     bottom, data = _add_view(doc, data, corners.tobytes())

@@ -94,7 +94,8 @@ MESH_COMPRESSION = {"KHR_draco_mesh_compression": "DracoPy", "EXT_meshopt_compre
 
 def load_gltf_scene(path: Path) -> trimesh.Scene:
     """trimesh's scene of a .gltf / .glb after :func:`check_gltf`, with what trimesh alone reads wrongly
-    (GPU instancing, quantized or sparse positions) rewritten first by :mod:`.gltf_rewrite`.
+    (GPU instancing, quantized or sparse positions, triangle fans, percent-encoded buffer URIs)
+    rewritten first by :mod:`.gltf_rewrite`.
 
     Raises:
         InputError: from the checks; trimesh's own exceptions on a file it cannot read.
@@ -104,13 +105,7 @@ def load_gltf_scene(path: Path) -> trimesh.Scene:
         return trimesh.load_scene(str(path), process=False)
     binary = _glb_chunks(path, binary=True)[1] if path.suffix.lower() == ".glb" else None
     doc = rewrite_gltf(doc, path, binary)
-    text = json.dumps(doc).encode("utf-8")
-    if path.suffix.lower() == ".glb":
-        text += b" " * (-len(text) % 4)
-        body = struct.pack("<I", len(text)) + b"JSON" + text
-        if binary is not None:
-            body += struct.pack("<I", len(binary)) + b"BIN\0" + binary
-        text = b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
+    text = pack_glb(doc, binary) if path.suffix.lower() == ".glb" else json.dumps(doc).encode("utf-8")
     return trimesh.load_scene(io.BytesIO(text), file_type=path.suffix.lower()[1:], process=False,
                               resolver=trimesh.resolvers.FilePathResolver(str(path.parent)))
 
@@ -146,19 +141,43 @@ def check_gltf(path: Path) -> dict | None:
     return doc
 
 
+def pack_glb(doc: dict, binary: bytes | None = None) -> bytes:
+    """A binary glTF: the 12-byte header, the JSON chunk, then the BIN chunk when ``binary`` is given."""
+    text = json.dumps(doc).encode("utf-8")
+    text += b" " * (-len(text) % 4)
+    body = struct.pack("<I", len(text)) + b"JSON" + text
+    if binary is not None:
+        binary += b"\0" * (-len(binary) % 4)
+        body += struct.pack("<I", len(binary)) + b"BIN\0" + binary
+    return b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
+
+
+def unpack_glb(data: bytes) -> tuple[dict | None, bytes | None]:
+    """(the JSON document, the BIN chunk or None when there is none) of a binary glTF's bytes, or
+    (None, None) when they do not start like one (header: magic, version, length; then the JSON
+    chunk's length and type)."""
+    if len(data) < 20 or data[:4] != b"glTF" or data[16:20] != b"JSON":
+        return None, None
+    size = struct.unpack("<I", data[12:16])[0]
+    try:
+        doc = json.loads(data[20:20 + size].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None, None
+    rest = data[20 + size:]
+    binary = rest[8:8 + struct.unpack("<I", rest[:4])[0]] if len(rest) >= 8 and rest[4:8] == b"BIN\0" else None
+    return (doc, binary) if isinstance(doc, dict) else (None, None)
+
+
 def _glb_chunks(path: Path, binary: bool = False) -> tuple[dict | None, bytes | None]:
-    """The JSON chunk of a binary glTF (header: magic, version, length; then the JSON chunk's length
-    and type) and, with ``binary``, its BIN chunk (else or without one None); (None, None) when the
-    file does not start like one."""
+    """:func:`unpack_glb` of a .glb file; without ``binary`` only its header and JSON chunk are read."""
     try:
         with open(path, "rb") as f:
-            head = f.read(20)
-            if len(head) < 20 or head[:4] != b"glTF" or head[16:20] != b"JSON":
-                return None, None
-            size = struct.unpack("<I", head[12:16])[0]
-            doc = json.loads(f.read(size).decode("utf-8"))
-            chunk = f.read(8) if binary else b""
-            data = f.read(struct.unpack("<I", chunk[:4])[0]) if len(chunk) == 8 and chunk[4:] == b"BIN\0" else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, MemoryError, OverflowError):
+            if binary:
+                data = f.read()
+            else:
+                data = f.read(20)
+                if len(data) == 20 and data[:4] == b"glTF":
+                    data += f.read(struct.unpack("<I", data[12:16])[0])
+    except (OSError, MemoryError, OverflowError):
         return None, None
-    return (doc, data) if isinstance(doc, dict) else (None, None)
+    return unpack_glb(data)
