@@ -163,8 +163,11 @@ def unpack_glb(data: bytes) -> tuple[dict | None, bytes | None]:
         doc = json.loads(data[20:20 + size].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None, None
-    rest = data[20 + size:]
-    binary = rest[8:8 + struct.unpack("<I", rest[:4])[0]] if len(rest) >= 8 and rest[4:8] == b"BIN\0" else None
+    start = 20 + size  # the BIN chunk's header, if any (one copy of its data, however large)
+    binary = None
+    if len(data) >= start + 8 and data[start + 4:start + 8] == b"BIN\0":
+        length = struct.unpack("<I", data[start:start + 4])[0]
+        binary = bytes(memoryview(data)[start + 8:start + 8 + length])
     return (doc, binary) if isinstance(doc, dict) else (None, None)
 
 
