@@ -95,18 +95,19 @@ MESH_COMPRESSION = {"KHR_draco_mesh_compression": "DracoPy", "EXT_meshopt_compre
 def load_gltf_scene(path: Path) -> trimesh.Scene:
     """trimesh's scene of a .gltf / .glb after :func:`check_gltf`, with what trimesh alone reads wrongly
     (GPU instancing, quantized or sparse positions, triangle fans, percent-encoded buffer URIs)
-    rewritten first by :mod:`.gltf_rewrite`.
+    rewritten first by :mod:`.gltf_rewrite`. Materials and textures are not read (s2am3d draws
+    parts, not materials; vertex colours still are); decoding large textures was most of the load.
 
     Raises:
         InputError: from the checks; trimesh's own exceptions on a file it cannot read.
     """
     doc = check_gltf(path)
     if doc is None or not needs_rewrite(doc):
-        return trimesh.load_scene(str(path), process=False)
+        return trimesh.load_scene(str(path), process=False, skip_materials=True)
     binary = _glb_chunks(path, binary=True)[1] if path.suffix.lower() == ".glb" else None
     doc = rewrite_gltf(doc, path, binary)
     text = pack_glb(doc, binary) if path.suffix.lower() == ".glb" else json.dumps(doc).encode("utf-8")
-    return trimesh.load_scene(io.BytesIO(text), file_type=path.suffix.lower()[1:], process=False,
+    return trimesh.load_scene(io.BytesIO(text), file_type=path.suffix.lower()[1:], process=False, skip_materials=True,
                               resolver=trimesh.resolvers.FilePathResolver(str(path.parent)))
 
 
