@@ -1,7 +1,8 @@
 """Rewrite the parts of a glTF document that trimesh reads wrongly, before it reads the file.
 
-trimesh 5.2 reads three legal glTF constructs into wrong geometry without a word; web-optimised
-files (``gltf-transform optimize``, gltfpack) use all three:
+trimesh 5.2 reads these legal glTF constructs into wrong geometry (or none) without a word, or
+fails on them; web-optimised and exporter-written files (``gltf-transform optimize``, gltfpack,
+Blender) use them:
 
 * **GPU instancing** (``EXT_mesh_gpu_instancing``): a node draws its mesh once per instance, at the
   instance's translation, rotation and scale (per-instance accessors) inside the node's frame, and
