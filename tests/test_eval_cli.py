@@ -221,3 +221,13 @@ def test_part_counts_fit_within_one_and_a_half_times_either_way():
     c = part_counts(objects, "mesh_parts_per_level")  # 1.4 fits, 1.75 does not, 4/6 = 1/1.5 fits
     assert c["levels"] == 3 and c["within_1_5x"] == 2
     assert c["mean_ratio"] == pytest.approx((1.4 + 1.75 + 4 / 6) / 3)
+
+
+def test_eval_cli_remesh_without_scikit_image_is_a_clear_error(weights, monkeypatch, capsys):
+    from s2am3d_core.data import remesh
+
+    monkeypatch.setattr(remesh, "check_remesh_available", lambda: "needs scikit-image for marching cubes "
+                                                                 "(pip install scikit-image)")
+    assert cli.main(["--weights", str(weights), "--procedural", "1", "--remesh", "64"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --remesh: needs scikit-image" in err and "Traceback" not in err

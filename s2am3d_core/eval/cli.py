@@ -36,6 +36,7 @@ examples:
   s2am3d-eval --glb ../shared/data/2CylinderEngine.glb --points 8192 --baselines none
   s2am3d-eval --urdf robots/panda.urdf robots/ur5.urdf --points 4096
   s2am3d-eval --user-dir my_labelled/ --weights runs/mine/best.safetensors --baselines geometric
+  s2am3d-eval --shared-data --remesh 128 --baselines geometric   # the same assemblies as scans
 
 Interactive IoU: one click per gt part per level (the part point nearest its centroid), with the
 true part fraction as scale ("ours+s") and without ("ours"), in both modes: points-only (decoder
@@ -74,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of labelled files (.ply, .glb, .gltf, .urdf); repeatable")
     d.add_argument("--shared-data", action="store_true", help="the GLB assemblies in <repo>/../shared/data")
     p.add_argument("--points", type=int, default=10000, help="points per object (default 10000)")
+    p.add_argument("--remesh", type=int, metavar="RES",
+                   help="score scan-like versions of the meshes instead: each one voxelised at RES cells "
+                        "along its longest side and rebuilt as one smoothed outer surface, the labels "
+                        "carried over (s2am3d_core.data.remesh; needs scikit-image)")
     p.add_argument("--out", metavar="results.json", help="write all scores as JSON (atomically)")
     p.add_argument("--baselines", default=",".join(BASELINES),
                    help=f"comma-separated subset of {','.join(BASELINES)}, or 'none' (default: all)")
@@ -148,6 +153,14 @@ def _run(args) -> int:
     check_min("--num-prompts", args.num_prompts)
     check_min("--min-part-points", args.min_part_points)
     check_min("--max-objects", args.max_objects)
+    if args.remesh is not None:
+        from ..data.remesh import MIN_RESOLUTION, check_remesh_available
+
+        if args.remesh < MIN_RESOLUTION:
+            raise UsageError(f"--remesh: need at least {MIN_RESOLUTION} cells, got {args.remesh}")
+        problem = check_remesh_available()
+        if problem:
+            raise UsageError(f"--remesh: {problem}")
     if args.out and Path(args.out).is_dir():
         raise UsageError(f"--out: {args.out} is a folder; give a .json file name")
     for flag, files in (("--glb", args.glb), ("--urdf", args.urdf)):
@@ -213,6 +226,13 @@ def _run(args) -> int:
                 say(f"skipping {problem['file']}: {problem['reason']}")
                 bar.update(1)
                 continue
+            if args.remesh is not None:
+                item = _remeshed(item, args.remesh, args.seed)
+                if isinstance(item, dict):
+                    skipped.append(item)
+                    say(f"skipping {item['file']}: {item['reason']}")
+                    bar.update(1)
+                    continue
             shape = prepare(item, args.points, args.seed)
             lab = shape.labels
             if lab.shape[0] == 0 or not (lab >= 0).any():
@@ -241,7 +261,7 @@ def _run(args) -> int:
                         "noscale_logit_offset": round(model.decoder.no_scale_offset, 6)},
         "settings": {"points": args.points, "seed": args.seed, "threshold": args.threshold, "clicks": args.clicks,
                      "num_prompts": args.num_prompts, "min_part_points": args.min_part_points,
-                     "baselines": list(baselines), "device": str(device),
+                     "baselines": list(baselines), "device": str(device), "remesh": args.remesh,
                      "procedural_seed_offset": EVAL_SEED_OFFSET},
         "datasets": results,
         "elapsed_s": round(time.perf_counter() - t_start, 2),
@@ -254,6 +274,20 @@ def _run(args) -> int:
             tmp.write_text(json.dumps(report, indent=1, allow_nan=False) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
     return 0
+
+
+def _remeshed(item, resolution: int, seed: int):
+    """The scan-like version of a labelled mesh, or a skip record for a point cloud or a mesh that
+    cannot be remeshed."""
+    from ..data.remesh import remesh_part_mesh
+    from ..data.types import PartMesh
+
+    if not isinstance(item, PartMesh):
+        return {"file": item.name, "reason": "--remesh needs a mesh; this is a point cloud"}
+    try:
+        return remesh_part_mesh(item, resolution, seed=seed)
+    except S2AM3DError as exc:
+        return {"file": item.name, "reason": str(exc)}
 
 
 def _file_iter(paths: list[Path], flag: str, strict: bool):
@@ -303,7 +337,9 @@ def _counts_line(counts: dict) -> str:
 
 def format_report(report: dict) -> str:
     """The results table: per dataset, interactive IoU and full-segmentation mIoU (%), per level."""
-    lines = [f"s2am3d-eval  weights {report['weights']}  ({report['settings']['points']} points/object)"]
+    settings = report["settings"]
+    remesh = f", remeshed as scans at {settings['remesh']} cells" if settings.get("remesh") else ""
+    lines = [f"s2am3d-eval  weights {report['weights']}  ({settings['points']} points/object{remesh})"]
     for name, ds in report["datasets"].items():
         if "skipped" in ds:
             lines.append(f"\n[{name}] skipped: {ds['skipped']}")
