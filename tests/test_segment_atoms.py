@@ -631,6 +631,18 @@ def test_a_click_on_a_smooth_mesh_follows_the_scale(predictor):
         assert seg.predict([0], scale=s).fraction == pytest.approx(s, abs=0.01)
 
 
+def test_a_small_part_of_a_smooth_mesh_is_not_rounded_up_to_a_patch(predictor):
+    """A scan's small parts (a screw head, a fingertip) are a few tenths of a percent of its surface
+    or less: its patches are finer than that, so a click at a small scale gives about that size."""
+    import trimesh
+    m = trimesh.creation.icosphere(subdivisions=5)  # 20,480 faces of 0.005 % each
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(np.asarray(m.vertices), np.asarray(m.faces), num_points=4000)
+    assert seg.atoms.area.max() < 0.0005
+    for s in (0.0005, 0.002):
+        assert seg.predict([0], scale=s).fraction == pytest.approx(s, rel=0.5)
+
+
 def test_atom_scores_are_the_mean_probability_of_each_atoms_points(predictor):
     v, f, _ = table_with_legs()
     seg = ShapeSegmenter(predictor)

@@ -17,7 +17,7 @@ from ..cache import BoundedFolder, FeatureCache, check_arrays
 from ..io.atomic import atomic_path
 from .atoms import Atoms
 
-ATOMS_FORMAT = "s2am3d-atoms/4"  # part of every shape key: change it when mesh_atoms changes
+ATOMS_FORMAT = "s2am3d-atoms/5"  # part of every shape key: change it when mesh_atoms changes
 
 
 class AtomCache(BoundedFolder):

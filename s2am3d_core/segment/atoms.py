@@ -15,7 +15,11 @@ A mask that follows the shape's real parts is a union of atoms. Atoms come from 
   characters, scans) is split along its creases. A piece without creases (one region holding
   ``CREASELESS`` of it and more than ``LARGE_REGION`` of the surface: a smooth scan, an organic
   model) is cut into patches of about ``PATCH_AREA`` grown along the face graph as below, so a
-  click on it follows the scale instead of taking the whole piece.
+  click on it follows the scale instead of taking the whole piece. Patches hold about two sampled
+  points at 10,000 points: at ten times that size (0.2 %, until 2026-11-28) a click on a small
+  part of a scan took a whole patch, several times the part (the five CAD GLBs remeshed as scans,
+  ``s2am3d-eval --glb ../shared/data/*.glb --remesh 128``, mesh-aware with scale: 26.2 -> 36.4,
+  against 35.0 for the ball of the true size; docs/MEASUREMENTS.md).
   Each atom also knows its **body**: faces joined through edges that exactly two faces share,
   creases included (a surface stitched edge to edge, like trimesh's face-adjacency components).
   Solids that touch or interpenetrate and were welded into one mesh share vertices, or edges
@@ -56,7 +60,7 @@ from ..errors import InputError
 DEFAULT_CREASE_DEG = 60.0
 DEFAULT_MIN_ATOM_AREA = 1e-5  # atoms below this fraction of the surface merge into a neighbour (slivers)
 LARGE_REGION = 0.25  # mesh regions above this fraction of the surface are split into patches ...
-PATCH_AREA = 0.002   # ... of about this fraction of the surface, when they hold at least
+PATCH_AREA = 0.0002  # ... of about this fraction of the surface (two sampled points in 10,000), when they hold at least
 CREASELESS = 0.9     # this fraction of their piece (a piece without creases)
 CLOUD_POINTS_PER_ATOM = 1  # point-cloud atoms hold about this many points, and there are at most
 MAX_CLOUD_ATOMS = 20000    # this many (a larger cloud's atoms hold more points; selection cost stays bounded)

@@ -98,7 +98,7 @@ def atom_cover(segmenter, scale: float | None, threshold: float = 0.5, num_promp
     k = a.num_pieces
     own = segmenter.own_points()
     # seeds: atoms of the large pieces, largest first, down to MIN_PART * s; a piece without such an
-    # atom (a crease-less piece cut into patches of 0.2 %) seeds from all of its atoms
+    # atom (a crease-less piece cut into patches of 0.02 %) seeds from all of its atoms
     candidate = big[a.piece] & (own >= 0)
     sizable = candidate & (a.area >= MIN_PART * scale) if scale is not None else candidate
     seeded = np.bincount(a.piece[sizable], minlength=a.num_pieces) > 0
