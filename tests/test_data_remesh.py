@@ -38,9 +38,10 @@ def test_touching_parts_become_one_labelled_surface():
     assert (scan.face_labels[1] == 0).all()
 
 
-def test_remesh_rejects_a_tiny_grid():
-    with pytest.raises(InputError, match="at least 8 cells"):
-        remesh_part_mesh(touching_boxes(), resolution=4)
+@pytest.mark.parametrize("resolution", [4, 1000])
+def test_remesh_rejects_a_grid_too_coarse_or_too_large(resolution):
+    with pytest.raises(InputError, match="must be 8-384 cells"):
+        remesh_part_mesh(touching_boxes(), resolution=resolution)
 
 
 def test_eval_scores_the_remeshed_file(tmp_path, capsys):
@@ -70,4 +71,4 @@ def test_eval_scores_the_remeshed_file(tmp_path, capsys):
     assert ds["interactive"]["piece_noscale"]["distinct"] < 0.7
     assert "remeshed as scans at 24 cells" in capsys.readouterr().out
     assert cli.main(["--weights", str(weights), "--user-dir", str(mine), "--remesh", "4"]) == 2
-    assert "error: --remesh: need at least 8 cells, got 4" in capsys.readouterr().err
+    assert "error: --remesh: need 8-384 cells (memory grows as the cube), got 4" in capsys.readouterr().err

@@ -30,6 +30,7 @@ MAX_SAMPLES = 4_000_000
 LABEL_SAMPLES = 300_000  # original surface samples that carry the labels over
 SMOOTH_ITERATIONS = 10
 MIN_RESOLUTION = 8
+MAX_RESOLUTION = 384  # the engine at 384 cells: 3.2 M faces, 9 s and 1.3 GB peak; memory grows as the cube
 
 
 def check_remesh_available() -> str | None:
@@ -46,7 +47,7 @@ def remesh_part_mesh(part_mesh: PartMesh, resolution: int = 128, seed: int = 0) 
     ``resolution``-cell voxel grid, the same levels of labels.
 
     Raises:
-        InputError: a resolution below 8, a mesh without area, or nothing left after remeshing.
+        InputError: a resolution outside 8-384 cells, a mesh without extent, or nothing left after remeshing.
     """
     import trimesh
     from scipy import ndimage
@@ -54,8 +55,8 @@ def remesh_part_mesh(part_mesh: PartMesh, resolution: int = 128, seed: int = 0) 
     from skimage.measure import marching_cubes
 
     name = part_mesh.name or "mesh"
-    if int(resolution) < MIN_RESOLUTION:
-        raise InputError(f"{name}: remesh resolution must be at least {MIN_RESOLUTION} cells, got {resolution}")
+    if not MIN_RESOLUTION <= int(resolution) <= MAX_RESOLUTION:
+        raise InputError(f"{name}: remesh resolution must be {MIN_RESOLUTION}-{MAX_RESOLUTION} cells, got {resolution}")
     vertices = np.asarray(part_mesh.vertices, dtype=np.float64)
     faces = np.asarray(part_mesh.faces, dtype=np.int64)
     lo, hi = vertices.min(axis=0), vertices.max(axis=0)

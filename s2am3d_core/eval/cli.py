@@ -154,10 +154,11 @@ def _run(args) -> int:
     check_min("--min-part-points", args.min_part_points)
     check_min("--max-objects", args.max_objects)
     if args.remesh is not None:
-        from ..data.remesh import MIN_RESOLUTION, check_remesh_available
+        from ..data.remesh import MAX_RESOLUTION, MIN_RESOLUTION, check_remesh_available
 
-        if args.remesh < MIN_RESOLUTION:
-            raise UsageError(f"--remesh: need at least {MIN_RESOLUTION} cells, got {args.remesh}")
+        if not MIN_RESOLUTION <= args.remesh <= MAX_RESOLUTION:
+            raise UsageError(f"--remesh: need {MIN_RESOLUTION}-{MAX_RESOLUTION} cells (memory grows as the cube), "
+                             f"got {args.remesh}")
         problem = check_remesh_available()
         if problem:
             raise UsageError(f"--remesh: {problem}")
