@@ -52,7 +52,7 @@ def test_eval_scores_the_remeshed_file(tmp_path, capsys):
     from s2am3d_core.checkpoint import save_model
     from s2am3d_core.config import get_config
     from s2am3d_core.eval import cli
-    from s2am3d_core.io import write_labelled_mesh
+    from s2am3d_core.io import write_labelled_mesh, write_labelled_points
     from s2am3d_core.modeling import S2AM3D
 
     torch.manual_seed(0)
@@ -61,13 +61,16 @@ def test_eval_scores_the_remeshed_file(tmp_path, capsys):
     mine.mkdir()
     pm = touching_boxes()
     write_labelled_mesh(mine / "boxes.ply", pm.vertices, pm.faces, pm.face_labels[0])
+    cloud = np.random.default_rng(0).random((300, 3))
+    write_labelled_points(mine / "cloud.ply", cloud, (cloud[:, 0] > 0.5).astype(np.int64))
     out = tmp_path / "res.json"
     assert cli.main(["--weights", str(weights), "--user-dir", str(mine), "--remesh", "24", "--points", "256",
                      "--num-prompts", "8", "--baselines", "none", "--out", str(out), "-q"]) == 0
     report = json.loads(out.read_text())
     ds = report["datasets"][f"user-dir:{mine}"]
     assert report["settings"]["remesh"] == 24
-    assert ds["objects"][0]["num_pieces"] == 1
+    assert ds["num_objects"] == 1 and ds["objects"][0]["num_pieces"] == 1
+    assert ds["skipped_objects"] == [{"file": "cloud", "reason": "--remesh needs a mesh; this is a point cloud"}]
     assert ds["interactive"]["piece_noscale"]["distinct"] < 0.7
     assert "remeshed as scans at 24 cells" in capsys.readouterr().out
     assert cli.main(["--weights", str(weights), "--user-dir", str(mine), "--remesh", "4"]) == 2

@@ -222,18 +222,13 @@ def _run(args) -> int:
         objects, skipped = [], []
         bar = tqdm(total=count, desc=f"eval {name}", unit="obj", file=sys.stderr, disable=args.quiet, leave=False)
         for item, problem in factory():
+            if problem is None and args.remesh is not None:
+                item, problem = _remeshed(item, args.remesh, args.seed)
             if problem is not None:
                 skipped.append(problem)
                 say(f"skipping {problem['file']}: {problem['reason']}")
                 bar.update(1)
                 continue
-            if args.remesh is not None:
-                item = _remeshed(item, args.remesh, args.seed)
-                if isinstance(item, dict):
-                    skipped.append(item)
-                    say(f"skipping {item['file']}: {item['reason']}")
-                    bar.update(1)
-                    continue
             shape = prepare(item, args.points, args.seed)
             lab = shape.labels
             if lab.shape[0] == 0 or not (lab >= 0).any():
@@ -278,17 +273,17 @@ def _run(args) -> int:
 
 
 def _remeshed(item, resolution: int, seed: int):
-    """The scan-like version of a labelled mesh, or a skip record for a point cloud or a mesh that
-    cannot be remeshed."""
+    """(the scan-like version of a labelled mesh, None), or (None, a skip record) for a point cloud
+    or a mesh that cannot be remeshed."""
     from ..data.remesh import remesh_part_mesh
     from ..data.types import PartMesh
 
     if not isinstance(item, PartMesh):
-        return {"file": item.name, "reason": "--remesh needs a mesh; this is a point cloud"}
+        return None, {"file": item.name, "reason": "--remesh needs a mesh; this is a point cloud"}
     try:
-        return remesh_part_mesh(item, resolution, seed=seed)
+        return remesh_part_mesh(item, resolution, seed=seed), None
     except S2AM3DError as exc:
-        return {"file": item.name, "reason": str(exc)}
+        return None, {"file": item.name, "reason": str(exc)}
 
 
 def _file_iter(paths: list[Path], flag: str, strict: bool):
