@@ -331,3 +331,25 @@ def test_malformed_collada_is_a_clear_error(tmp_path):
     path.write_text('<?xml version="1.0"?><COLLADA><asset><up_axis>Z_UP</up_axis></asset><library_geometries>')
     with pytest.raises(InputError, match=r"broken\.dae: could not read \.dae file"):
         load_shape(path)
+
+
+def test_textures_of_obj_files_are_not_decoded(tmp_path, monkeypatch):
+    """A photogrammetry scan comes as an OBJ with an .mtl and a large texture: s2am3d draws parts,
+    not materials, so the texture is never opened (an 8192-pixel one was most of the load time and
+    memory), and the faces are the same as when materials are read."""
+    import PIL.Image
+
+    (tmp_path / "scan.mtl").write_text("newmtl skin\nKd 1 1 1\nmap_Kd skin.png\n")
+    PIL.Image.new("RGB", (8, 8)).save(tmp_path / "skin.png")
+    lines = ["mtllib scan.mtl", "v 0 0 0", "v 1 0 0", "v 0 1 0", "v 0 0 1", "vt 0 0", "vt 1 0", "vt 0 1",
+             "usemtl skin", "f 1/1 2/2 3/3", "f 1/1 3/3 4/2", "usemtl other", "f 1/1 4/2 2/3"]
+    (tmp_path / "scan.obj").write_text("\n".join(lines) + "\n")
+    with_materials = trimesh.load_scene(str(tmp_path / "scan.obj"), process=False).dump()
+    expected = np.concatenate([np.asarray(g.vertices)[g.faces] for g in with_materials])
+
+    opened = []  # trimesh swallows a loader's exceptions while reading materials: record, don't raise
+    real_open = PIL.Image.open
+    monkeypatch.setattr(PIL.Image, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    shape = load_shape(tmp_path / "scan.obj", up="z")
+    assert np.allclose(shape.vertices[shape.faces], expected)
+    assert opened == []
