@@ -730,6 +730,25 @@ def test_a_click_without_scale_takes_its_closed_body(predictor):
     assert not np.array_equal(open_mask, owner == 0)
 
 
+def test_a_click_without_scale_never_takes_a_welded_solid_that_is_nearly_the_whole_shape(predictor):
+    """A remeshed scan can keep a few tiny closed shells welded to its surface: its main shell is
+    then "a solid welded into a larger piece", and without the bound every click took the whole
+    scan."""
+    import trimesh
+    ball = trimesh.creation.icosphere(subdivisions=4)
+    top = int(np.argmax(ball.vertices[:, 2]))
+    speck = trimesh.creation.icosphere(subdivisions=1, radius=0.02)
+    speck.apply_translation(ball.vertices[top] - speck.vertices[int(np.argmin(speck.vertices[:, 2]))])
+    v, f, owner = merge((np.asarray(ball.vertices), np.asarray(ball.faces)),
+                        (np.asarray(speck.vertices), np.asarray(speck.faces)))
+    seg = ShapeSegmenter(predictor)
+    seg.set_shape(v, f, num_points=3000)
+    a = seg.atoms
+    assert a.num_pieces == 1 and len(np.unique(a.body)) == 2 and a.in_welded_solid().all()
+    mask = seg.predict([seg.nearest_point([0.0, 0.0, -1.0])])  # on the ball, far from the speck
+    assert mask.fraction < 0.9
+
+
 def test_with_solids_as_pieces_cuts_closed_bodies_out_of_welded_pieces():
     v, f, owner = bar_and_block()
     a = atoms_of(v, f)

@@ -28,8 +28,8 @@ unit that does not ends the growth (:func:`select_with_scale`). In order:
 Without a scale (:func:`select_without_scale`): the clicked piece when it is at most
 ``NO_SCALE_PIECE`` of the shape, plus the atoms whose score passes the threshold and that connect
 to the clicked atoms through touching atoms that pass; a click on a solid welded into a larger
-piece takes that solid (:func:`clicked_solids`). Negatively clicked atoms are never taken (and the
-segmenter lowers ``s`` by the area they would have held).
+piece takes that solid, unless it is nearly the whole shape (:func:`clicked_solids`). Negatively
+clicked atoms are never taken (and the segmenter lowers ``s`` by the area they would have held).
 
 Why these rules and not others, with the figures before and after each one and the orders that
 were tried and not taken: ``docs/MEASUREMENTS.md`` ("Selection rules").
@@ -45,6 +45,7 @@ from scipy.sparse.csgraph import breadth_first_order
 from .atoms import Atoms
 
 NO_SCALE_PIECE = 0.5  # without a scale, a clicked piece up to this fraction of the shape is taken whole
+NO_SCALE_SOLID = 0.9  # ... and a clicked solid welded into a larger piece, unless it is nearly the whole shape
 WHOLE_PIECE = 1.5  # a clicked piece up to 1.5 x the scale is taken whole, never split
 COPIES_FIT = 0.8  # the copies join only when the selection then holds 0.8-1.25 x the scale
 SCORE_WEIGHT = 1.02  # meshes: distance multiplier is (SCORE_WEIGHT - score): high-scoring pieces come nearer
@@ -299,9 +300,13 @@ def select_without_scale(atoms: Atoms, clicked: np.ndarray, blocked: np.ndarray,
 
 def clicked_solids(atoms: Atoms, clicked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(A,) bool atoms of the clicked solids and (K,) bool which clicks hit one: a click on a welded
-    solid (:meth:`.Atoms.in_welded_solid`) takes that body. Point clouds, pieces of one body and
-    open surfaces have none."""
+    solid (:meth:`.Atoms.in_welded_solid`) takes that body, unless the body is nearly the whole shape
+    (above ``NO_SCALE_SOLID``: a scan with a few tiny closed shells welded to it, where every click
+    took the whole scan). Point clouds, pieces of one body and open surfaces have none."""
     handled = atoms.in_welded_solid()[clicked]
+    if handled.any():
+        body_area = np.bincount(atoms.body, weights=atoms.area, minlength=len(atoms.body_closed))
+        handled &= body_area[atoms.body[clicked]] <= NO_SCALE_SOLID
     sel = np.zeros(atoms.num_atoms, dtype=bool)
     if handled.any():
         sel[np.isin(atoms.body, atoms.body[clicked[handled]])] = True
