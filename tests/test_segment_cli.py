@@ -72,6 +72,15 @@ def test_auto_with_tree_and_parts(files, tmp_path, capsys):
     assert f"{k} parts" in capsys.readouterr().out
 
 
+def test_auto_without_scale_on_one_piece_says_how_to_get_parts(files, tmp_path, capsys):
+    """Without a scale every piece is a part: a scan is one piece, so the summary says what to ask."""
+    trimesh.creation.icosphere(subdivisions=3).export(tmp_path / "scan.obj")
+    assert run(files, tmp_path / "scan.obj", "-o", tmp_path / "scan.ply", "--auto") == 0
+    assert "1 parts (auto, mesh-aware, scale none); the shape is one piece: give --scale S" in capsys.readouterr().out
+    assert run(files, files / "mesh.obj", "-o", tmp_path / "two.ply", "--auto") == 0
+    assert "give --scale" not in capsys.readouterr().out
+
+
 def test_point_cloud_per_point_labels(files, tmp_path):
     out = tmp_path / "cloud.ply"
     assert run(files, files / "cloud.npy", "-o", out, "--auto", "--num-prompts", 8,

@@ -288,6 +288,8 @@ def _run(args) -> int:
             labels, face_labels = result.points, result.faces
             summary = (f"{result.num_parts} parts (auto, {mode}, scale "
                        f"{'none' if scale is None else f'{scale:g}'})")
+            if scale is None and result.num_parts == 1:  # a scan: one piece, and no size was asked for
+                summary += "; the shape is one piece: give --scale S (e.g. 0.05) for parts of that size"
         else:
             src = shape.vertices
             own = from_z_up(src, shape.up)  # vertex positions in the input's coordinates, as --point takes them
