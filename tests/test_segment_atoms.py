@@ -739,8 +739,8 @@ def test_a_click_without_scale_never_takes_a_welded_solid_that_is_nearly_the_who
     top = int(np.argmax(ball.vertices[:, 2]))
     speck = trimesh.creation.icosphere(subdivisions=1, radius=0.02)
     speck.apply_translation(ball.vertices[top] - speck.vertices[int(np.argmin(speck.vertices[:, 2]))])
-    v, f, owner = merge((np.asarray(ball.vertices), np.asarray(ball.faces)),
-                        (np.asarray(speck.vertices), np.asarray(speck.faces)))
+    v, f, _ = merge((np.asarray(ball.vertices), np.asarray(ball.faces)),
+                    (np.asarray(speck.vertices), np.asarray(speck.faces)))
     seg = ShapeSegmenter(predictor)
     seg.set_shape(v, f, num_points=3000)
     a = seg.atoms

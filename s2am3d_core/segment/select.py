@@ -304,10 +304,9 @@ def clicked_solids(atoms: Atoms, clicked: np.ndarray) -> tuple[np.ndarray, np.nd
     (above ``NO_SCALE_SOLID``: a scan with a few tiny closed shells welded to it, where every click
     took the whole scan). Point clouds, pieces of one body and open surfaces have none."""
     handled = atoms.in_welded_solid()[clicked]
+    sel = np.zeros(atoms.num_atoms, dtype=bool)
     if handled.any():
         body_area = np.bincount(atoms.body, weights=atoms.area, minlength=len(atoms.body_closed))
         handled &= body_area[atoms.body[clicked]] <= NO_SCALE_SOLID
-    sel = np.zeros(atoms.num_atoms, dtype=bool)
-    if handled.any():
         sel[np.isin(atoms.body, atoms.body[clicked[handled]])] = True
     return sel, handled
